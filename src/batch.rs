@@ -1,0 +1,161 @@
+//! Batch: many files through one [`Pipeline`] in parallel with rayon, one result per file.
+//!
+//! Whisper uses several threads per job, so the job count and the threads per job are balanced
+//! to the cores: `jobs × threads ≈ cores`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::pipeline::Pipeline;
+use crate::result::{ErrorInfo, RecordingResult, Status};
+
+/// File extensions picked up when a directory is given (case-insensitive). Formats callscribe
+/// can't decode (Opus, WebM) are included so they are reported as `unsupported_format` rather
+/// than silently skipped.
+pub const AUDIO_EXTENSIONS: &[&str] =
+    &["wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64"];
+
+/// How a batch runs.
+#[derive(Debug, Clone, Default)]
+pub struct BatchOptions {
+    /// Parallel jobs; 0 = one per core.
+    pub jobs: usize,
+    /// Write each file's cleaned 16 kHz speech as WAV into this folder. Off by default: by
+    /// default no media is written anywhere.
+    pub keep_audio: Option<PathBuf>,
+}
+
+/// Counts of a finished batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files with speech.
+    pub ok: usize,
+    /// Files without speech.
+    pub no_speech: usize,
+    /// Files that failed.
+    pub failed: usize,
+}
+
+impl Summary {
+    /// Total files.
+    pub fn total(&self) -> usize {
+        self.ok + self.no_speech + self.failed
+    }
+}
+
+/// Expands the given paths: files are taken as they are, directories are walked recursively
+/// for [`AUDIO_EXTENSIONS`], sorted, without duplicates.
+///
+/// Errors: `io` when a path does not exist or a directory can't be read.
+pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(path).follow_links(true) {
+                let entry = entry.map_err(|e| {
+                    let context = e.path().unwrap_or(path).display().to_string();
+                    Error::io(context, e.into())
+                })?;
+                if entry.file_type().is_file() && has_audio_extension(entry.path()) {
+                    found.push(entry.into_path());
+                }
+            }
+            found.sort();
+            out.extend(found.into_iter().filter(|p| seen.insert(p.clone())));
+        } else if seen.insert(path.clone()) {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn has_audio_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+}
+
+/// Splits the machine's cores into `(jobs, whisper threads per job)`.
+pub fn plan_threads(requested_jobs: usize, inputs: usize) -> (usize, u32) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = if requested_jobs == 0 { cores } else { requested_jobs };
+    let jobs = jobs.min(inputs.max(1)).max(1);
+    let threads = (cores / jobs).max(1) as u32;
+    (jobs, threads)
+}
+
+/// Processes every input, calling `on_result(index, path, result)` as each finishes (from worker
+/// threads, in completion order; `index` is the input's position). Returns the counts.
+///
+/// Errors: `config` if the thread pool can't be built. Per-file problems are results, not errors.
+pub fn run(
+    pipeline: &Pipeline,
+    inputs: &[PathBuf],
+    opts: &BatchOptions,
+    on_result: impl Fn(usize, &Path, &RecordingResult) + Sync,
+) -> Result<Summary> {
+    let (jobs, threads) = plan_threads(opts.jobs, inputs.len());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Config { detail: format!("thread pool: {e}") })?;
+    let statuses: Vec<Status> = pool.install(|| {
+        inputs
+            .par_iter()
+            .enumerate()
+            .map(|(index, path)| {
+                let keep = opts.keep_audio.is_some();
+                let mut processed = pipeline.run_file(path, keep, threads);
+                if let (Some(dir), Some(speech)) = (&opts.keep_audio, &processed.speech) {
+                    if let Err(e) = write_speech(dir, path, speech.samples()) {
+                        processed.result.status = Status::Failed;
+                        processed.result.error = Some(ErrorInfo::from(&e));
+                    }
+                }
+                on_result(index, path, &processed.result);
+                processed.result.status
+            })
+            .collect()
+    });
+    let mut summary = Summary::default();
+    for status in statuses {
+        match status {
+            Status::Ok => summary.ok += 1,
+            Status::NoSpeech => summary.no_speech += 1,
+            Status::Failed => summary.failed += 1,
+        }
+    }
+    Ok(summary)
+}
+
+/// Writes cleaned speech as 16-bit 16 kHz mono WAV (`<stem>.speech.wav`), the only media
+/// callscribe ever writes, and only when asked.
+fn write_speech(dir: &Path, input: &Path, samples: &[f32]) -> Result<PathBuf> {
+    let stem = input.file_stem().map_or_else(|| "input".into(), |s| s.to_string_lossy());
+    let out = dir.join(format!("{stem}.speech.wav"));
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: crate::audio::TARGET_RATE,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let io_err = |e: hound::Error| {
+        let io = match e {
+            hound::Error::IoError(io) => io,
+            other => std::io::Error::other(other.to_string()),
+        };
+        Error::io(out.display().to_string(), io)
+    };
+    let mut writer = hound::WavWriter::create(&out, spec).map_err(io_err)?;
+    for &s in samples {
+        writer.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).map_err(io_err)?;
+    }
+    writer.finalize().map_err(io_err)?;
+    Ok(out)
+}

@@ -1,0 +1,128 @@
+//! Configuration of the pipeline: limits on everything that comes from outside, and the options
+//! of each stage. Every field documents its default.
+//!
+//! Config flows one way: CLI flags / environment / file → [`PipelineConfig`] →
+//! [`crate::Pipeline::new`], which builds the expensive parts once.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Bounds on an input recording. Exceeding one ends the job with `too_large` or `too_long`
+/// before the memory for it is allocated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest accepted input, in bytes. Default: 64 MiB.
+    pub max_bytes: u64,
+    /// Longest accepted decoded duration, in seconds (Graph records at most 120 s).
+    /// Default: 600.
+    pub max_duration_s: f64,
+    /// Most channels accepted. Default: 8.
+    pub max_channels: u32,
+    /// Highest accepted sample rate, in Hz. Default: 192000.
+    pub max_sample_rate: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            max_duration_s: 600.0,
+            max_channels: 8,
+            max_sample_rate: 192_000,
+        }
+    }
+}
+
+/// Options of the speech finder ([`crate::trim`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrimOptions {
+    /// VAD score (0–1) at which speech starts. Default: 0.5.
+    pub onset_threshold: f32,
+    /// VAD score below which speech ends (hysteresis: lower than the onset). Default: 0.35.
+    pub offset_threshold: f32,
+    /// Shortest run of speech kept, in ms; shorter blips are dropped. Default: 120.
+    pub min_speech_ms: u32,
+    /// Shortest pause that splits two segments, in ms; shorter gaps are bridged. Default: 300.
+    pub min_silence_ms: u32,
+    /// Padding added before the first and after the last speech frame, in ms. Default: 200.
+    pub padding_ms: u32,
+    /// Look for a leading beep (the bot's `playBeep`) and exclude it. Default: true.
+    pub detect_beep: bool,
+    /// Look for a trailing DTMF stop tone and exclude it. Default: true.
+    pub detect_stop_tone: bool,
+}
+
+impl Default for TrimOptions {
+    fn default() -> Self {
+        Self {
+            onset_threshold: 0.5,
+            offset_threshold: 0.35,
+            min_speech_ms: 120,
+            min_silence_ms: 300,
+            padding_ms: 200,
+            detect_beep: true,
+            detect_stop_tone: true,
+        }
+    }
+}
+
+/// Options of the transcription stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscribeOptions {
+    /// Transcribe at all. Default: true (when built with the `whisper` feature).
+    pub enabled: bool,
+    /// Path of a ggml Whisper model. Default: `models/ggml-tiny.en.bin`, or `$CALLSCRIBE_MODEL`.
+    pub model: PathBuf,
+    /// Threads per transcription job; 0 picks from the cores and the batch's job count.
+    /// Default: 0.
+    pub threads: u32,
+    /// Beam size; 0 or 1 decodes greedily. Default: 0 (greedy).
+    pub beam_size: u32,
+    /// Language code, or `auto` for multilingual models. Default: `en`.
+    pub language: String,
+    /// Drop a segment whose no-speech probability is above this. Default: 0.6.
+    pub no_speech_threshold: f32,
+    /// … and whose average token log-probability is below this. Default: -1.0.
+    pub logprob_threshold: f32,
+    /// Smallest encoder context (whisper.cpp `audio_ctx`, 1 = 20 ms); short spans use fewer
+    /// than the model's 1500 to be faster. Default: 512.
+    pub min_audio_ctx: u32,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            enabled: cfg!(feature = "whisper"),
+            model: default_model_path(),
+            threads: 0,
+            beam_size: 0,
+            language: "en".to_owned(),
+            no_speech_threshold: 0.6,
+            logprob_threshold: -1.0,
+            min_audio_ctx: 512,
+        }
+    }
+}
+
+/// The default model: `$CALLSCRIBE_MODEL` if set, else `models/ggml-tiny.en.bin`.
+pub fn default_model_path() -> PathBuf {
+    std::env::var_os("CALLSCRIBE_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("models/ggml-tiny.en.bin"))
+}
+
+/// Everything the audio pipeline needs, built once into a [`crate::Pipeline`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Input bounds.
+    pub limits: Limits,
+    /// Speech finder options.
+    pub trim: TrimOptions,
+    /// Transcription options.
+    pub transcribe: TranscribeOptions,
+}

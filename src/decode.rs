@@ -1,0 +1,263 @@
+//! Decode: recording bytes in memory → mono PCM at the source's sample rate, with symphonia.
+//!
+//! The container is sniffed from the bytes alone (never a file name or Content-Type). Channels
+//! are averaged into mono packet by packet ([`crate::resample::downmix_into`]), so memory is
+//! bounded by one channel. Limits are checked on the stream's parameters before any sample is
+//! stored, and the decoded length is enforced while decoding: a small file whose header claims
+//! hours stops at the duration limit, not at an out-of-memory.
+
+use std::io::Cursor;
+
+use serde::{Deserialize, Serialize};
+use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, TrackType};
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::MetadataOptions;
+use zeroize::Zeroizing;
+
+use crate::audio::{Pcm, SampleRate};
+use crate::config::Limits;
+use crate::error::{Error, Limit, Result};
+use crate::resample::downmix_into;
+
+/// What the decoder found out about a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    /// Container short name as symphonia names it (`wav`, `mp3`, `flac`, `ogg`, `isomp4`).
+    pub container: String,
+    /// Codec short name (`pcm_s16le`, `pcm_mulaw`, `mp3`, `aac`, `vorbis`, `flac`, …).
+    pub codec: String,
+    /// The source's sample rate in Hz.
+    pub sample_rate: u32,
+    /// The source's channel count.
+    pub channels: u32,
+    /// Decoded duration in seconds.
+    pub duration_s: f64,
+    /// True when the stream ended early (cut-off file, damaged packets): what was valid was
+    /// decoded and the rest is missing.
+    pub truncated: bool,
+}
+
+/// A decoded recording: mono samples and what was learnt about the source.
+#[derive(Debug)]
+pub struct Decoded {
+    /// Mono samples (mean of all channels) at the source rate.
+    pub pcm: Pcm,
+    /// Container and codec facts.
+    pub info: MediaInfo,
+    /// Fraction of decoded samples (all channels, whole recording) at digital full scale.
+    pub clipped_ratio: f64,
+}
+
+/// Packets that fail to decode in a row before the stream is declared corrupt. One bad packet
+/// in a lossy stream is survivable; an endless run means the rest is garbage.
+const MAX_CONSECUTIVE_DECODE_ERRORS: usize = 16;
+
+/// |sample| at or above this counts as clipped (within 1 LSB of 16-bit full scale).
+const CLIP_LEVEL: f32 = 32766.0 / 32768.0;
+
+/// Decodes a complete recording held in memory.
+///
+/// Errors: `empty_media` (no bytes, no frames), `too_large` (bytes, channels, sample rate over
+/// the limits), `too_long` (decoded duration over the limit), `unsupported_format` (no reader or
+/// no decoder for it: Opus, text, random bytes), `corrupt_media` (recognised but nothing
+/// usable). A stream that breaks off after valid audio is returned with `truncated = true`.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
+    if bytes.is_empty() {
+        return Err(Error::EmptyMedia { detail: "the input has no bytes".into() });
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(Error::TooLarge {
+            what: Limit::Bytes,
+            actual: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+
+    let mss = MediaSourceStream::new(
+        Box::new(Cursor::new(bytes)),
+        MediaSourceStreamOptions::default(),
+    );
+    let mut format = symphonia::default::get_probe()
+        .probe(&Hint::new(), mss, FormatOptions::default(), MetadataOptions::default())
+        .map_err(probe_error)?;
+    let container = format.format_info().short_name.to_owned();
+
+    let track = format.default_track(TrackType::Audio).ok_or_else(|| Error::UnsupportedFormat {
+        detail: format!("{container} container without an audio track"),
+    })?;
+    let track_id = track.id;
+    let claimed_frames = track.num_frames;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| Error::UnsupportedFormat {
+            detail: format!("{container} track is not audio"),
+        })?
+        .clone();
+
+    let rate = params.sample_rate.unwrap_or(0);
+    if rate == 0 {
+        return Err(Error::CorruptMedia { detail: "sample rate is 0 or missing".into() });
+    }
+    if rate > limits.max_sample_rate {
+        return Err(Error::TooLarge {
+            what: Limit::SampleRate,
+            actual: u64::from(rate),
+            limit: u64::from(limits.max_sample_rate),
+        });
+    }
+    if let Some(channels) = params.channels.as_ref().map(|c| c.count() as u64) {
+        check_channels(channels, limits)?;
+    }
+
+    let registry = symphonia::default::get_codecs();
+    let mut decoder = registry
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .map_err(|e| Error::UnsupportedFormat {
+            detail: format!("no decoder for the codec in this {container} stream ({e})"),
+        })?;
+    let codec = decoder.codec_info().short_name.to_owned();
+
+    let max_frames = (limits.max_duration_s * f64::from(rate)).ceil() as u64;
+    // Reserve what the header claims, but never more than the limit allows: headers lie.
+    let reserve = claimed_frames.unwrap_or(0).min(max_frames) as usize;
+    let mut mono: Zeroizing<Vec<f32>> = Zeroizing::new(Vec::with_capacity(reserve));
+    let mut scratch: Zeroizing<Vec<f32>> = Zeroizing::new(Vec::new());
+    let mut channels = params.channels.as_ref().map_or(0, |c| c.count() as u32);
+    let mut clipped: u64 = 0;
+    let mut total_samples: u64 = 0;
+    let mut truncated = false;
+    let mut consecutive_errors = 0usize;
+    let mut last_error = String::new();
+
+    loop {
+        let packet = match format.next_packet() {
+            Ok(Some(packet)) => packet,
+            Ok(None) => break,
+            // A chained stream (a second Ogg stream): callscribe takes the first one.
+            Err(SymError::ResetRequired) => break,
+            Err(e) => {
+                truncated = true;
+                last_error = e.to_string();
+                break;
+            }
+        };
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buf = match decoder.decode(&packet) {
+            Ok(buf) => buf,
+            Err(SymError::DecodeError(e)) => {
+                consecutive_errors += 1;
+                truncated = true;
+                last_error = e.to_owned();
+                if consecutive_errors >= MAX_CONSECUTIVE_DECODE_ERRORS {
+                    break;
+                }
+                continue;
+            }
+            Err(SymError::IoError(e)) => {
+                truncated = true;
+                last_error = e.to_string();
+                break;
+            }
+            Err(e) => {
+                if mono.is_empty() {
+                    return Err(Error::CorruptMedia { detail: e.to_string() });
+                }
+                truncated = true;
+                break;
+            }
+        };
+        consecutive_errors = 0;
+        let spec_channels = buf.spec().channels().count();
+        if spec_channels == 0 {
+            return Err(Error::CorruptMedia { detail: "a packet has no channels".into() });
+        }
+        check_channels(spec_channels as u64, limits)?;
+        channels = channels.max(spec_channels as u32);
+        if (mono.len() + buf.frames()) as u64 > max_frames {
+            return Err(Error::TooLong {
+                actual_s: (mono.len() + buf.frames()) as f64 / f64::from(rate),
+                limit_s: limits.max_duration_s,
+            });
+        }
+        scratch.clear();
+        scratch.resize(buf.samples_interleaved(), 0.0);
+        buf.copy_to_slice_interleaved(&mut scratch[..]);
+        clipped += scratch.iter().filter(|s| s.abs() >= CLIP_LEVEL).count() as u64;
+        total_samples += scratch.len() as u64;
+        downmix_into(&scratch, spec_channels, &mut mono);
+    }
+
+    if mono.is_empty() {
+        return Err(if truncated {
+            Error::CorruptMedia { detail: format!("no decodable audio ({last_error})") }
+        } else {
+            Error::EmptyMedia { detail: format!("the {container} stream has no audio frames") }
+        });
+    }
+    if let Some(claimed) = claimed_frames {
+        // Lossy codecs' frame counts are approximate; flag only a real shortfall (5% and
+        // 100 ms).
+        let shortfall = claimed.saturating_sub(mono.len() as u64);
+        if shortfall as f64 > (0.05 * claimed as f64).max(0.1 * f64::from(rate)) {
+            truncated = true;
+        }
+    }
+
+    let rate = SampleRate(rate);
+    let pcm = Pcm { samples: mono, rate };
+    let info = MediaInfo {
+        container,
+        codec,
+        sample_rate: rate.hz(),
+        channels,
+        duration_s: pcm.duration().0,
+        truncated,
+    };
+    tracing::debug!(
+        container = %info.container,
+        codec = %info.codec,
+        rate = info.sample_rate,
+        channels = info.channels,
+        duration_s = info.duration_s,
+        truncated,
+        "decoded"
+    );
+    Ok(Decoded {
+        pcm,
+        info,
+        clipped_ratio: if total_samples == 0 { 0.0 } else { clipped as f64 / total_samples as f64 },
+    })
+}
+
+fn check_channels(channels: u64, limits: &Limits) -> Result<()> {
+    if channels > u64::from(limits.max_channels) {
+        return Err(Error::TooLarge {
+            what: Limit::Channels,
+            actual: channels,
+            limit: u64::from(limits.max_channels),
+        });
+    }
+    Ok(())
+}
+
+/// Maps a probe failure: nothing recognised is `unsupported_format`; a recognised but broken
+/// header is `corrupt_media`.
+fn probe_error(e: SymError) -> Error {
+    match e {
+        SymError::Unsupported(what) => Error::UnsupportedFormat {
+            detail: format!("no known container matches the bytes ({what})"),
+        },
+        SymError::LimitError(what) => Error::CorruptMedia { detail: format!("limit: {what}") },
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::CorruptMedia { detail: "the header is cut off".into() }
+        }
+        other => Error::CorruptMedia { detail: other.to_string() },
+    }
+}

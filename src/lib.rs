@@ -1,0 +1,46 @@
+//! callscribe turns a Microsoft Graph `recordResponse` recording into a structured result:
+//! bytes in memory → decode → 16 kHz mono → speech span (VAD, beep and DTMF stop tone removed)
+//! → optional local Whisper transcript → JSON. Media stays in memory and is zeroized after use.
+//!
+//! # Layout
+//! Modules in pipeline order:
+//! - [`error`]: the error type and its stable `error.kind` names
+//! - [`config`]: limits and per-stage options
+//! - [`audio`]: buffers passed between stages and unit newtypes
+//! - `notification` (feature `fetch`): Graph `commsNotifications` → recording jobs
+//! - `fetch` (feature `fetch`): the bounded, SSRF-guarded download of a recording
+//! - [`decode`]: symphonia, from in-memory bytes → mono PCM at the source rate
+//! - [`resample`]: rubato → 16 kHz, time-aligned with the original
+//! - [`tones`]: beep and DTMF detection (Goertzel)
+//! - [`trim`]: earshot VAD → speech span and levels
+//! - `transcribe` (feature `whisper`): whisper.cpp through whisper-rs
+//! - [`result`]: the JSON result schema `callscribe.result/v1`
+//! - [`pipeline`]: builds the stages once and chains them
+//! - [`batch`]: many files in parallel with rayon
+//! - [`model_import`]: CTranslate2 Whisper model → ggml converter
+//!
+//! # Features
+//! | feature   | default | what it adds |
+//! |-----------|---------|--------------|
+//! | `whisper` | yes     | transcription with whisper-rs (builds whisper.cpp; needs cmake) |
+//! | `fetch`   | yes     | notification parsing and recording download (reqwest, tokio) |
+//! | `server`  | yes     | the `serve` webhook service (axum, jsonwebtoken); implies `fetch` |
+
+pub mod audio;
+pub mod batch;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod model_import;
+pub mod pipeline;
+pub mod resample;
+pub mod result;
+pub mod tones;
+#[cfg(feature = "whisper")]
+pub mod transcribe;
+pub mod trim;
+
+pub use config::PipelineConfig;
+pub use error::{Error, ErrorKind};
+pub use pipeline::Pipeline;
+pub use result::RecordingResult;

@@ -1,0 +1,255 @@
+//! The pipeline: builds the stages once and chains them for each recording. This is the only
+//! place the stages are called in sequence.
+//!
+//! ```text
+//! bytes ─ decode ─▶ Pcm ─ resample ─▶ Mono16k ─ trim ─▶ span ─ transcribe ─▶ RecordingResult
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use zeroize::Zeroizing;
+
+use crate::audio::{MediaBytes, Mono16k, Seconds};
+use crate::config::PipelineConfig;
+use crate::decode::{self, Decoded};
+use crate::error::{Error, Limit, Result};
+use crate::resample;
+use crate::result::{
+    AudioReport, BeepReport, ErrorInfo, RecordingResult, Source, Status, StopToneReport, SCHEMA,
+};
+use crate::trim::{self, SpeechReport};
+
+/// A built pipeline: configuration plus the expensive shared parts (the Whisper model). Build
+/// it once and share it (`&Pipeline` is `Sync`); each job only borrows it.
+pub struct Pipeline {
+    config: PipelineConfig,
+    #[cfg(feature = "whisper")]
+    transcriber: Option<crate::transcribe::Transcriber>,
+}
+
+/// A finished job: the result, and the cleaned speech when the caller asked to keep it.
+pub struct Processed {
+    /// The JSON result.
+    pub result: RecordingResult,
+    /// The 16 kHz mono speech span (only with `keep_speech`), zeroized on drop.
+    pub speech: Option<Mono16k>,
+}
+
+impl Pipeline {
+    /// Builds the pipeline; loads the Whisper model when transcription is enabled.
+    ///
+    /// Errors: `config` when transcription is enabled but the model can't be loaded (or the
+    /// crate was built without the `whisper` feature).
+    pub fn new(config: PipelineConfig) -> Result<Self> {
+        #[cfg(feature = "whisper")]
+        let transcriber = if config.transcribe.enabled {
+            Some(crate::transcribe::Transcriber::load(&config.transcribe)?)
+        } else {
+            None
+        };
+        #[cfg(not(feature = "whisper"))]
+        if config.transcribe.enabled {
+            return Err(Error::Config {
+                detail: "transcription needs the `whisper` feature; pass --no-transcribe".into(),
+            });
+        }
+        Ok(Self {
+            config,
+            #[cfg(feature = "whisper")]
+            transcriber,
+        })
+    }
+
+    /// The configuration this pipeline was built with.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// Processes one recording held in memory. Never fails: errors become a `failed` result.
+    pub fn process(&self, bytes: &[u8], source: Source) -> RecordingResult {
+        self.run(bytes, source, false, 0).result
+    }
+
+    /// Reads a file (bounded by the byte limit) and processes it; `source.path` names it.
+    pub fn process_file(&self, path: &Path) -> RecordingResult {
+        self.run_file(path, false, 0).result
+    }
+
+    /// Like [`Pipeline::process_file`], optionally keeping the cleaned speech, with a given
+    /// number of whisper threads (0 = the configured default).
+    pub fn run_file(&self, path: &Path, keep_speech: bool, threads: u32) -> Processed {
+        let source = Source { path: Some(path.display().to_string()), ..Source::default() };
+        let started = Instant::now();
+        match read_bounded(path, self.config.limits.max_bytes) {
+            Ok(bytes) => {
+                let read_ms = ms_since(started);
+                let mut processed = self.run(&bytes, source, keep_speech, threads);
+                processed.result.timings_ms.insert("read".into(), read_ms);
+                processed
+            }
+            Err(e) => Processed {
+                result: RecordingResult::failed(source, ErrorInfo::from(&e)),
+                speech: None,
+            },
+        }
+    }
+
+    /// Runs every stage on one recording.
+    pub fn run(&self, bytes: &[u8], source: Source, keep_speech: bool, threads: u32) -> Processed {
+        let started = Instant::now();
+        let mut timings = BTreeMap::new();
+        let outcome = self.stages(bytes, &mut timings, keep_speech, threads);
+        timings.insert("total".to_owned(), ms_since(started));
+        match outcome {
+            Ok((audio, transcript, status, speech)) => Processed {
+                result: RecordingResult {
+                    schema: SCHEMA.to_owned(),
+                    status,
+                    error: None,
+                    source,
+                    audio: Some(audio),
+                    transcript,
+                    timings_ms: timings,
+                },
+                speech,
+            },
+            Err((e, audio)) => {
+                tracing::warn!(error_kind = %e.kind(), "recording failed: {e}");
+                let mut result = RecordingResult::failed(source, ErrorInfo::from(&e));
+                result.audio = audio;
+                result.timings_ms = timings;
+                Processed { result, speech: None }
+            }
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn stages(
+        &self,
+        bytes: &[u8],
+        timings: &mut BTreeMap<String, f64>,
+        keep_speech: bool,
+        threads: u32,
+    ) -> std::result::Result<
+        (AudioReport, Option<crate::result::Transcript>, Status, Option<Mono16k>),
+        (Error, Option<AudioReport>),
+    > {
+        let t = Instant::now();
+        let Decoded { pcm, info, clipped_ratio } =
+            decode::decode(bytes, &self.config.limits).map_err(|e| (e, None))?;
+        timings.insert("decode".into(), ms_since(t));
+
+        let t = Instant::now();
+        let mono = resample::to_mono16k(pcm).map_err(|e| (e, None))?;
+        timings.insert("resample".into(), ms_since(t));
+
+        let t = Instant::now();
+        let speech = trim::find_speech(&mono, &self.config.trim);
+        timings.insert("trim".into(), ms_since(t));
+
+        let audio = audio_report(&info, clipped_ratio, &speech);
+        let status = if speech.span.is_some() { Status::Ok } else { Status::NoSpeech };
+        let transcript = self
+            .transcribe(&mono, &speech, threads, timings)
+            .map_err(|e| (e, Some(audio.clone())))?;
+        let kept = match (keep_speech, speech.span) {
+            (true, Some(span)) => Some(Mono16k::from_samples(Zeroizing::new(
+                mono.slice(Seconds(span.start_s), Seconds(span.end_s)).to_vec(),
+            ))),
+            _ => None,
+        };
+        Ok((audio, transcript, status, kept))
+    }
+
+    #[cfg(feature = "whisper")]
+    fn transcribe(
+        &self,
+        mono: &Mono16k,
+        speech: &SpeechReport,
+        threads: u32,
+        timings: &mut BTreeMap<String, f64>,
+    ) -> Result<Option<crate::result::Transcript>> {
+        let Some(transcriber) = &self.transcriber else { return Ok(None) };
+        let t = Instant::now();
+        let transcript = transcriber.transcribe(mono, speech, threads)?;
+        timings.insert("transcribe".into(), ms_since(t));
+        Ok(Some(transcript))
+    }
+
+    #[cfg(not(feature = "whisper"))]
+    fn transcribe(
+        &self,
+        _mono: &Mono16k,
+        _speech: &SpeechReport,
+        _threads: u32,
+        _timings: &mut BTreeMap<String, f64>,
+    ) -> Result<Option<crate::result::Transcript>> {
+        Ok(None)
+    }
+}
+
+fn audio_report(info: &decode::MediaInfo, clipped_ratio: f64, speech: &SpeechReport) -> AudioReport {
+    AudioReport {
+        container: info.container.clone(),
+        codec: info.codec.clone(),
+        sample_rate: info.sample_rate,
+        channels: info.channels,
+        duration_s: round_ms(info.duration_s),
+        truncated: info.truncated,
+        speech_start_s: speech.span.map(|s| round_ms(s.start_s)),
+        speech_end_s: speech.span.map(|s| round_ms(s.end_s)),
+        speech_s: speech.span.map_or(0.0, |s| round_ms(s.end_s - s.start_s)),
+        segments: speech
+            .segments
+            .iter()
+            .map(|s| trim::Segment { start_s: round_ms(s.start_s), end_s: round_ms(s.end_s) })
+            .collect(),
+        peak_dbfs: speech.peak_dbfs.map(round_cb),
+        rms_dbfs: speech.rms_dbfs.map(round_cb),
+        clipped_ratio,
+        beep: speech.beep.map(|b| BeepReport {
+            start_s: round_ms(b.start_s),
+            end_s: round_ms(b.end_s),
+            freq_hz: b.freq_hz.round(),
+        }),
+        stop_tone: speech.stop_tone.map(|t| StopToneReport {
+            key: t.key.to_string(),
+            start_s: round_ms(t.start_s),
+            end_s: round_ms(t.end_s),
+        }),
+    }
+}
+
+/// Reads a whole file into a zeroizing buffer, refusing files over `max_bytes` before reading.
+pub fn read_bounded(path: &Path, max_bytes: u64) -> Result<MediaBytes> {
+    let context = || path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(context(), e))?;
+    let len = file.metadata().map_err(|e| Error::io(context(), e))?.len();
+    if len > max_bytes {
+        return Err(Error::TooLarge { what: Limit::Bytes, actual: len, limit: max_bytes });
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize));
+    // `take` also bounds files that grow while being read (or lie about their size: pipes).
+    file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(|e| Error::io(context(), e))?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(Error::TooLarge { what: Limit::Bytes, actual: bytes.len() as u64, limit: max_bytes });
+    }
+    Ok(bytes)
+}
+
+fn ms_since(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Seconds rounded to the millisecond: finer is noise, and it keeps the JSON short.
+fn round_ms(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}
+
+/// Decibels rounded to 0.01 dB.
+fn round_cb(db: f64) -> f64 {
+    (db * 100.0).round() / 100.0
+}

@@ -1,0 +1,209 @@
+//! The JSON result: one object per recording, schema `callscribe.result/v1`.
+//!
+//! The types derive `Deserialize` with `deny_unknown_fields` too, so tests (and Rust consumers)
+//! can read results back strictly: a renamed or added field breaks a test, not a bot.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::trim::Segment;
+
+/// The schema name and version written in every result.
+pub const SCHEMA: &str = "callscribe.result/v1";
+
+/// One recording's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingResult {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// `ok`, `no_speech` or `failed`.
+    pub status: Status,
+    /// Why the job failed (`null` unless `status` is `failed`).
+    pub error: Option<ErrorInfo>,
+    /// Where the recording came from.
+    pub source: Source,
+    /// What was decoded and found (`null` when decoding failed).
+    pub audio: Option<AudioReport>,
+    /// The transcript (`null` when transcription is off or the job failed).
+    pub transcript: Option<Transcript>,
+    /// Wall time per stage in milliseconds (`download`, `decode`, `resample`, `trim`,
+    /// `transcribe`, `total`).
+    pub timings_ms: BTreeMap<String, f64>,
+}
+
+/// The outcome class of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Speech was found (and transcribed when enabled).
+    Ok,
+    /// The recording decoded but holds no speech (silence, noise, only a beep or tone).
+    NoSpeech,
+    /// The job ended with an error; see `error`.
+    Failed,
+}
+
+/// A failure, with its stable kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorInfo {
+    /// Stable snake_case name, e.g. `unsupported_format`.
+    pub kind: ErrorKind,
+    /// Human-readable detail; never contains a token, URL query or media.
+    pub message: String,
+}
+
+impl From<&Error> for ErrorInfo {
+    fn from(e: &Error) -> Self {
+        Self { kind: e.kind(), message: e.to_string() }
+    }
+}
+
+/// Graph's `resultInfo` of a record operation, verbatim.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultInfo {
+    /// HTTP-like status code.
+    pub code: Option<i64>,
+    /// Graph's subcode (8508–8589 explain how a recording ended).
+    pub subcode: Option<i64>,
+    /// Graph's message.
+    pub message: Option<String>,
+}
+
+/// Where a recording came from: a file, or a Graph notification. Absent fields are omitted.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Input file path (batch mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Graph call id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// Graph record operation id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
+    /// The bot's `clientContext`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_context: Option<String>,
+    /// Graph's `resultInfo`, verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_info: Option<ResultInfo>,
+    /// Why the recording ended, from `resultInfo.subcode` (`stop_tone_detected`,
+    /// `max_silence_timeout`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// What the audio stages found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioReport {
+    /// Container (`wav`, `mp3`, `flac`, `ogg`, `isomp4`).
+    pub container: String,
+    /// Codec (`pcm_s16le`, `pcm_mulaw`, `pcm_alaw`, `mp3`, `aac`, `vorbis`, `flac`, …).
+    pub codec: String,
+    /// Original sample rate in Hz.
+    pub sample_rate: u32,
+    /// Original channel count.
+    pub channels: u32,
+    /// Decoded duration in seconds.
+    pub duration_s: f64,
+    /// True when the stream broke off and only the valid part was decoded.
+    pub truncated: bool,
+    /// Start of the padded speech span, seconds of the original (`null`: no speech).
+    pub speech_start_s: Option<f64>,
+    /// End of the padded speech span (`null`: no speech).
+    pub speech_end_s: Option<f64>,
+    /// Length of the span in seconds (0 without speech).
+    pub speech_s: f64,
+    /// Speech segments inside the span.
+    pub segments: Vec<Segment>,
+    /// Peak level of the span in dBFS.
+    pub peak_dbfs: Option<f64>,
+    /// RMS level of the span in dBFS.
+    pub rms_dbfs: Option<f64>,
+    /// Fraction of all decoded samples at digital full scale.
+    pub clipped_ratio: f64,
+    /// The bot's leading beep, if found.
+    pub beep: Option<BeepReport>,
+    /// The caller's DTMF stop tone, if found.
+    pub stop_tone: Option<StopToneReport>,
+}
+
+/// A leading beep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeepReport {
+    /// Start in seconds.
+    pub start_s: f64,
+    /// End in seconds.
+    pub end_s: f64,
+    /// Tone frequency in Hz.
+    pub freq_hz: f64,
+}
+
+/// A trailing DTMF stop tone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopToneReport {
+    /// The key: `0`–`9`, `*`, `#`, `A`–`D`.
+    pub key: String,
+    /// Start in seconds.
+    pub start_s: f64,
+    /// End in seconds.
+    pub end_s: f64,
+}
+
+/// The words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    /// The whole text, segments joined by spaces (empty without speech).
+    pub text: String,
+    /// Language code (`en`).
+    pub language: String,
+    /// Timed segments.
+    pub segments: Vec<TranscriptSegment>,
+}
+
+/// A timed piece of the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptSegment {
+    /// Start in seconds of the original recording.
+    pub start_s: f64,
+    /// End in seconds of the original recording.
+    pub end_s: f64,
+    /// The text.
+    pub text: String,
+    /// Mean token probability, 0–1.
+    pub confidence: f64,
+}
+
+impl RecordingResult {
+    /// A failed result for a job that never got to decode.
+    pub fn failed(source: Source, error: ErrorInfo) -> Self {
+        Self {
+            schema: SCHEMA.to_owned(),
+            status: Status::Failed,
+            error: Some(error),
+            source,
+            audio: None,
+            transcript: None,
+            timings_ms: BTreeMap::new(),
+        }
+    }
+
+    /// The result as one line of JSON.
+    pub fn to_json_line(&self) -> String {
+        // Serializing these plain structs cannot fail (no maps with non-string keys).
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            format!(r#"{{"schema":"{SCHEMA}","status":"failed","error":{{"kind":"io","message":"{e}"}}}}"#)
+        })
+    }
+}

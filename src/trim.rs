@@ -1,0 +1,227 @@
+//! Trim: find the caller's speech in 16 kHz mono audio, excluding the bot's leading beep and the
+//! caller's trailing DTMF stop tone, and measure its level.
+//!
+//! Speech is found with earshot, a small neural VAD (16 ms frames at 16 kHz), followed by
+//! hysteresis (separate onset and offset thresholds), bridging of short pauses, removal of short
+//! blips, and padding. Beep and stop tone come from [`crate::tones`] and are masked out of the
+//! VAD's input so a tone is never reported as speech.
+
+use earshot::Detector;
+use serde::{Deserialize, Serialize};
+
+use crate::audio::{Mono16k, Seconds};
+use crate::config::TrimOptions;
+use crate::tones::{self, Beep, DtmfTone};
+
+/// earshot's fixed frame: 256 samples = 16 ms at 16 kHz.
+pub const VAD_FRAME: usize = 256;
+
+/// How far into the recording a beep is looked for, in seconds: Graph plays it right after the
+/// prompt, before the caller speaks.
+const BEEP_SEARCH_S: f64 = 3.0;
+
+/// A stop tone must be within this many seconds of the end of the last non-silent audio.
+const STOP_TONE_TAIL_S: f64 = 2.0;
+
+/// Guard band around a tone that the VAD ignores, in seconds: tone onsets and offsets smear
+/// over a frame or two.
+const TONE_GUARD_S: f64 = 0.05;
+
+/// A stretch of speech, in seconds of the original recording.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Start, in seconds.
+    pub start_s: f64,
+    /// End, in seconds.
+    pub end_s: f64,
+}
+
+/// What [`find_speech`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechReport {
+    /// The padded span from the first to the last speech, or `None` when there is no speech.
+    pub span: Option<Segment>,
+    /// The (padded, merged) speech segments inside the span.
+    pub segments: Vec<Segment>,
+    /// The leading beep, if one was found.
+    pub beep: Option<Beep>,
+    /// The trailing DTMF stop tone, if one was found.
+    pub stop_tone: Option<DtmfTone>,
+    /// Peak level of the span in dBFS (`None` without speech).
+    pub peak_dbfs: Option<f64>,
+    /// RMS level of the span in dBFS (`None` without speech).
+    pub rms_dbfs: Option<f64>,
+}
+
+/// Finds the speech span. Never fails: silence, noise or an empty buffer give `span: None`.
+pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
+    let samples = audio.samples();
+    let duration = audio.duration().0;
+    let beep = if opts.detect_beep { tones::find_leading_beep(samples, BEEP_SEARCH_S) } else { None };
+    let stop_tone =
+        if opts.detect_stop_tone { tones::find_stop_tone(samples, STOP_TONE_TAIL_S) } else { None };
+
+    // Speech may only lie between the beep's end and the stop tone's start.
+    let lower = beep.map_or(0.0, |b| b.end_s);
+    let upper = stop_tone.map_or(duration, |t| t.start_s);
+
+    let scores = vad_scores(samples);
+    let masked = |frame: usize| {
+        let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
+        let t1 = t0 + VAD_FRAME as f64 / 16_000.0;
+        let in_beep = beep.is_some_and(|b| t1 > b.start_s - TONE_GUARD_S && t0 < b.end_s + TONE_GUARD_S);
+        let after_stop = stop_tone.is_some_and(|t| t1 > t.start_s - TONE_GUARD_S);
+        in_beep || after_stop
+    };
+
+    let raw = hysteresis(&scores, opts, masked);
+    let merged = merge_and_filter(raw, opts);
+    let frame_s = VAD_FRAME as f64 / 16_000.0;
+    let pad = f64::from(opts.padding_ms) / 1000.0;
+    let mut segments: Vec<Segment> = Vec::with_capacity(merged.len());
+    for (a, b) in merged {
+        let seg = Segment {
+            start_s: (a as f64 * frame_s - pad).max(lower).max(0.0),
+            end_s: (b as f64 * frame_s + pad).min(upper).min(duration),
+        };
+        if seg.end_s <= seg.start_s {
+            continue;
+        }
+        match segments.last_mut() {
+            Some(last) if seg.start_s <= last.end_s => last.end_s = last.end_s.max(seg.end_s),
+            _ => segments.push(seg),
+        }
+    }
+
+    let span = match (segments.first(), segments.last()) {
+        (Some(first), Some(last)) => Some(Segment { start_s: first.start_s, end_s: last.end_s }),
+        _ => None,
+    };
+    let (peak_dbfs, rms_dbfs) = match span {
+        Some(s) => levels(audio.slice(Seconds(s.start_s), Seconds(s.end_s))),
+        None => (None, None),
+    };
+    SpeechReport { span, segments, beep, stop_tone, peak_dbfs, rms_dbfs }
+}
+
+/// One earshot score per 16 ms frame; the last partial frame is zero-padded.
+fn vad_scores(samples: &[f32]) -> Vec<f32> {
+    let mut detector = Detector::default();
+    let mut frame = [0f32; VAD_FRAME];
+    let scores = samples
+        .chunks(VAD_FRAME)
+        .map(|chunk| {
+            frame.fill(0.0);
+            // earshot expects [-1, 1]; float sources can overshoot.
+            for (dst, s) in frame.iter_mut().zip(chunk) {
+                *dst = s.clamp(-1.0, 1.0);
+            }
+            detector.predict_f32(&frame)
+        })
+        .collect();
+    zeroize::Zeroize::zeroize(&mut frame);
+    scores
+}
+
+/// Frame ranges `[start, end)` where the score rose above the onset threshold and had not yet
+/// fallen below the offset threshold.
+fn hysteresis(scores: &[f32], opts: &TrimOptions, masked: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, &score) in scores.iter().enumerate() {
+        let score = if masked(i) { 0.0 } else { score };
+        match start {
+            None if score >= opts.onset_threshold => start = Some(i),
+            Some(s) if score < opts.offset_threshold => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, scores.len()));
+    }
+    out
+}
+
+/// Bridges pauses shorter than `min_silence_ms`, then drops runs shorter than `min_speech_ms`.
+fn merge_and_filter(raw: Vec<(usize, usize)>, opts: &TrimOptions) -> Vec<(usize, usize)> {
+    let frame_ms = VAD_FRAME as f64 * 1000.0 / 16_000.0;
+    let min_gap = (f64::from(opts.min_silence_ms) / frame_ms).ceil() as usize;
+    let min_len = (f64::from(opts.min_speech_ms) / frame_ms).ceil() as usize;
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(raw.len());
+    for (a, b) in raw {
+        match merged.last_mut() {
+            Some(last) if a.saturating_sub(last.1) < min_gap => last.1 = b,
+            _ => merged.push((a, b)),
+        }
+    }
+    merged.retain(|(a, b)| b - a >= min_len);
+    merged
+}
+
+/// Peak and RMS level in dBFS, floored at -120 dB (digital silence has no logarithm).
+pub fn levels(samples: &[f32]) -> (Option<f64>, Option<f64>) {
+    if samples.is_empty() {
+        return (None, None);
+    }
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    let rms = (energy / samples.len() as f64).sqrt();
+    let db = |x: f64| (20.0 * x.max(1e-6).log10()).max(-120.0);
+    (Some(db(f64::from(peak))), Some(db(rms)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> TrimOptions {
+        TrimOptions::default()
+    }
+
+    #[test]
+    fn hysteresis_holds_between_thresholds() {
+        let scores = [0.1, 0.6, 0.4, 0.4, 0.2, 0.1, 0.55, 0.9];
+        assert_eq!(hysteresis(&scores, &opts(), |_| false), vec![(1, 4), (6, 8)]);
+    }
+
+    #[test]
+    fn masked_frames_never_start_speech() {
+        let scores = [0.9, 0.9, 0.9];
+        assert!(hysteresis(&scores, &opts(), |_| true).is_empty());
+    }
+
+    #[test]
+    fn short_pauses_are_bridged_and_blips_dropped() {
+        // 300 ms minimum silence = 19 frames; 120 ms minimum speech = 8 frames.
+        let raw = vec![(0, 20), (25, 40), (100, 103)];
+        assert_eq!(merge_and_filter(raw, &opts()), vec![(0, 40)]);
+    }
+
+    #[test]
+    fn silence_has_no_speech() {
+        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(vec![0.0; 16_000 * 3]));
+        let report = find_speech(&audio, &opts());
+        assert_eq!(report.span, None);
+        assert!(report.segments.is_empty());
+        assert_eq!(report.peak_dbfs, None);
+    }
+
+    #[test]
+    fn empty_audio_has_no_speech() {
+        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(Vec::new()));
+        assert_eq!(find_speech(&audio, &opts()).span, None);
+    }
+
+    #[test]
+    fn levels_of_full_scale_sine() {
+        let sine: Vec<f32> =
+            (0..16_000).map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16_000.0).sin()).collect();
+        let (peak, rms) = levels(&sine);
+        assert!((peak.expect("peak") - 0.0).abs() < 0.01);
+        assert!((rms.expect("rms") + 3.0103).abs() < 0.01);
+    }
+}
