@@ -31,7 +31,11 @@ pub mod batch;
 pub mod config;
 pub mod decode;
 pub mod error;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod model_import;
+#[cfg(feature = "fetch")]
+pub mod notification;
 pub mod pipeline;
 pub mod resample;
 pub mod result;

@@ -198,16 +198,7 @@ pub struct NotificationSource {
     pub etag: Option<String>,
 }
 
-/// Graph's `resultInfo`: the outcome of an operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResultInfo {
-    /// HTTP-like result code (200 for success, 4xx/5xx for failures).
-    pub code: Option<i64>,
-    /// Graph's detailed subcode, e.g. 8515 for "max record duration reached".
-    pub subcode: Option<i64>,
-    /// Graph's human-readable message.
-    pub message: Option<String>,
-}
+pub use crate::result::ResultInfo;
 
 /// Why a recording operation ended, from `resultInfo.subcode` (or the beta `completionReason`).
 ///

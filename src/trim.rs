@@ -27,6 +27,24 @@ const STOP_TONE_TAIL_S: f64 = 2.0;
 /// over a frame or two.
 const TONE_GUARD_S: f64 = 0.05;
 
+/// Frames fed to earshot before scoring starts, so its recurrent state has seen the recording's
+/// own background: a cold detector scores the first ~300 ms of steady noise as speech. 32 frames =
+/// 512 ms.
+const WARM_UP_FRAMES: usize = 32;
+
+/// A frame quieter than this (dBFS, RMS) is never speech. Telephone line silence sits near
+/// -60 dBFS and earshot's score decays slowly through it after speech (it stayed above 0.45 for
+/// 0.8 s of -65 dBFS silence on an 8 kHz recording).
+const ABS_FLOOR_DBFS: f64 = -55.0;
+
+/// A frame must be this many dB above the recording's noise floor (10th percentile of frame
+/// levels) to count as speech.
+const FLOOR_MARGIN_DB: f64 = 6.0;
+
+/// … but the gate never rises above the loud frames (95th percentile) minus this, so a recording
+/// that is speech from end to end keeps its quieter syllables.
+const LOUD_MARGIN_DB: f64 = 25.0;
+
 /// A stretch of speech, in seconds of the original recording.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,6 +85,7 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let upper = stop_tone.map_or(duration, |t| t.start_s);
 
     let scores = vad_scores(samples);
+    let gate = energy_gate(samples);
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
         let t1 = t0 + VAD_FRAME as f64 / 16_000.0;
@@ -75,7 +94,7 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         in_beep || after_stop
     };
 
-    let raw = hysteresis(&scores, opts, masked);
+    let raw = hysteresis(&scores, opts, |frame| masked(frame) || !gate[frame]);
     let merged = merge_and_filter(raw, opts);
     let frame_s = VAD_FRAME as f64 / 16_000.0;
     let pad = f64::from(opts.padding_ms) / 1000.0;
@@ -109,19 +128,42 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 fn vad_scores(samples: &[f32]) -> Vec<f32> {
     let mut detector = Detector::default();
     let mut frame = [0f32; VAD_FRAME];
-    let scores = samples
-        .chunks(VAD_FRAME)
-        .map(|chunk| {
-            frame.fill(0.0);
-            // earshot expects [-1, 1]; float sources can overshoot.
-            for (dst, s) in frame.iter_mut().zip(chunk) {
-                *dst = s.clamp(-1.0, 1.0);
-            }
-            detector.predict_f32(&frame)
-        })
-        .collect();
+    let mut score = |chunk: &[f32]| {
+        frame.fill(0.0);
+        // earshot expects [-1, 1]; float sources can overshoot.
+        for (dst, s) in frame.iter_mut().zip(chunk) {
+            *dst = s.clamp(-1.0, 1.0);
+        }
+        detector.predict_f32(&frame)
+    };
+    for chunk in samples.chunks(VAD_FRAME).take(WARM_UP_FRAMES) {
+        score(chunk);
+    }
+    let scores = samples.chunks(VAD_FRAME).map(&mut score).collect();
     zeroize::Zeroize::zeroize(&mut frame);
     scores
+}
+
+/// Per frame: is it loud enough to be speech? See [`ABS_FLOOR_DBFS`], [`FLOOR_MARGIN_DB`] and
+/// [`LOUD_MARGIN_DB`].
+fn energy_gate(samples: &[f32]) -> Vec<bool> {
+    let levels: Vec<f64> = samples
+        .chunks(VAD_FRAME)
+        .map(|c| {
+            let energy: f64 = c.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+            10.0 * (energy / VAD_FRAME as f64).max(1e-12).log10()
+        })
+        .collect();
+    if levels.is_empty() {
+        return Vec::new();
+    }
+    let mut sorted = levels.clone();
+    sorted.sort_by(f64::total_cmp);
+    let percentile = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let gate = (percentile(0.10) + FLOOR_MARGIN_DB)
+        .min(percentile(0.95) - LOUD_MARGIN_DB)
+        .max(ABS_FLOOR_DBFS);
+    levels.into_iter().map(|db| db >= gate).collect()
 }
 
 /// Frame ranges `[start, end)` where the score rose above the onset threshold and had not yet
