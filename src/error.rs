@@ -46,6 +46,31 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 16] = [
+        Self::UnsupportedFormat,
+        Self::CorruptMedia,
+        Self::EmptyMedia,
+        Self::TooLarge,
+        Self::TooLong,
+        Self::Io,
+        Self::Transcription,
+        Self::Config,
+        Self::InvalidNotification,
+        Self::OperationFailed,
+        Self::BlockedUrl,
+        Self::Unauthorized,
+        Self::NotFound,
+        Self::DownloadFailed,
+        Self::DownloadTimeout,
+        Self::DownloadIncomplete,
+    ];
+
+    /// The kind with this snake_case name, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The snake_case name used in JSON (`"too_large"`, …).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -200,27 +225,10 @@ mod tests {
 
     #[test]
     fn kind_names_match_serde_names() {
-        let kinds = [
-            ErrorKind::UnsupportedFormat,
-            ErrorKind::CorruptMedia,
-            ErrorKind::EmptyMedia,
-            ErrorKind::TooLarge,
-            ErrorKind::TooLong,
-            ErrorKind::Io,
-            ErrorKind::Transcription,
-            ErrorKind::Config,
-            ErrorKind::InvalidNotification,
-            ErrorKind::OperationFailed,
-            ErrorKind::BlockedUrl,
-            ErrorKind::Unauthorized,
-            ErrorKind::NotFound,
-            ErrorKind::DownloadFailed,
-            ErrorKind::DownloadTimeout,
-            ErrorKind::DownloadIncomplete,
-        ];
-        for kind in kinds {
+        for kind in ErrorKind::ALL {
             let json = serde_json::to_string(&kind).expect("serialize");
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(ErrorKind::from_name(kind.as_str()), Some(kind));
         }
     }
 }

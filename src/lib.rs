@@ -17,6 +17,7 @@
 //! - [`result`]: the JSON result schema `callscribe.result/v1`
 //! - [`pipeline`]: builds the stages once and chains them
 //! - [`batch`]: many files in parallel with rayon
+//! - `processor` (feature `fetch`): notification → download → pipeline, one result per operation
 //! - [`model_import`]: CTranslate2 Whisper model → ggml converter
 //!
 //! # Features
@@ -37,6 +38,8 @@ pub mod model_import;
 #[cfg(feature = "fetch")]
 pub mod notification;
 pub mod pipeline;
+#[cfg(feature = "fetch")]
+pub mod processor;
 pub mod resample;
 pub mod result;
 pub mod tones;
@@ -47,4 +50,6 @@ pub mod trim;
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};
 pub use pipeline::Pipeline;
+#[cfg(feature = "fetch")]
+pub use processor::{Outcome, Processor, ProcessorConfig};
 pub use result::RecordingResult;
