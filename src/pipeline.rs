@@ -117,7 +117,7 @@ impl Pipeline {
                 speech,
             },
             Err((e, audio)) => {
-                tracing::warn!(error_kind = %e.kind(), "recording failed: {e}");
+                tracing::info!(error_kind = %e.kind(), "recording failed: {e}");
                 let mut result = RecordingResult::failed(source, ErrorInfo::from(&e));
                 result.audio = audio;
                 result.timings_ms = timings;
