@@ -106,7 +106,9 @@ impl Mono16k {
 
 impl std::fmt::Debug for Mono16k {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mono16k").field("samples", &self.samples.len()).finish()
+        f.debug_struct("Mono16k")
+            .field("samples", &self.samples.len())
+            .finish()
     }
 }
 

@@ -15,8 +15,9 @@ use crate::result::{ErrorInfo, RecordingResult, Status};
 /// File extensions picked up when a directory is given (case-insensitive). Formats callscribe
 /// can't decode (Opus, WebM) are included so they are reported as `unsupported_format` rather
 /// than silently skipped.
-pub const AUDIO_EXTENSIONS: &[&str] =
-    &["wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64"];
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64",
+];
 
 /// How a batch runs.
 #[derive(Debug, Clone, Default)]
@@ -84,7 +85,11 @@ fn has_audio_extension(path: &Path) -> bool {
 /// Splits the machine's cores into `(jobs, whisper threads per job)`.
 pub fn plan_threads(requested_jobs: usize, inputs: usize) -> (usize, u32) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs = if requested_jobs == 0 { cores } else { requested_jobs };
+    let jobs = if requested_jobs == 0 {
+        cores
+    } else {
+        requested_jobs
+    };
     let jobs = jobs.min(inputs.max(1)).max(1);
     let threads = (cores / jobs).max(1) as u32;
     (jobs, threads)
@@ -104,7 +109,9 @@ pub fn run(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
-        .map_err(|e| Error::Config { detail: format!("thread pool: {e}") })?;
+        .map_err(|e| Error::Config {
+            detail: format!("thread pool: {e}"),
+        })?;
     let statuses: Vec<Status> = pool.install(|| {
         inputs
             .par_iter()
@@ -137,7 +144,9 @@ pub fn run(
 /// Writes cleaned speech as 16-bit 16 kHz mono WAV (`<stem>.speech.wav`), the only media
 /// callscribe ever writes, and only when asked.
 fn write_speech(dir: &Path, input: &Path, samples: &[f32]) -> Result<PathBuf> {
-    let stem = input.file_stem().map_or_else(|| "input".into(), |s| s.to_string_lossy());
+    let stem = input
+        .file_stem()
+        .map_or_else(|| "input".into(), |s| s.to_string_lossy());
     let out = dir.join(format!("{stem}.speech.wav"));
     let spec = hound::WavSpec {
         channels: 1,
@@ -154,7 +163,9 @@ fn write_speech(dir: &Path, input: &Path, samples: &[f32]) -> Result<PathBuf> {
     };
     let mut writer = hound::WavWriter::create(&out, spec).map_err(io_err)?;
     for &s in samples {
-        writer.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).map_err(io_err)?;
+        writer
+            .write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+            .map_err(io_err)?;
     }
     writer.finalize().map_err(io_err)?;
     Ok(out)

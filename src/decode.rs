@@ -66,7 +66,9 @@ const CLIP_LEVEL: f32 = 32766.0 / 32768.0;
 /// usable). A stream that breaks off after valid audio is returned with `truncated = true`.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     if bytes.is_empty() {
-        return Err(Error::EmptyMedia { detail: "the input has no bytes".into() });
+        return Err(Error::EmptyMedia {
+            detail: "the input has no bytes".into(),
+        });
     }
     if bytes.len() as u64 > limits.max_bytes {
         return Err(Error::TooLarge {
@@ -81,13 +83,20 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         MediaSourceStreamOptions::default(),
     );
     let mut format = symphonia::default::get_probe()
-        .probe(&Hint::new(), mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &Hint::new(),
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(probe_error)?;
     let container = format.format_info().short_name.to_owned();
 
-    let track = format.default_track(TrackType::Audio).ok_or_else(|| Error::UnsupportedFormat {
-        detail: format!("{container} container without an audio track"),
-    })?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| Error::UnsupportedFormat {
+            detail: format!("{container} container without an audio track"),
+        })?;
     let track_id = track.id;
     let claimed_frames = track.num_frames;
     let params = track
@@ -101,7 +110,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 
     let rate = params.sample_rate.unwrap_or(0);
     if rate == 0 {
-        return Err(Error::CorruptMedia { detail: "sample rate is 0 or missing".into() });
+        return Err(Error::CorruptMedia {
+            detail: "sample rate is 0 or missing".into(),
+        });
     }
     if rate > limits.max_sample_rate {
         return Err(Error::TooLarge {
@@ -167,7 +178,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
             }
             Err(e) => {
                 if mono.is_empty() {
-                    return Err(Error::CorruptMedia { detail: e.to_string() });
+                    return Err(Error::CorruptMedia {
+                        detail: e.to_string(),
+                    });
                 }
                 truncated = true;
                 break;
@@ -176,7 +189,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         consecutive_errors = 0;
         let spec_channels = buf.spec().channels().count();
         if spec_channels == 0 {
-            return Err(Error::CorruptMedia { detail: "a packet has no channels".into() });
+            return Err(Error::CorruptMedia {
+                detail: "a packet has no channels".into(),
+            });
         }
         check_channels(spec_channels as u64, limits)?;
         channels = channels.max(spec_channels as u32);
@@ -196,9 +211,13 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 
     if mono.is_empty() {
         return Err(if truncated {
-            Error::CorruptMedia { detail: format!("no decodable audio ({last_error})") }
+            Error::CorruptMedia {
+                detail: format!("no decodable audio ({last_error})"),
+            }
         } else {
-            Error::EmptyMedia { detail: format!("the {container} stream has no audio frames") }
+            Error::EmptyMedia {
+                detail: format!("the {container} stream has no audio frames"),
+            }
         });
     }
     if let Some(claimed) = claimed_frames {
@@ -211,7 +230,10 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     }
 
     let rate = SampleRate(rate);
-    let pcm = Pcm { samples: mono, rate };
+    let pcm = Pcm {
+        samples: mono,
+        rate,
+    };
     let info = MediaInfo {
         container,
         codec,
@@ -232,7 +254,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     Ok(Decoded {
         pcm,
         info,
-        clipped_ratio: if total_samples == 0 { 0.0 } else { clipped as f64 / total_samples as f64 },
+        clipped_ratio: if total_samples == 0 {
+            0.0
+        } else {
+            clipped as f64 / total_samples as f64
+        },
     })
 }
 
@@ -254,10 +280,16 @@ fn probe_error(e: SymError) -> Error {
         SymError::Unsupported(what) => Error::UnsupportedFormat {
             detail: format!("no known container matches the bytes ({what})"),
         },
-        SymError::LimitError(what) => Error::CorruptMedia { detail: format!("limit: {what}") },
+        SymError::LimitError(what) => Error::CorruptMedia {
+            detail: format!("limit: {what}"),
+        },
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::CorruptMedia { detail: "the header is cut off".into() }
+            Error::CorruptMedia {
+                detail: "the header is cut off".into(),
+            }
         }
-        other => Error::CorruptMedia { detail: other.to_string() },
+        other => Error::CorruptMedia {
+            detail: other.to_string(),
+        },
     }
 }

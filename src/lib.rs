@@ -17,6 +17,7 @@
 //! - [`result`]: the JSON result schema `callscribe.result/v1`
 //! - [`pipeline`]: builds the stages once and chains them
 //! - [`batch`]: many files in parallel with rayon
+//! - [`format`]: CLI output formats (JSON Lines, JSON, text, SRT, WebVTT)
 //! - `processor` (feature `fetch`): notification → download → pipeline, one result per operation
 //! - [`model_import`]: CTranslate2 Whisper model → ggml converter
 //!
@@ -34,6 +35,7 @@ pub mod decode;
 pub mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;
+pub mod format;
 pub mod model_import;
 #[cfg(feature = "fetch")]
 pub mod notification;

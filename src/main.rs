@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use callscribe::batch::{self, BatchOptions};
 use callscribe::config::{default_model_path, PipelineConfig};
+use callscribe::format::Format;
 use callscribe::result::RecordingResult;
 use callscribe::Pipeline;
 use clap::{Args, Parser, Subcommand};
@@ -139,6 +140,27 @@ impl PipelineArgs {
     }
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Jsonl,
+    Json,
+    Txt,
+    Srt,
+    Vtt,
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Jsonl => Format::Jsonl,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Txt => Format::Txt,
+            OutputFormat::Srt => Format::Srt,
+            OutputFormat::Vtt => Format::Vtt,
+        }
+    }
+}
+
 #[derive(Args)]
 struct ProcessArgs {
     /// Audio files or folders (searched recursively for audio extensions).
@@ -147,9 +169,13 @@ struct ProcessArgs {
     /// Parallel jobs (0 = one per core).
     #[arg(short, long, default_value_t = 0)]
     jobs: usize,
-    /// Write one `<file>.json` per input into this folder instead of JSON Lines on stdout.
+    /// Write one `<file>.<format extension>` per input into this folder instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Output format: jsonl (one JSON result per line), json (indented), txt (transcript
+    /// text), srt or vtt (transcript subtitles; on stdout only for a single input).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
+    format: OutputFormat,
     /// Also write each input's cleaned 16 kHz speech as WAV into this folder. Off by default:
     /// callscribe persists no media unless asked.
     #[arg(long)]
@@ -201,15 +227,22 @@ fn process(args: ProcessArgs) -> Result<ExitCode> {
     for dir in [&args.out, &args.keep_audio].into_iter().flatten() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let format = Format::from(args.format);
+    if matches!(format, Format::Srt | Format::Vtt) && args.out.is_none() && inputs.len() > 1 {
+        anyhow::bail!("--format srt/vtt writes one subtitle file per input: add --out DIR");
+    }
     let pipeline = Pipeline::new(args.pipeline.config())?;
-    let out_names = args.out.as_ref().map(|dir| output_names(dir, &inputs));
+    let out_names = args
+        .out
+        .as_ref()
+        .map(|dir| output_names(dir, &inputs, format.extension()));
 
     let progress = progress_bar(inputs.len());
     // Results are printed in input order as soon as every earlier one is done.
     let pending: Mutex<(usize, BTreeMap<usize, String>)> = Mutex::new((0, BTreeMap::new()));
     let write_errors = Mutex::new(Vec::<String>::new());
     let on_result = |index: usize, _path: &Path, result: &RecordingResult| {
-        let line = result.to_json_line();
+        let line = format.render(result);
         if let Some(names) = &out_names {
             if let Err(e) = write_atomic(&names[index], line.as_bytes()) {
                 lock(&write_errors).push(format!("{}: {e}", names[index].display()));
@@ -221,7 +254,7 @@ fn process(args: ProcessArgs) -> Result<ExitCode> {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             while let Some(line) = buffered.remove(next) {
-                let _ = writeln!(out, "{line}");
+                let _ = out.write_all(line.as_bytes());
                 *next += 1;
             }
             let _ = out.flush();
@@ -230,7 +263,10 @@ fn process(args: ProcessArgs) -> Result<ExitCode> {
             bar.inc(1);
         }
     };
-    let opts = BatchOptions { jobs: args.jobs, keep_audio: args.keep_audio.clone() };
+    let opts = BatchOptions {
+        jobs: args.jobs,
+        keep_audio: args.keep_audio.clone(),
+    };
     let summary = batch::run(&pipeline, &inputs, &opts, on_result)?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -273,7 +309,10 @@ fn notification(args: NotificationArgs) -> Result<ExitCode> {
                 .with_context(|| format!("opening {}", args.input.display()))?,
         )
     };
-    reader.take(MAX_PAYLOAD_BYTES + 1).read_to_end(&mut body).context("reading the payload")?;
+    reader
+        .take(MAX_PAYLOAD_BYTES + 1)
+        .read_to_end(&mut body)
+        .context("reading the payload")?;
     if body.len() as u64 > MAX_PAYLOAD_BYTES {
         anyhow::bail!("the payload is larger than {MAX_PAYLOAD_BYTES} bytes");
     }
@@ -293,7 +332,11 @@ fn notification(args: NotificationArgs) -> Result<ExitCode> {
         allow_insecure_http: args.allow_insecure_http,
         ..FetchConfig::default()
     };
-    let config = ProcessorConfig { pipeline: args.pipeline.config(), fetch, cpu_jobs: 0 };
+    let config = ProcessorConfig {
+        pipeline: args.pipeline.config(),
+        fetch,
+        cpu_jobs: 0,
+    };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let outcomes = runtime.block_on(async {
         let processor = Processor::new(config)?;
@@ -318,8 +361,15 @@ fn notification(args: NotificationArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    eprintln!("callscribe: {results} record operations: {} succeeded, {failed} failed", results - failed);
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    eprintln!(
+        "callscribe: {results} record operations: {} succeeded, {failed} failed",
+        results - failed
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn import_model(input: &Path, output: &Path) -> Result<ExitCode> {
@@ -347,17 +397,23 @@ fn progress_bar(len: usize) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// `<file name>.json` per input; names that collide (same file name in two folders) get `-2`,
+/// `<file name>.<ext>` per input; names that collide (same file name in two folders) get `-2`,
 /// `-3`, … so no result overwrites another.
-fn output_names(dir: &Path, inputs: &[PathBuf]) -> Vec<PathBuf> {
+fn output_names(dir: &Path, inputs: &[PathBuf], ext: &str) -> Vec<PathBuf> {
     let mut used: HashMap<String, usize> = HashMap::new();
     inputs
         .iter()
         .map(|input| {
-            let base = input.file_name().map_or_else(|| "input".into(), |n| n.to_string_lossy());
+            let base = input
+                .file_name()
+                .map_or_else(|| "input".into(), |n| n.to_string_lossy());
             let count = used.entry(base.to_string()).or_insert(0);
             *count += 1;
-            let name = if *count == 1 { format!("{base}.json") } else { format!("{base}-{count}.json") };
+            let name = if *count == 1 {
+                format!("{base}.{ext}")
+            } else {
+                format!("{base}-{count}.{ext}")
+            };
             dir.join(name)
         })
         .collect()
@@ -366,7 +422,9 @@ fn output_names(dir: &Path, inputs: &[PathBuf]) -> Vec<PathBuf> {
 /// Writes through a temporary file in the same folder and renames it, so a reader never sees a
 /// half-written result.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, [bytes, b"\n"].concat())?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

@@ -1223,8 +1223,14 @@ mod tests {
     #[test]
     fn redact_url_keeps_only_scheme_host_port() {
         let cases = [
-            ("https://user:pw@media.example.test:8443/a/b?sig=SECRET#frag", "https://media.example.test:8443"),
-            ("https://media.example.test/recordings/abc", "https://media.example.test"),
+            (
+                "https://user:pw@media.example.test:8443/a/b?sig=SECRET#frag",
+                "https://media.example.test:8443",
+            ),
+            (
+                "https://media.example.test/recordings/abc",
+                "https://media.example.test",
+            ),
             ("http://[::1]:8080/x?y", "http://[::1]:8080"),
             ("https://127.0.0.1/", "https://127.0.0.1"),
             ("mailto:someone@example.test", "mailto:"),

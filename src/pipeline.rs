@@ -81,7 +81,10 @@ impl Pipeline {
     /// Like [`Pipeline::process_file`], optionally keeping the cleaned speech, with a given
     /// number of whisper threads (0 = the configured default).
     pub fn run_file(&self, path: &Path, keep_speech: bool, threads: u32) -> Processed {
-        let source = Source { path: Some(path.display().to_string()), ..Source::default() };
+        let source = Source {
+            path: Some(path.display().to_string()),
+            ..Source::default()
+        };
         let started = Instant::now();
         match read_bounded(path, self.config.limits.max_bytes) {
             Ok(bytes) => {
@@ -104,46 +107,50 @@ impl Pipeline {
         let outcome = self.stages(bytes, &mut timings, keep_speech, threads);
         timings.insert("total".to_owned(), ms_since(started));
         match outcome {
-            Ok((audio, transcript, status, speech)) => Processed {
+            Ok(done) => Processed {
                 result: RecordingResult {
                     schema: SCHEMA.to_owned(),
-                    status,
+                    status: done.status,
                     error: None,
                     source,
-                    audio: Some(audio),
-                    transcript,
+                    audio: Some(done.audio),
+                    transcript: done.transcript,
                     timings_ms: timings,
                 },
-                speech,
+                speech: done.speech,
             },
-            Err((e, audio)) => {
-                tracing::info!(error_kind = %e.kind(), "recording failed: {e}");
-                let mut result = RecordingResult::failed(source, ErrorInfo::from(&e));
+            Err(failure) => {
+                let StageFailure { error, audio } = *failure;
+                tracing::info!(error_kind = %error.kind(), "recording failed: {error}");
+                let mut result = RecordingResult::failed(source, ErrorInfo::from(&error));
                 result.audio = audio;
                 result.timings_ms = timings;
-                Processed { result, speech: None }
+                Processed {
+                    result,
+                    speech: None,
+                }
             }
         }
     }
 
-    #[allow(clippy::type_complexity)]
     fn stages(
         &self,
         bytes: &[u8],
         timings: &mut BTreeMap<String, f64>,
         keep_speech: bool,
         threads: u32,
-    ) -> std::result::Result<
-        (AudioReport, Option<crate::result::Transcript>, Status, Option<Mono16k>),
-        (Error, Option<AudioReport>),
-    > {
+    ) -> std::result::Result<StagesDone, Box<StageFailure>> {
+        let fail = |error: Error| Box::new(StageFailure { error, audio: None });
         let t = Instant::now();
-        let Decoded { pcm, info, clipped_ratio } =
-            decode::decode(bytes, &self.config.limits).map_err(|e| (e, None))?;
+        let Decoded {
+            pcm,
+            info,
+            clipped_ratio,
+        } = decode::decode(bytes, &self.config.limits).map_err(fail)?;
         timings.insert("decode".into(), ms_since(t));
 
         let t = Instant::now();
-        let mono = resample::to_mono16k(pcm).map_err(|e| (e, None))?;
+        let mono = resample::to_mono16k(pcm).map_err(fail)?;
         timings.insert("resample".into(), ms_since(t));
 
         let t = Instant::now();
@@ -151,17 +158,32 @@ impl Pipeline {
         timings.insert("trim".into(), ms_since(t));
 
         let audio = audio_report(&info, clipped_ratio, &speech);
-        let status = if speech.span.is_some() { Status::Ok } else { Status::NoSpeech };
+        let status = if speech.span.is_some() {
+            Status::Ok
+        } else {
+            Status::NoSpeech
+        };
         let transcript = self
             .transcribe(&mono, &speech, threads, timings)
-            .map_err(|e| (e, Some(audio.clone())))?;
+            .map_err(|error| {
+                Box::new(StageFailure {
+                    error,
+                    audio: Some(audio.clone()),
+                })
+            })?;
         let kept = match (keep_speech, speech.span) {
             (true, Some(span)) => Some(Mono16k::from_samples(Zeroizing::new(
-                mono.slice(Seconds(span.start_s), Seconds(span.end_s)).to_vec(),
+                mono.slice(Seconds(span.start_s), Seconds(span.end_s))
+                    .to_vec(),
             ))),
             _ => None,
         };
-        Ok((audio, transcript, status, kept))
+        Ok(StagesDone {
+            audio,
+            transcript,
+            status,
+            speech: kept,
+        })
     }
 
     #[cfg(feature = "whisper")]
@@ -172,7 +194,9 @@ impl Pipeline {
         threads: u32,
         timings: &mut BTreeMap<String, f64>,
     ) -> Result<Option<crate::result::Transcript>> {
-        let Some(transcriber) = &self.transcriber else { return Ok(None) };
+        let Some(transcriber) = &self.transcriber else {
+            return Ok(None);
+        };
         let t = Instant::now();
         let transcript = transcriber.transcribe(mono, speech, threads)?;
         timings.insert("transcribe".into(), ms_since(t));
@@ -191,7 +215,25 @@ impl Pipeline {
     }
 }
 
-fn audio_report(info: &decode::MediaInfo, clipped_ratio: f64, speech: &SpeechReport) -> AudioReport {
+/// What the stages produced for a recording that did not fail.
+struct StagesDone {
+    audio: AudioReport,
+    transcript: Option<crate::result::Transcript>,
+    status: Status,
+    speech: Option<Mono16k>,
+}
+
+/// A stage's error, with the audio report when decoding got that far.
+struct StageFailure {
+    error: Error,
+    audio: Option<AudioReport>,
+}
+
+fn audio_report(
+    info: &decode::MediaInfo,
+    clipped_ratio: f64,
+    speech: &SpeechReport,
+) -> AudioReport {
     AudioReport {
         container: info.container.clone(),
         codec: info.codec.clone(),
@@ -205,7 +247,10 @@ fn audio_report(info: &decode::MediaInfo, clipped_ratio: f64, speech: &SpeechRep
         segments: speech
             .segments
             .iter()
-            .map(|s| trim::Segment { start_s: round_ms(s.start_s), end_s: round_ms(s.end_s) })
+            .map(|s| trim::Segment {
+                start_s: round_ms(s.start_s),
+                end_s: round_ms(s.end_s),
+            })
             .collect(),
         peak_dbfs: speech.peak_dbfs.map(round_cb),
         rms_dbfs: speech.rms_dbfs.map(round_cb),
@@ -229,13 +274,23 @@ pub fn read_bounded(path: &Path, max_bytes: u64) -> Result<MediaBytes> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(context(), e))?;
     let len = file.metadata().map_err(|e| Error::io(context(), e))?.len();
     if len > max_bytes {
-        return Err(Error::TooLarge { what: Limit::Bytes, actual: len, limit: max_bytes });
+        return Err(Error::TooLarge {
+            what: Limit::Bytes,
+            actual: len,
+            limit: max_bytes,
+        });
     }
     let mut bytes = Zeroizing::new(Vec::with_capacity(len as usize));
     // `take` also bounds files that grow while being read (or lie about their size: pipes).
-    file.take(max_bytes + 1).read_to_end(&mut bytes).map_err(|e| Error::io(context(), e))?;
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(context(), e))?;
     if bytes.len() as u64 > max_bytes {
-        return Err(Error::TooLarge { what: Limit::Bytes, actual: bytes.len() as u64, limit: max_bytes });
+        return Err(Error::TooLarge {
+            what: Limit::Bytes,
+            actual: bytes.len() as u64,
+            limit: max_bytes,
+        });
     }
     Ok(bytes)
 }

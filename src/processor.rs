@@ -15,7 +15,9 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{FetchConfig, Fetcher};
-use crate::notification::{self, FailedOperation, NotificationSource, Parsed, RecordingJob, Skipped};
+use crate::notification::{
+    self, FailedOperation, NotificationSource, Parsed, RecordingJob, Skipped,
+};
 use crate::pipeline::Pipeline;
 use crate::result::{ErrorInfo, RecordingResult, Source};
 use crate::PipelineConfig;
@@ -55,7 +57,9 @@ impl Processor {
     ///
     /// Errors: `config` for an invalid download policy or a model that can't be loaded.
     pub fn new(config: ProcessorConfig) -> Result<Self> {
-        let fetcher = Fetcher::new(config.fetch).map_err(|e| Error::Config { detail: e.to_string() })?;
+        let fetcher = Fetcher::new(config.fetch).map_err(|e| Error::Config {
+            detail: e.to_string(),
+        })?;
         let pipeline = Arc::new(Pipeline::new(config.pipeline)?);
         Ok(Self::from_parts(pipeline, fetcher, config.cpu_jobs))
     }
@@ -66,9 +70,17 @@ impl Processor {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cpu_jobs = if cpu_jobs == 0 { cores } else { cpu_jobs };
         let configured = pipeline.config().transcribe.threads;
-        let threads_per_job =
-            if configured > 0 { configured } else { (cores / cpu_jobs).max(1) as u32 };
-        Self { pipeline, fetcher, cpu: Arc::new(Semaphore::new(cpu_jobs)), threads_per_job }
+        let threads_per_job = if configured > 0 {
+            configured
+        } else {
+            (cores / cpu_jobs).max(1) as u32
+        };
+        Self {
+            pipeline,
+            fetcher,
+            cpu: Arc::new(Semaphore::new(cpu_jobs)),
+            threads_per_job,
+        }
     }
 
     /// The pipeline this processor runs.
@@ -82,8 +94,14 @@ impl Processor {
         let parsed = match notification::parse(body) {
             Ok(parsed) => parsed,
             Err(e) => {
-                let error = ErrorInfo { kind: ErrorKind::InvalidNotification, message: e.to_string() };
-                return vec![Outcome::Result(Box::new(RecordingResult::failed(Source::default(), error)))];
+                let error = ErrorInfo {
+                    kind: ErrorKind::InvalidNotification,
+                    message: e.to_string(),
+                };
+                return vec![Outcome::Result(Box::new(RecordingResult::failed(
+                    Source::default(),
+                    error,
+                )))];
             }
         };
         let tasks = parsed.into_iter().map(|entry| async move {
@@ -115,9 +133,16 @@ impl Processor {
             Err(e) => {
                 let kind = ErrorKind::from_name(e.kind()).unwrap_or(ErrorKind::DownloadFailed);
                 tracing::warn!(error_kind = %kind, "download failed: {e}");
-                let mut result =
-                    RecordingResult::failed(source, ErrorInfo { kind, message: e.to_string() });
-                result.timings_ms.insert("download".into(), ms_since(started));
+                let mut result = RecordingResult::failed(
+                    source,
+                    ErrorInfo {
+                        kind,
+                        message: e.to_string(),
+                    },
+                );
+                result
+                    .timings_ms
+                    .insert("download".into(), ms_since(started));
                 return result;
             }
         };
@@ -127,7 +152,10 @@ impl Processor {
         // The permit bounds CPU-heavy work to the configured number of jobs; waiting for it
         // is queueing, not failure.
         let Ok(_permit) = self.cpu.clone().acquire_owned().await else {
-            let error = ErrorInfo { kind: ErrorKind::Config, message: "processor is shut down".into() };
+            let error = ErrorInfo {
+                kind: ErrorKind::Config,
+                message: "processor is shut down".into(),
+            };
             return RecordingResult::failed(source, error);
         };
         let pipeline = Arc::clone(&self.pipeline);
@@ -150,7 +178,10 @@ impl Processor {
             Err(e) => {
                 // A panic in a stage is a bug, but it must still produce exactly one result.
                 tracing::error!("processing task failed: {e}");
-                let error = ErrorInfo { kind: ErrorKind::CorruptMedia, message: "processing failed".into() };
+                let error = ErrorInfo {
+                    kind: ErrorKind::CorruptMedia,
+                    message: "processing failed".into(),
+                };
                 let mut result = RecordingResult::failed(source, error);
                 result.timings_ms = BTreeMap::from([("download".to_owned(), download_ms)]);
                 result
@@ -162,7 +193,13 @@ impl Processor {
 /// The result for an operation Graph reported as failed (or that can't be acted on).
 pub fn failed_result(failed: FailedOperation) -> RecordingResult {
     let kind = ErrorKind::from_name(failed.kind).unwrap_or(ErrorKind::OperationFailed);
-    RecordingResult::failed(source_of(&failed.source), ErrorInfo { kind, message: failed.message })
+    RecordingResult::failed(
+        source_of(&failed.source),
+        ErrorInfo {
+            kind,
+            message: failed.message,
+        },
+    )
 }
 
 /// The result `source` for a notification's operation.

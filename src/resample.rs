@@ -65,7 +65,8 @@ pub fn to_mono16k(pcm: Pcm) -> Result<Mono16k> {
 
     let needed = resampler.process_all_needed_output_len(frames_in);
     let mut out = Zeroizing::new(vec![0f32; needed]);
-    let input = InterleavedSlice::new(&pcm.samples[..], 1, frames_in).map_err(|e| rubato_error(&e))?;
+    let input =
+        InterleavedSlice::new(&pcm.samples[..], 1, frames_in).map_err(|e| rubato_error(&e))?;
     let produced = {
         let mut output =
             InterleavedSlice::new_mut(&mut out[..], 1, needed).map_err(|e| rubato_error(&e))?;

@@ -58,7 +58,10 @@ pub struct ErrorInfo {
 
 impl From<&Error> for ErrorInfo {
     fn from(e: &Error) -> Self {
-        Self { kind: e.kind(), message: e.to_string() }
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -27,8 +27,13 @@ const CTX_MARGIN: u32 = 64;
 /// Phrases Whisper produces on near-silence. Dropped when the segment also looks like non-speech
 /// (no-speech probability above [`HALLUCINATION_NO_SPEECH`]), so a caller who really says
 /// "thank you" keeps it.
-const HALLUCINATIONS: &[&str] =
-    &["you", "thank you", "thanks for watching", "thank you for watching", "bye"];
+const HALLUCINATIONS: &[&str] = &[
+    "you",
+    "thank you",
+    "thanks for watching",
+    "thank you for watching",
+    "bye",
+];
 
 /// No-speech probability above which a known hallucination phrase is dropped.
 const HALLUCINATION_NO_SPEECH: f32 = 0.3;
@@ -65,7 +70,12 @@ impl Transcriber {
         let multilingual = ctx.is_multilingual();
         let n_audio_ctx = u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500);
         tracing::info!(model = %path.display(), multilingual, "whisper model loaded");
-        Ok(Self { ctx, opts: opts.clone(), multilingual, n_audio_ctx })
+        Ok(Self {
+            ctx,
+            opts: opts.clone(),
+            multilingual,
+            n_audio_ctx,
+        })
     }
 
     /// Transcribes the speech span of `audio`. Without speech, returns an empty transcript
@@ -74,25 +84,43 @@ impl Transcriber {
     /// `threads` = 0 uses the configured threads, or all cores.
     ///
     /// Errors: `transcription` when whisper.cpp fails.
-    pub fn transcribe(&self, audio: &Mono16k, speech: &SpeechReport, threads: u32) -> Result<Transcript> {
+    pub fn transcribe(
+        &self,
+        audio: &Mono16k,
+        speech: &SpeechReport,
+        threads: u32,
+    ) -> Result<Transcript> {
         let language = self.language().to_owned();
         let Some(span) = speech.span else {
-            return Ok(Transcript { text: String::new(), language, segments: Vec::new() });
+            return Ok(Transcript {
+                text: String::new(),
+                language,
+                segments: Vec::new(),
+            });
         };
         let (clip, clip_start) = padded_clip(audio, span.start_s, span.end_s);
         let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
 
-        let err = |e: whisper_rs::WhisperError| Error::Transcription { detail: e.to_string() };
+        let err = |e: whisper_rs::WhisperError| Error::Transcription {
+            detail: e.to_string(),
+        };
         let mut state = self.ctx.create_state().map_err(err)?;
         let strategy = if self.opts.beam_size > 1 {
-            SamplingStrategy::BeamSearch { beam_size: self.opts.beam_size as i32, patience: -1.0 }
+            SamplingStrategy::BeamSearch {
+                beam_size: self.opts.beam_size as i32,
+                patience: -1.0,
+            }
         } else {
             SamplingStrategy::Greedy { best_of: 1 }
         };
         let mut params = FullParams::new(strategy);
         params.set_n_threads(self.threads(threads) as i32);
         params.set_audio_ctx(self.audio_ctx(clip_s) as i32);
-        params.set_language(Some(if self.multilingual { &self.opts.language } else { "en" }));
+        params.set_language(Some(if self.multilingual {
+            &self.opts.language
+        } else {
+            "en"
+        }));
         params.set_translate(false);
         // Each recording stands alone: no prompt carried over from an earlier window.
         params.set_no_context(true);
@@ -112,7 +140,9 @@ impl Transcriber {
 
         state.full(params, &clip).map_err(err)?;
         let detected = if self.multilingual && self.opts.language == "auto" {
-            whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("auto").to_owned()
+            whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                .unwrap_or("auto")
+                .to_owned()
         } else {
             language
         };
@@ -125,7 +155,8 @@ impl Transcriber {
             }
             let (mean_p, mean_logp) = token_stats(&segment, self.ctx.token_eot());
             let no_speech = segment.no_speech_probability();
-            if no_speech > self.opts.no_speech_threshold && mean_logp < self.opts.logprob_threshold {
+            if no_speech > self.opts.no_speech_threshold && mean_logp < self.opts.logprob_threshold
+            {
                 tracing::debug!(no_speech, mean_logp, "dropped a non-speech segment");
                 continue;
             }
@@ -144,8 +175,16 @@ impl Transcriber {
             });
         }
         clamp_times(&mut segments, span.start_s, span.end_s);
-        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
-        Ok(Transcript { text, language: detected, segments })
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Transcript {
+            text,
+            language: detected,
+            segments,
+        })
     }
 
     fn language(&self) -> &str {
@@ -266,7 +305,10 @@ mod tests {
     #[test]
     fn non_speech_markers_are_removed() {
         assert_eq!(strip_non_speech(" [BLANK_AUDIO]"), "");
-        assert_eq!(strip_non_speech("(upbeat music) Hello there. ♪"), "Hello there.");
+        assert_eq!(
+            strip_non_speech("(upbeat music) Hello there. ♪"),
+            "Hello there."
+        );
         assert_eq!(strip_non_speech("*sigh* call me back"), "call me back");
         assert_eq!(strip_non_speech("five five five"), "five five five");
     }
@@ -275,12 +317,19 @@ mod tests {
     fn known_hallucinations_match_loosely() {
         assert!(is_known_hallucination(" Thank you."));
         assert!(is_known_hallucination("you"));
-        assert!(!is_known_hallucination("Thank you for calling the dental office."));
+        assert!(!is_known_hallucination(
+            "Thank you for calling the dental office."
+        ));
     }
 
     #[test]
     fn segment_times_are_clamped_and_monotone() {
-        let seg = |a, b| TranscriptSegment { start_s: a, end_s: b, text: "x".into(), confidence: 0.5 };
+        let seg = |a, b| TranscriptSegment {
+            start_s: a,
+            end_s: b,
+            text: "x".into(),
+            confidence: 0.5,
+        };
         let mut segs = vec![seg(0.5, 2.0), seg(1.5, 9.0)];
         clamp_times(&mut segs, 1.0, 5.0);
         assert_eq!((segs[0].start_s, segs[0].end_s), (1.0, 2.0));

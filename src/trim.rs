@@ -76,9 +76,16 @@ pub struct SpeechReport {
 pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let samples = audio.samples();
     let duration = audio.duration().0;
-    let beep = if opts.detect_beep { tones::find_leading_beep(samples, BEEP_SEARCH_S) } else { None };
-    let stop_tone =
-        if opts.detect_stop_tone { tones::find_stop_tone(samples, STOP_TONE_TAIL_S) } else { None };
+    let beep = if opts.detect_beep {
+        tones::find_leading_beep(samples, BEEP_SEARCH_S)
+    } else {
+        None
+    };
+    let stop_tone = if opts.detect_stop_tone {
+        tones::find_stop_tone(samples, STOP_TONE_TAIL_S)
+    } else {
+        None
+    };
 
     // Speech may only lie between the beep's end and the stop tone's start.
     let lower = beep.map_or(0.0, |b| b.end_s);
@@ -89,7 +96,8 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
         let t1 = t0 + VAD_FRAME as f64 / 16_000.0;
-        let in_beep = beep.is_some_and(|b| t1 > b.start_s - TONE_GUARD_S && t0 < b.end_s + TONE_GUARD_S);
+        let in_beep =
+            beep.is_some_and(|b| t1 > b.start_s - TONE_GUARD_S && t0 < b.end_s + TONE_GUARD_S);
         let after_stop = stop_tone.is_some_and(|t| t1 > t.start_s - TONE_GUARD_S);
         in_beep || after_stop
     };
@@ -114,14 +122,24 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     }
 
     let span = match (segments.first(), segments.last()) {
-        (Some(first), Some(last)) => Some(Segment { start_s: first.start_s, end_s: last.end_s }),
+        (Some(first), Some(last)) => Some(Segment {
+            start_s: first.start_s,
+            end_s: last.end_s,
+        }),
         _ => None,
     };
     let (peak_dbfs, rms_dbfs) = match span {
         Some(s) => levels(audio.slice(Seconds(s.start_s), Seconds(s.end_s))),
         None => (None, None),
     };
-    SpeechReport { span, segments, beep, stop_tone, peak_dbfs, rms_dbfs }
+    SpeechReport {
+        span,
+        segments,
+        beep,
+        stop_tone,
+        peak_dbfs,
+        rms_dbfs,
+    }
 }
 
 /// One earshot score per 16 ms frame; the last partial frame is zero-padded.
@@ -168,7 +186,11 @@ fn energy_gate(samples: &[f32]) -> Vec<bool> {
 
 /// Frame ranges `[start, end)` where the score rose above the onset threshold and had not yet
 /// fallen below the offset threshold.
-fn hysteresis(scores: &[f32], opts: &TrimOptions, masked: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
+fn hysteresis(
+    scores: &[f32],
+    opts: &TrimOptions,
+    masked: impl Fn(usize) -> bool,
+) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     for (i, &score) in scores.iter().enumerate() {
@@ -227,7 +249,10 @@ mod tests {
     #[test]
     fn hysteresis_holds_between_thresholds() {
         let scores = [0.1, 0.6, 0.4, 0.4, 0.2, 0.1, 0.55, 0.9];
-        assert_eq!(hysteresis(&scores, &opts(), |_| false), vec![(1, 4), (6, 8)]);
+        assert_eq!(
+            hysteresis(&scores, &opts(), |_| false),
+            vec![(1, 4), (6, 8)]
+        );
     }
 
     #[test]
@@ -260,8 +285,9 @@ mod tests {
 
     #[test]
     fn levels_of_full_scale_sine() {
-        let sine: Vec<f32> =
-            (0..16_000).map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16_000.0).sin()).collect();
+        let sine: Vec<f32> = (0..16_000)
+            .map(|i| (i as f32 * 2.0 * std::f32::consts::PI * 440.0 / 16_000.0).sin())
+            .collect();
         let (peak, rms) = levels(&sine);
         assert!((peak.expect("peak") - 0.0).abs() < 0.01);
         assert!((rms.expect("rms") + 3.0103).abs() < 0.01);

@@ -1,1 +1,474 @@
-//! (placeholder: tests for this module are being written)
+//! Transcription with the real Whisper model (tiny.en): word error rate on every speech sample,
+//! no words from silence, noise or tones, timed segments, short clips, audio_ctx, CLI options.
+//!
+//! Every model test starts with the model gate (`support::model::require_model`): without
+//! `models/ggml-tiny.en.bin` it fails on CI and prints a loud `SKIPPED` line elsewhere. Model
+//! runs are serialized (`model_lock`) and the default-settings transcripts of all speech samples
+//! are computed once and shared by the tests that only read them.
+//!
+//! WER is computed after the normalization described in `tests/support/model.rs` (lowercase,
+//! no punctuation, contractions expanded, numbers compared in their closest spoken reading).
+//! Run with `-- --nocapture` to see the per-file table.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use callscribe::config::PipelineConfig;
+use callscribe::result::{RecordingResult, Source, Status};
+use callscribe::transcribe::strip_non_speech;
+use callscribe::Pipeline;
+
+use crate::support::cli_run::run_cli;
+use crate::support::model::{
+    model_lock, no_speech_samples, normalized_words, repo_path, require_model, speech_truth,
+    speech_truths, wer, word_errors, SpeechTruth,
+};
+
+/// Aggregate WER bound over all speech samples. Measured 2025-11-27 with tiny.en
+/// (`models/ggml-tiny.en.bin`, greedy, 2 threads, min_audio_ctx 512): see `AGGREGATE_MEASURED`.
+const AGGREGATE_BOUND: f64 = 0.12;
+/// What that measurement gave, for the failure message.
+const AGGREGATE_MEASURED: &str = "6.3% (2025-11-27, tiny.en, greedy, 2 threads)";
+/// Per-file WER bound: looser, since one misheard word in a six-word sentence is already 17%.
+const PER_FILE_BOUND: f64 = 0.40;
+/// How much worse the reduced encoder context (min_audio_ctx 512) may be than the full one
+/// (1500), in aggregate WER.
+const AUDIO_CTX_MARGIN: f64 = 0.03;
+
+/// Whisper threads for every run here (the CI machine has 2 cores).
+const THREADS: u32 = 2;
+
+fn config(model: &Path, min_audio_ctx: u32) -> PipelineConfig {
+    let mut config = PipelineConfig::default();
+    config.transcribe.enabled = true;
+    config.transcribe.model = model.to_path_buf();
+    config.transcribe.threads = THREADS;
+    config.transcribe.beam_size = 0;
+    config.transcribe.min_audio_ctx = min_audio_ctx;
+    config
+}
+
+fn pipeline(model: &Path, min_audio_ctx: u32) -> Pipeline {
+    Pipeline::new(config(model, min_audio_ctx)).expect("pipeline with the model")
+}
+
+/// One sample transcribed.
+struct Run {
+    truth: SpeechTruth,
+    result: RecordingResult,
+}
+
+impl Run {
+    fn text(&self) -> &str {
+        self.result
+            .transcript
+            .as_ref()
+            .map_or("", |t| t.text.as_str())
+    }
+}
+
+fn transcribe_all(pipeline: &Pipeline) -> Vec<Run> {
+    speech_truths()
+        .into_iter()
+        .map(|truth| Run {
+            result: pipeline.process_file(&truth.path()),
+            truth,
+        })
+        .collect()
+}
+
+static DEFAULT_RUNS: OnceLock<Vec<Run>> = OnceLock::new();
+
+/// Every speech sample with the default settings (min_audio_ctx 512), computed once. Never call
+/// this while holding `model_lock` (it takes the lock itself).
+fn default_runs(model: &Path) -> &'static [Run] {
+    DEFAULT_RUNS.get_or_init(|| {
+        let _serial = model_lock();
+        let default = PipelineConfig::default().transcribe.min_audio_ctx;
+        assert_eq!(
+            default, 512,
+            "the default floor changed: update this test's comments"
+        );
+        transcribe_all(&pipeline(model, default))
+    })
+}
+
+/// Per-file WER lines and the aggregate (edits / reference words).
+fn wer_table(runs: &[Run]) -> (f64, String) {
+    let (mut edits, mut words) = (0, 0);
+    let mut table = String::new();
+    for run in runs {
+        let (e, w) = word_errors(&run.truth.text, run.text());
+        edits += e;
+        words += w;
+        table.push_str(&format!(
+            "  {:>5.1}%  {:<48} {:?}\n",
+            100.0 * e as f64 / w.max(1) as f64,
+            run.truth.name,
+            run.text()
+        ));
+    }
+    let aggregate = edits as f64 / words.max(1) as f64;
+    table.push_str(&format!(
+        "  {:>5.1}%  aggregate ({edits} edits / {words} words)\n",
+        100.0 * aggregate
+    ));
+    (aggregate, table)
+}
+
+// --- The metric itself (no model) -----------------------------------------------------------
+
+#[test]
+fn wer_normalizer_reads_numbers_and_ignores_punctuation() {
+    let same = [
+        (
+            "please call me back at five five five, one two three four.",
+            "Please call me back at 555-1234.",
+        ),
+        (
+            "I am running about ten minutes late",
+            "I'm running about 10 minutes late.",
+        ),
+        ("for Tuesday at three thirty.", "for Tuesday at 3:30"),
+        ("moved to room two oh four", "moved to room 204."),
+        ("room two hundred four", "Room 204"),
+        (
+            "my date of birth is March twelfth.",
+            "My date of birth is March 12th.",
+        ),
+        (
+            "account number is four seven two, nine one eight",
+            "Account number is 472-918.",
+        ),
+        (
+            "between nine and eleven on Friday",
+            "between 9 and 11 on Friday",
+        ),
+        ("Hi, it's Jennifer.", "Hi, it is Jennifer!"),
+        ("on Oak Street", "on Oak St."),
+        ("at three", "at 3:00"),
+        ("at three o'clock", "at 3:00"),
+    ];
+    for (reference, hypothesis) in same {
+        assert_eq!(
+            wer(reference, hypothesis),
+            0.0,
+            "{reference:?} vs {hypothesis:?}"
+        );
+    }
+    // Real differences still count, including a wrong digit in a number.
+    assert_eq!(
+        word_errors("call me back at five five five", "call me back at 556"),
+        (1, 7)
+    );
+    assert_eq!(word_errors("ten minutes late", "11 minutes late"), (1, 3));
+    assert_eq!(word_errors("a b c d", "a x c"), (2, 4));
+    assert_eq!(word_errors("yes please", ""), (2, 2));
+    assert_eq!(word_errors("yes", "yes thank you"), (2, 1));
+    assert_eq!(normalized_words("Thank you."), ["thank", "you"]);
+    assert_eq!(strip_non_speech("[BLANK_AUDIO]"), "");
+}
+
+// --- The model ------------------------------------------------------------------------------
+
+#[test]
+fn speech_samples_transcribe_within_wer_bounds() {
+    let Some(model) = require_model() else { return };
+    let runs = default_runs(&model);
+    let (aggregate, table) = wer_table(runs);
+    eprintln!(
+        "WER, tiny.en, min_audio_ctx 512 ({} files):\n{table}",
+        runs.len()
+    );
+    for run in runs {
+        assert_eq!(
+            run.result.status,
+            Status::Ok,
+            "{}: {:?}",
+            run.truth.name,
+            run.result
+        );
+        let rate = wer(&run.truth.text, run.text());
+        assert!(
+            rate <= PER_FILE_BOUND,
+            "{}: WER {:.1}% > {:.0}%\n{table}",
+            run.truth.name,
+            rate * 100.0,
+            PER_FILE_BOUND * 100.0
+        );
+    }
+    assert!(
+        aggregate <= AGGREGATE_BOUND,
+        "aggregate WER {:.1}% > {:.0}% (measured {AGGREGATE_MEASURED})\n{table}",
+        aggregate * 100.0,
+        AGGREGATE_BOUND * 100.0
+    );
+}
+
+#[test]
+fn transcript_segments_are_ordered_inside_the_speech_span() {
+    let Some(model) = require_model() else { return };
+    for run in default_runs(&model) {
+        let name = &run.truth.name;
+        let audio = run
+            .result
+            .audio
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no audio"));
+        let transcript = run
+            .result
+            .transcript
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no transcript"));
+        let (start, end) = (
+            audio
+                .speech_start_s
+                .unwrap_or_else(|| panic!("{name}: no span")),
+            audio
+                .speech_end_s
+                .unwrap_or_else(|| panic!("{name}: no span")),
+        );
+        assert!(!transcript.segments.is_empty(), "{name}: no segments");
+        assert_eq!(transcript.language, "en");
+        let joined: Vec<&str> = transcript
+            .segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
+        assert_eq!(
+            transcript.text,
+            joined.join(" "),
+            "{name}: text is the segments joined"
+        );
+        let mut previous_end = start;
+        for s in &transcript.segments {
+            assert!(!s.text.trim().is_empty(), "{name}: empty segment {s:?}");
+            assert!(s.start_s <= s.end_s, "{name}: {s:?}");
+            assert!(
+                s.start_s >= previous_end - 1e-9,
+                "{name}: overlaps the previous: {s:?}"
+            );
+            assert!(
+                s.start_s >= start - 1e-9 && s.end_s <= end + 1e-9,
+                "{name}: {s:?} outside {start}..{end}"
+            );
+            assert!((0.0..=1.0).contains(&s.confidence), "{name}: {s:?}");
+            // Against the manifest: every segment touches the real speech.
+            assert!(
+                s.end_s >= run.truth.speech_start_s - 0.3
+                    && s.start_s <= run.truth.speech_end_s + 0.3,
+                "{name}: {s:?} outside the spoken {}..{}",
+                run.truth.speech_start_s,
+                run.truth.speech_end_s
+            );
+            previous_end = s.end_s;
+        }
+    }
+}
+
+/// No transcript words at all, and never Whisper's classic inventions.
+fn assert_silent(what: &str, result: &RecordingResult) {
+    assert_eq!(result.status, Status::NoSpeech, "{what}: {result:?}");
+    let transcript = result
+        .transcript
+        .as_ref()
+        .unwrap_or_else(|| panic!("{what}: no transcript"));
+    let words = normalized_words(&transcript.text);
+    for phrase in [
+        &["you"][..],
+        &["thank", "you"],
+        &["bye"],
+        &["thanks", "for", "watching"],
+    ] {
+        assert!(
+            !words.windows(phrase.len()).any(|w| w == phrase),
+            "{what} hallucinated {:?}",
+            transcript.text
+        );
+    }
+    assert_eq!(transcript.text, "", "{what}");
+    assert!(
+        transcript.segments.is_empty(),
+        "{what}: {:?}",
+        transcript.segments
+    );
+}
+
+#[test]
+fn silence_and_noise_samples_have_empty_transcripts() {
+    let Some(model) = require_model() else { return };
+    let _serial = model_lock();
+    let pipeline = pipeline(&model, 512);
+    for name in no_speech_samples() {
+        let result = pipeline.process_file(&repo_path("samples").join(&name));
+        assert_silent(&name, &result);
+    }
+}
+
+/// 16-bit mono WAV bytes at 16 kHz.
+fn wav(samples: &[f32]) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut bytes = Vec::new();
+    let mut writer = hound::WavWriter::new(Cursor::new(&mut bytes), spec).expect("wav writer");
+    for &s in samples {
+        writer
+            .write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+            .expect("sample");
+    }
+    writer.finalize().expect("finalize wav");
+    bytes
+}
+
+/// Gaussian white noise at `rms_dbfs`, from a fixed seed (xorshift64* + Box–Muller).
+fn white_noise(seconds: f64, rms_dbfs: f64, seed: u64) -> Vec<f32> {
+    let mut state = seed.max(1);
+    let mut uniform = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let rms = 10f64.powf(rms_dbfs / 20.0);
+    (0..(seconds * 16_000.0) as usize)
+        .map(|_| {
+            let (u1, u2) = (uniform(), uniform());
+            (rms * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+        })
+        .collect()
+}
+
+/// Adds a sum of sines (each `peak_dbfs` peak) from `start` to `end` seconds, with raised-cosine
+/// ramps of `ramp` seconds.
+fn add_tone(out: &mut [f32], freqs: &[f64], peak_dbfs: f64, start: f64, end: f64, ramp: f64) {
+    let amp = 10f64.powf(peak_dbfs / 20.0);
+    let (a, b) = ((start * 16_000.0) as usize, (end * 16_000.0) as usize);
+    for (i, sample) in out.iter_mut().enumerate().take(b).skip(a) {
+        let t = (i - a) as f64 / 16_000.0;
+        let left = (end - start) - t;
+        let gain = [t, left].iter().fold(1.0f64, |g, &edge| {
+            if edge < ramp {
+                g * 0.5 * (1.0 - (std::f64::consts::PI * edge / ramp).cos())
+            } else {
+                g
+            }
+        });
+        let v: f64 = freqs
+            .iter()
+            .map(|f| (std::f64::consts::TAU * f * i as f64 / 16_000.0).sin())
+            .sum();
+        *sample += (amp * gain * v) as f32;
+    }
+}
+
+#[test]
+fn synthetic_silence_noise_and_tones_have_empty_transcripts() {
+    let Some(model) = require_model() else { return };
+    let zeros = vec![0.0f32; 5 * 16_000];
+    let noise = white_noise(5.0, -50.0, 0x00C0_FFEE);
+    // The bot's 1 kHz beep (0.5 s, −10 dBFS), then the caller pressing # (941 + 1477 Hz,
+    // −10 dBFS each, 0.3 s) and nothing else: the shape of a recording where nobody spoke.
+    let mut tones = vec![0.0f32; 4 * 16_000];
+    add_tone(&mut tones, &[1000.0], -10.0, 0.3, 0.8, 0.01);
+    add_tone(&mut tones, &[941.0, 1477.0], -10.0, 2.5, 2.8, 0.003);
+
+    let _serial = model_lock();
+    let pipeline = pipeline(&model, 512);
+    for (what, samples) in [
+        ("5 s of digital zeros", &zeros),
+        ("5 s of white noise at -50 dBFS", &noise),
+        ("a 1 kHz beep and a DTMF #", &tones),
+    ] {
+        let result = pipeline.process(&wav(samples), Source::default());
+        assert_silent(what, &result);
+    }
+}
+
+#[test]
+fn short_utterance_is_padded_and_transcribed() {
+    let Some(model) = require_model() else { return };
+    // "Yes, please." — 0.86 s of speech in a 1.0 s file (whose size fields claim 74 h).
+    let truth = speech_truth("hostile/pcm16-8000hz-mono-size-fields-0xffffffff.wav");
+    let _serial = model_lock();
+    let result = pipeline(&model, 512).process_file(&truth.path());
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+    let audio = result.audio.as_ref().expect("audio");
+    assert!(audio.speech_s < 1.1, "not a short clip any more: {audio:?}");
+    let text = result.transcript.as_ref().map_or("", |t| t.text.as_str());
+    let rate = wer(&truth.text, text);
+    eprintln!("short utterance: {text:?} (WER {:.0}%)", rate * 100.0);
+    assert!(
+        !text.is_empty(),
+        "a sub-second utterance gave no words: {result:?}"
+    );
+    assert!(rate <= 0.5, "{text:?} vs {:?}", truth.text);
+}
+
+#[test]
+fn reduced_audio_ctx_is_not_worse_than_full_context() {
+    let Some(model) = require_model() else { return };
+    let fast = default_runs(&model);
+    let full = {
+        let _serial = model_lock();
+        transcribe_all(&pipeline(&model, 1500))
+    };
+    let (fast_wer, fast_table) = wer_table(fast);
+    let (full_wer, full_table) = wer_table(&full);
+    eprintln!(
+        "WER with min_audio_ctx 512: {:.1}%; with 1500 (full context): {:.1}%\n512:\n{fast_table}1500:\n{full_table}",
+        fast_wer * 100.0,
+        full_wer * 100.0
+    );
+    for run in &full {
+        assert_eq!(
+            run.result.status,
+            Status::Ok,
+            "{}: {:?}",
+            run.truth.name,
+            run.result
+        );
+    }
+    assert!(
+        fast_wer <= full_wer + AUDIO_CTX_MARGIN,
+        "min_audio_ctx 512 gives {:.1}% WER, full context {:.1}%\n512:\n{fast_table}1500:\n{full_table}",
+        fast_wer * 100.0,
+        full_wer * 100.0
+    );
+}
+
+#[test]
+fn cli_threads_and_beam_size_options_transcribe_a_file() {
+    let Some(model) = require_model() else { return };
+    let truth = speech_truth("pcm16-16000hz-mono-speech.wav");
+    let (model, input): (PathBuf, PathBuf) = (model, truth.path());
+    let args = [
+        "process",
+        "--threads",
+        "1",
+        "--beam-size",
+        "5",
+        "--model",
+        model.to_str().expect("utf-8 path"),
+        input.to_str().expect("utf-8 path"),
+    ];
+    let _serial = model_lock();
+    let run = run_cli(&args, None, Duration::from_secs(300));
+    assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr);
+    let lines = run.lines();
+    assert_eq!(lines.len(), 1, "{}", run.stdout);
+    let result: RecordingResult = serde_json::from_str(lines[0]).expect("a strict JSON result");
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+    let text = result.transcript.as_ref().map_or("", |t| t.text.as_str());
+    let rate = wer(&truth.text, text);
+    eprintln!(
+        "--threads 1 --beam-size 5: {text:?} (WER {:.1}%)",
+        rate * 100.0
+    );
+    assert!(rate <= PER_FILE_BOUND, "WER {rate:.2}: {text:?}");
+}

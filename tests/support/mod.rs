@@ -4,3 +4,6 @@
 
 #[cfg(feature = "fetch")]
 pub mod media_server;
+
+pub mod cli_run;
+pub mod model;

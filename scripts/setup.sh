@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building callscribe needs and a fresh machine may lack: cmake (whisper.cpp's
+# build) and pip (to fetch the model wheel). Sourced by the quick-start scripts; idempotent and
+# silent when everything is there.
+set -euo pipefail
+
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v c++ >/dev/null 2>&1 || need+=(g++)
+command -v strace >/dev/null 2>&1 || need+=(strace)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+
+if ((${#need[@]})); then
+    echo "setup: installing ${need[*]}" >&2
+    if [[ $(id -u) -eq 0 ]]; then
+        apt_get=(apt-get)
+    elif command -v sudo >/dev/null 2>&1; then
+        apt_get=(sudo apt-get)
+    else
+        echo "setup: please install: ${need[*]} (not root, no sudo)" >&2
+        exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
+    exit 1
+fi
