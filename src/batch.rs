@@ -50,13 +50,15 @@ impl Summary {
 /// Expands the given paths: files are taken as they are, directories are walked recursively
 /// for [`AUDIO_EXTENSIONS`], sorted, without duplicates.
 ///
-/// Errors: `io` when a path does not exist or a directory can't be read.
+/// Errors: `io` when a directory can't be walked. A missing file is not an error here: it
+/// becomes a failed `io` result when processed.
 pub fn collect_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        if meta.is_dir() {
+        // A path that can't be examined is kept as a file: reading it then fails with an `io`
+        // result for that input, and the rest of the batch still runs.
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
             let mut found = Vec::new();
             for entry in walkdir::WalkDir::new(path).follow_links(true) {
                 let entry = entry.map_err(|e| {

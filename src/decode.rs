@@ -90,7 +90,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
             MetadataOptions::default(),
         )
         .map_err(probe_error)?;
-    let container = format.format_info().short_name.to_owned();
+    // symphonia calls RIFF WAVE "wave"; results use the common name.
+    let container = match format.format_info().short_name {
+        "wave" => "wav".to_owned(),
+        other => other.to_owned(),
+    };
 
     let track = format
         .default_track(TrackType::Audio)
@@ -204,6 +208,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         scratch.clear();
         scratch.resize(buf.samples_interleaved(), 0.0);
         buf.copy_to_slice_interleaved(&mut scratch[..]);
+        // Float sources can carry NaN or infinities; they would poison every later sum (levels,
+        // the resampler's FFT, the VAD). Treat them as silence.
+        for sample in scratch.iter_mut().filter(|s| !s.is_finite()) {
+            *sample = 0.0;
+        }
         clipped += scratch.iter().filter(|s| s.abs() >= CLIP_LEVEL).count() as u64;
         total_samples += scratch.len() as u64;
         downmix_into(&scratch, spec_channels, &mut mono);
@@ -226,6 +235,17 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         let shortfall = claimed.saturating_sub(mono.len() as u64);
         if shortfall as f64 > (0.05 * claimed as f64).max(0.1 * f64::from(rate)) {
             truncated = true;
+        }
+    }
+
+    if container == "isomp4" {
+        if let Some(priming) = mp4_priming_frames(bytes, rate) {
+            let priming = (priming as usize).min(mono.len());
+            // Shift in place; the tail is then cut, so no unzeroized copy is made.
+            mono.copy_within(priming.., 0);
+            let keep = mono.len() - priming;
+            zeroize::Zeroize::zeroize(&mut mono[keep..]);
+            mono.truncate(keep);
         }
     }
 
@@ -277,8 +297,14 @@ fn check_channels(channels: u64, limits: &Limits) -> Result<()> {
 /// header is `corrupt_media`.
 fn probe_error(e: SymError) -> Error {
     match e {
-        SymError::Unsupported(what) => Error::UnsupportedFormat {
+        // "core (probe): …" means no reader recognised the bytes. Any other `Unsupported`
+        // comes from a reader that did recognise its container and then found it unusable
+        // ("isomp4: missing moov atom" of a cut-off M4A): that is damage, not an unknown format.
+        SymError::Unsupported(what) if what.starts_with("core") => Error::UnsupportedFormat {
             detail: format!("no known container matches the bytes ({what})"),
+        },
+        SymError::Unsupported(what) => Error::CorruptMedia {
+            detail: format!("recognised but unusable: {what}"),
         },
         SymError::LimitError(what) => Error::CorruptMedia {
             detail: format!("limit: {what}"),
@@ -292,4 +318,82 @@ fn probe_error(e: SymError) -> Error {
             detail: other.to_string(),
         },
     }
+}
+
+/// Encoder priming ("delay") frames of an MP4/M4A's first audio track, from its edit list.
+///
+/// symphonia 0.6's MP4 reader ignores edit lists (`elst`), so AAC's priming samples (1024 from
+/// most encoders) would shift every timestamp late by ~40 ms. This walks
+/// `moov/trak/{edts/elst, mdia/mdhd}` — a few dozen bytes of box headers — rather than pulling
+/// in a second MP4 parser. Returns `None` for anything unexpected.
+fn mp4_priming_frames(bytes: &[u8], rate: u32) -> Option<u64> {
+    let moov = find_box(bytes, b"moov")?;
+    let mut rest = moov;
+    while let Some((kind, body, next)) = next_box(rest) {
+        rest = next;
+        if &kind != b"trak" {
+            continue;
+        }
+        let Some(elst) = find_box(body, b"edts").and_then(|e| find_box(e, b"elst")) else {
+            continue;
+        };
+        let mdhd = find_box(body, b"mdia").and_then(|m| find_box(m, b"mdhd"))?;
+        let timescale = match *mdhd.first()? {
+            0 => be_u32(mdhd.get(12..16)?),
+            1 => be_u32(mdhd.get(20..24)?),
+            _ => return None,
+        };
+        let version = *elst.first()?;
+        let count = be_u32(elst.get(4..8)?);
+        let entry = if version == 1 { 20 } else { 12 };
+        for i in 0..count.min(16) as usize {
+            let e = elst.get(8 + i * entry..8 + (i + 1) * entry)?;
+            let media_time = if version == 1 {
+                i64::from_be_bytes(e.get(8..16)?.try_into().ok()?)
+            } else {
+                i64::from(be_u32(e.get(4..8)?) as i32)
+            };
+            // -1 marks an empty edit (a pause before the track starts); skip it.
+            if media_time >= 0 && timescale > 0 {
+                return Some(
+                    (media_time as u64).saturating_mul(u64::from(rate)) / u64::from(timescale),
+                );
+            }
+        }
+        return None;
+    }
+    None
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    b.iter()
+        .take(4)
+        .fold(0, |acc, &x| (acc << 8) | u32::from(x))
+}
+
+/// The body of the first box of `kind` among the boxes in `data`.
+fn find_box<'a>(mut data: &'a [u8], kind: &[u8; 4]) -> Option<&'a [u8]> {
+    while let Some((k, body, next)) = next_box(data) {
+        if &k == kind {
+            return Some(body);
+        }
+        data = next;
+    }
+    None
+}
+
+/// Splits the first box off `data`: (type, body, rest).
+fn next_box(data: &[u8]) -> Option<([u8; 4], &[u8], &[u8])> {
+    let size = u64::from(be_u32(data.get(0..4)?));
+    let kind: [u8; 4] = data.get(4..8)?.try_into().ok()?;
+    let (header, size) = match size {
+        0 => (8, data.len() as u64),
+        1 => (16, u64::from_be_bytes(data.get(8..16)?.try_into().ok()?)),
+        n => (8, n),
+    };
+    let size = usize::try_from(size).ok()?.min(data.len());
+    if size < header {
+        return None;
+    }
+    Some((kind, &data[header..size], &data[size..]))
 }

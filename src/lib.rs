@@ -20,6 +20,8 @@
 //! - [`format`]: CLI output formats (JSON Lines, JSON, text, SRT, WebVTT)
 //! - `processor` (feature `fetch`): notification → download → pipeline, one result per operation
 //! - [`model_import`]: CTranslate2 Whisper model → ggml converter
+//! - `server` (feature `server`): the `callscribe serve` webhook service (axum): authenticated
+//!   notifications → bounded queue → workers → result sinks
 //!
 //! # Features
 //! | feature   | default | what it adds |
@@ -44,6 +46,8 @@ pub mod pipeline;
 pub mod processor;
 pub mod resample;
 pub mod result;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod tones;
 #[cfg(feature = "whisper")]
 pub mod transcribe;

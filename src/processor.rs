@@ -6,6 +6,7 @@
 //! of notifications queues instead of oversubscribing the machine.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,6 +51,8 @@ pub struct Processor {
     fetcher: Fetcher,
     cpu: Arc<Semaphore>,
     threads_per_job: u32,
+    /// Bytes of every successful download so far, shared by clones (a metric of `serve`).
+    downloaded: Arc<AtomicU64>,
 }
 
 impl Processor {
@@ -80,7 +83,13 @@ impl Processor {
             fetcher,
             cpu: Arc::new(Semaphore::new(cpu_jobs)),
             threads_per_job,
+            downloaded: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Total bytes downloaded by this processor and its clones since it was built.
+    pub fn bytes_downloaded(&self) -> u64 {
+        self.downloaded.load(Ordering::Relaxed)
     }
 
     /// The pipeline this processor runs.
@@ -147,6 +156,8 @@ impl Processor {
             }
         };
         let download_ms = ms_since(started);
+        self.downloaded
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         drop(job);
 
         // The permit bounds CPU-heavy work to the configured number of jobs; waiting for it

@@ -1,1 +1,723 @@
-//! (placeholder: tests for this module are being written)
+//! Malformed input: every hostile and unsupported sample, and broken inputs built here, end in
+//! the right error kind (or decode what is valid, flagged `truncated`), never in a panic.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::process::Command;
+
+use callscribe::config::Limits;
+use callscribe::decode::{decode, Decoded};
+use callscribe::result::{RecordingResult, Source, Status};
+use callscribe::{Error, ErrorKind, Pipeline};
+
+use crate::support::samples::{sine, wav_bytes, wav_pcm16};
+use crate::support::{pipeline_without_transcription, sample_path, Manifest};
+
+/// Runs `f`, turning a panic into an `Err` with its message.
+fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        format!("{what}: PANICKED: {msg}")
+    })
+}
+
+/// An error message must say something, start lowercase and not end with a period (the
+/// crate's Display convention; details quoted from symphonia may contain capitals later on).
+fn check_message(message: &str) -> Result<(), String> {
+    let first = message.chars().next().ok_or("empty error message")?;
+    if first.is_uppercase() {
+        return Err(format!("message {message:?} starts with a capital"));
+    }
+    if message.ends_with('.') {
+        return Err(format!("message {message:?} ends with a period"));
+    }
+    Ok(())
+}
+
+/// Decodes `bytes` and checks the error is one of `allowed` with a proper message.
+fn expect_decode_error(
+    what: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    allowed: &[ErrorKind],
+) -> Result<ErrorKind, String> {
+    let result = no_panic(what, || decode(bytes, limits))?;
+    let error: Error = match result {
+        Ok(d) => {
+            return Err(format!(
+                "{what}: decoded ({:?}), expected {allowed:?}",
+                d.info
+            ))
+        }
+        Err(e) => e,
+    };
+    if !allowed.contains(&error.kind()) {
+        return Err(format!(
+            "{what}: {:?} ({error}), expected one of {allowed:?}",
+            error.kind()
+        ));
+    }
+    check_message(&error.to_string()).map_err(|e| format!("{what}: {e}"))?;
+    Ok(error.kind())
+}
+
+/// Runs the pipeline on `bytes` and checks it failed with one of `allowed`, the error mirrored
+/// in the JSON result.
+fn expect_failed_result(
+    what: &str,
+    pipeline: &Pipeline,
+    bytes: &[u8],
+    allowed: &[ErrorKind],
+) -> Result<RecordingResult, String> {
+    let result = no_panic(what, || pipeline.process(bytes, Source::default()))?;
+    let Some(error) = &result.error else {
+        return Err(format!(
+            "{what}: status {:?} without error, expected {allowed:?}",
+            result.status
+        ));
+    };
+    if result.status != Status::Failed || !allowed.contains(&error.kind) {
+        return Err(format!(
+            "{what}: {:?} {:?} ({}), expected {allowed:?}",
+            result.status, error.kind, error.message
+        ));
+    }
+    check_message(&error.message).map_err(|e| format!("{what}: {e}"))?;
+    Ok(result)
+}
+
+/// Decodes `bytes`, expecting success.
+fn expect_decoded(what: &str, bytes: &[u8], limits: &Limits) -> Result<Decoded, String> {
+    match no_panic(what, || decode(bytes, limits))? {
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{what}: {:?} ({e}), expected audio", e.kind())),
+    }
+}
+
+fn report(failures: Vec<String>) {
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Where the library's documented error contract (and this suite's brief) deliberately differs
+/// from `samples/manifest.json`: file, the kinds accepted in addition to the manifest's, why.
+/// The manifest is generated (`samples/tools/describe.py`, not edited by hand) and knows neither
+/// the `empty_media` kind nor that symphonia has no RF64 reader; these entries belong there and
+/// are reported for that fix.
+const MANIFEST_AMENDMENTS: &[(&str, &[ErrorKind], &str)] = &[
+    (
+        "hostile/empty.wav",
+        &[ErrorKind::EmptyMedia],
+        "zero bytes: `ErrorKind::EmptyMedia` is \"the input holds no bytes or no audio frames\"",
+    ),
+    (
+        "hostile/pcm16-8000hz-mono-header-only.wav",
+        &[ErrorKind::EmptyMedia],
+        "a header with zero frames: `decode` documents `empty_media` for \"no frames\"; the \
+         manifest's `no_speech` would need decode to return an empty Pcm",
+    ),
+    (
+        "hostile/rf64-pcm16-8000hz-mono-ds64-data-size-2pow63.wav",
+        &[ErrorKind::UnsupportedFormat],
+        "symphonia 0.6 has no RF64 reader, so every RF64 file is `unsupported_format`",
+    ),
+];
+
+/// The manifest's acceptable error kinds for `entry`, plus its amendment.
+fn acceptable_kinds(entry: &crate::support::SampleEntry) -> Vec<ErrorKind> {
+    let mut kinds = entry.expected_kinds();
+    for (name, extra, _why) in MANIFEST_AMENDMENTS {
+        if *name == entry.name {
+            kinds.extend_from_slice(extra);
+        }
+    }
+    kinds
+}
+
+/// Every file under `hostile/` and `unsupported/` gives what the manifest expects: its `expect`
+/// kind or one of `accept` (plus [`MANIFEST_AMENDMENTS`]); `ok` files decode (with `truncated`
+/// as the manifest says) and find speech; `no_speech` files give `no_speech`.
+#[test]
+fn every_hostile_and_unsupported_sample_gives_its_expected_outcome() {
+    let manifest = Manifest::get();
+    for (name, _, _) in MANIFEST_AMENDMENTS {
+        manifest.entry(name); // Panics for an amendment naming a file that no longer exists.
+    }
+    let entries = manifest.select(12, |f| !f.is_top_level());
+    let pipeline = pipeline_without_transcription(|_| {});
+    let mut failures = Vec::new();
+    for entry in entries {
+        let name = entry.name.as_str();
+        let bytes = entry.bytes();
+        let allowed = acceptable_kinds(entry);
+        let outcome = match entry.expect.as_str() {
+            "ok" | "no_speech" => no_panic(name, || pipeline.process(&bytes, Source::default()))
+                .and_then(|result| {
+                    let want = if entry.expect == "ok" {
+                        Status::Ok
+                    } else {
+                        Status::NoSpeech
+                    };
+                    if result.status == want {
+                        let audio = result.audio.as_ref().ok_or("no audio report")?;
+                        match entry.truncated {
+                            Some(t) if audio.truncated != t => Err(format!(
+                                "{name}: truncated {}, manifest {t}",
+                                audio.truncated
+                            )),
+                            _ => Ok(()),
+                        }
+                    } else if let Some(error) = &result.error {
+                        if allowed.contains(&error.kind) {
+                            check_message(&error.message).map_err(|e| format!("{name}: {e}"))
+                        } else {
+                            Err(format!(
+                                "{name}: {:?} ({}), manifest {}",
+                                error.kind, error.message, entry.expect
+                            ))
+                        }
+                    } else {
+                        Err(format!(
+                            "{name}: {:?}, manifest {}",
+                            result.status, entry.expect
+                        ))
+                    }
+                }),
+            _ => expect_failed_result(name, &pipeline, &bytes, &allowed).map(|_| ()),
+        };
+        if let Err(e) = outcome {
+            failures.push(e);
+        }
+    }
+    report(failures);
+}
+
+/// Zero bytes: `empty_media`, from `decode` and from the pipeline.
+#[test]
+fn zero_bytes_are_empty_media() {
+    let pipeline = pipeline_without_transcription(|_| {});
+    report(
+        [
+            expect_decode_error("0 bytes", &[], &Limits::default(), &[ErrorKind::EmptyMedia]).err(),
+            expect_failed_result("0 bytes", &pipeline, &[], &[ErrorKind::EmptyMedia]).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    );
+}
+
+/// SplitMix64: a tiny seeded generator, so the "random" inputs are the same on every run.
+fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    (0..len).map(|_| (next() & 0xFF) as u8).collect()
+}
+
+/// Random bytes of several sizes (seeded), a text string and an HTML page: `unsupported_format`.
+#[test]
+fn random_bytes_text_and_html_are_unsupported() {
+    let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (seed, len) in [
+        (1u64, 16usize),
+        (2, 100),
+        (3, 1000),
+        (4, 4096),
+        (5, 65_536),
+        (6, 1 << 20),
+    ] {
+        inputs.push((
+            format!("{len} random bytes (seed {seed})"),
+            random_bytes(seed, len),
+        ));
+    }
+    inputs.push((
+        "a text string".into(),
+        b"Hello, this is not a recording. Please call me back at 555 1234.\n".to_vec(),
+    ));
+    inputs.push((
+        "an HTML page".into(),
+        b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n<body><h1>Not Found</h1>\
+          <p>The requested URL was not found on this server.</p></body></html>\n"
+            .to_vec(),
+    ));
+    let failures = inputs
+        .iter()
+        .filter_map(|(what, bytes)| {
+            expect_decode_error(
+                what,
+                bytes,
+                &Limits::default(),
+                &[ErrorKind::UnsupportedFormat],
+            )
+            .err()
+        })
+        .collect();
+    report(failures);
+}
+
+/// 1 s of 16-bit 8 kHz mono audio (a 440 Hz tone).
+fn one_second_pcm16_8k() -> Vec<u8> {
+    sine(440.0, 0.5, 8000, 1.0)
+        .iter()
+        .flat_map(|s| ((s * 32767.0).round() as i16).to_le_bytes())
+        .collect()
+}
+
+/// A WAV whose RIFF and data sizes claim 4 GiB (0xFFFFFFFF, the streaming writers' "unknown")
+/// with 1 s of real data. The code reads to the end of the bytes and returns the 1 s it found,
+/// flagged `truncated` (the header promised more): not `too_long`, and no allocation from the
+/// header.
+#[test]
+fn wav_claiming_4_gib_decodes_the_real_second_flagged_truncated() {
+    let data = one_second_pcm16_8k();
+    let bytes = wav_bytes(1, 1, 8000, 16, u32::MAX, u32::MAX, &data);
+    let decoded =
+        expect_decoded("4 GiB claim", &bytes, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoded.pcm.samples.len(), 8000, "{:?}", decoded.info);
+    assert!(
+        (decoded.info.duration_s - 1.0).abs() < 1e-3,
+        "{:?}",
+        decoded.info
+    );
+    assert!(
+        decoded.info.truncated,
+        "a header promising 4 GiB over 1 s of data: {:?}",
+        decoded.info
+    );
+}
+
+/// 255 channels: refused by the channel limit (`too_large`) or as `corrupt_media`.
+#[test]
+fn wav_with_255_channels_is_refused() {
+    let data = vec![0u8; 31 * 255 * 2];
+    let len = data.len() as u32;
+    let bytes = wav_bytes(1, 255, 8000, 16, 36 + len, len, &data);
+    let kind = expect_decode_error(
+        "255 channels",
+        &bytes,
+        &Limits::default(),
+        &[ErrorKind::TooLarge, ErrorKind::CorruptMedia],
+    );
+    eprintln!("255 channels: {kind:?}");
+    report(kind.err().into_iter().collect());
+}
+
+/// A well-formed WAV over the channel or sample-rate limit: `too_large`, checked on the stream's
+/// parameters (9 channels > 8; 384 kHz > 192 kHz; and both under tighter custom limits).
+#[test]
+fn channel_and_rate_limits_are_too_large() {
+    let nine = wav_pcm16(8000, 9, &vec![0.25; 9 * 8000]);
+    let fast = wav_pcm16(384_000, 1, &sine(440.0, 0.5, 384_000, 0.1));
+    let stereo = wav_pcm16(8000, 2, &vec![0.25; 2 * 8000]);
+    let mono_44k = wav_pcm16(44_100, 1, &sine(440.0, 0.5, 44_100, 0.1));
+    let tight = Limits {
+        max_channels: 1,
+        max_sample_rate: 16_000,
+        ..Limits::default()
+    };
+    let cases: [(&str, &[u8], &Limits); 4] = [
+        ("9 channels", &nine, &Limits::default()),
+        ("384 kHz", &fast, &Limits::default()),
+        ("stereo, max_channels 1", &stereo, &tight),
+        ("44.1 kHz, max_sample_rate 16 kHz", &mono_44k, &tight),
+    ];
+    let mut failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(what, bytes, limits)| {
+            expect_decode_error(what, bytes, limits, &[ErrorKind::TooLarge]).err()
+        })
+        .collect();
+    // The same files within the limits decode.
+    failures.extend(expect_decoded("stereo, default limits", &stereo, &Limits::default()).err());
+    failures
+        .extend(expect_decoded("44.1 kHz, default limits", &mono_44k, &Limits::default()).err());
+    report(failures);
+}
+
+/// A 0 Hz sample rate has no valid reading: `corrupt_media`.
+#[test]
+fn wav_with_0_hz_is_corrupt() {
+    let data = one_second_pcm16_8k();
+    let len = data.len() as u32;
+    let bytes = wav_bytes(1, 1, 0, 16, 36 + len, len, &data);
+    let pipeline = pipeline_without_transcription(|_| {});
+    report(
+        [
+            expect_decode_error(
+                "0 Hz",
+                &bytes,
+                &Limits::default(),
+                &[ErrorKind::CorruptMedia],
+            )
+            .err(),
+            expect_failed_result("0 Hz", &pipeline, &bytes, &[ErrorKind::CorruptMedia]).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    );
+}
+
+/// An RF64 file (EBU Tech 3306) whose ds64 chunk claims `data_size` bytes over 16000 real ones.
+fn rf64_bytes(data_size: u64) -> Vec<u8> {
+    let data = one_second_pcm16_8k();
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RF64");
+    out.extend_from_slice(&u32::MAX.to_le_bytes());
+    out.extend_from_slice(b"WAVEds64");
+    out.extend_from_slice(&28u32.to_le_bytes());
+    out.extend_from_slice(&data_size.wrapping_add(72).to_le_bytes()); // riffSize
+    out.extend_from_slice(&data_size.to_le_bytes()); // dataSize
+    out.extend_from_slice(&(data_size / 2).to_le_bytes()); // sampleCount
+    out.extend_from_slice(&0u32.to_le_bytes()); // table length
+    out.extend_from_slice(b"fmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&8000u32.to_le_bytes());
+    out.extend_from_slice(&16000u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&u32::MAX.to_le_bytes());
+    out.extend_from_slice(&data);
+    out
+}
+
+/// RF64 claiming 2^63 data bytes (and 2^64 − 1): refused with a bounded kind, whichever the
+/// decoder meets first.
+#[test]
+fn rf64_claiming_2_pow_63_bytes_is_refused() {
+    let allowed = [
+        ErrorKind::UnsupportedFormat,
+        ErrorKind::CorruptMedia,
+        ErrorKind::TooLarge,
+        ErrorKind::TooLong,
+    ];
+    let failures = [1u64 << 63, u64::MAX]
+        .into_iter()
+        .filter_map(|size| {
+            let kind = expect_decode_error(
+                &format!("RF64 claiming {size} bytes"),
+                &rf64_bytes(size),
+                &Limits::default(),
+                &allowed,
+            );
+            eprintln!("RF64 claiming {size} bytes: {kind:?}");
+            kind.err()
+        })
+        .collect();
+    report(failures);
+}
+
+/// A WAV whose header promises 2 s but holds 1 s: the second is decoded, `truncated` is set.
+#[test]
+fn truncated_wav_decodes_what_is_there() {
+    let data = one_second_pcm16_8k();
+    let bytes = wav_bytes(1, 1, 8000, 16, 36 + 32_000, 32_000, &data);
+    let decoded = expect_decoded("truncated WAV", &bytes, &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoded.pcm.samples.len(), 8000, "{:?}", decoded.info);
+    assert!(decoded.info.truncated, "{:?}", decoded.info);
+
+    // An odd trailing byte (half a sample) changes nothing.
+    let mut odd = bytes.clone();
+    odd.push(0x7F);
+    let decoded = expect_decoded("truncated WAV + 1 byte", &odd, &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(decoded.pcm.samples.len(), 8000, "{:?}", decoded.info);
+    assert!(decoded.info.truncated, "{:?}", decoded.info);
+}
+
+/// The stereo MP3 sample cut at half its bytes: the first part decodes (about half the
+/// duration), flagged `truncated`, and its speech is found.
+#[test]
+fn truncated_mp3_decodes_the_first_part() {
+    let entry = Manifest::get().entry("mp3-44100hz-stereo-speech.mp3");
+    let full = entry.bytes();
+    let cut = &full[..full.len() / 2];
+    let decoded = expect_decoded("MP3 cut in half", cut, &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fraction = decoded.info.duration_s / entry.duration_s.expect("duration");
+    assert!(
+        (0.35..0.65).contains(&fraction),
+        "decoded {:.3} of the duration: {:?}",
+        fraction,
+        decoded.info
+    );
+    assert!(decoded.info.truncated, "{:?}", decoded.info);
+    let result = pipeline_without_transcription(|_| {}).process(cut, Source::default());
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+}
+
+/// Top-level boxes of an ISO BMFF file: (type, offset, size).
+fn mp4_boxes(bytes: &[u8]) -> Vec<([u8; 4], usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let kind: [u8; 4] = bytes[at + 4..at + 8].try_into().expect("4 bytes");
+        assert!(
+            size >= 8,
+            "box sizes of 0 or 1 (to end / 64-bit) are not used by the sample"
+        );
+        out.push((kind, at, size));
+        at += size;
+    }
+    out
+}
+
+/// The AAC sample (`+faststart`: `ftyp`, `moov`, then `mdat`): the file's bytes and the offset
+/// and size of its `moov` and `mdat` boxes.
+fn faststart_m4a() -> (Vec<u8>, (usize, usize), (usize, usize)) {
+    let full = Manifest::get()
+        .entry("aac-24000hz-mono-beep-speech.m4a")
+        .bytes();
+    let boxes = mp4_boxes(&full);
+    let find = |name: &[u8; 4]| {
+        boxes
+            .iter()
+            .find(|b| &b.0 == name)
+            .map(|b| (b.1, b.2))
+            .expect("box present")
+    };
+    let (moov, mdat) = (find(b"moov"), find(b"mdat"));
+    assert!(moov.0 < mdat.0, "the sample is faststart: {boxes:?}");
+    (full, moov, mdat)
+}
+
+/// An M4A whose `mdat` is cut in the middle (a download that broke off) decodes the audio
+/// that is there, flagged `truncated`, like the cut WAV and MP3 (the `decode` contract: "a
+/// stream that breaks off after valid audio is returned with `truncated = true`").
+#[test]
+#[ignore = "known limitation: symphonia 0.6.1 isomp4 reads no packet once mdat runs past the end of the bytes (gives corrupt_media); tracked in issue 2 notes"]
+fn m4a_cut_inside_mdat_decodes_the_first_part() {
+    let (full, _, (mdat_at, mdat_size)) = faststart_m4a();
+    let cut = &full[..mdat_at + 8 + (mdat_size - 8) / 2];
+    let decoded = expect_decoded("m4a, mdat cut in half", cut, &Limits::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let duration = Manifest::get()
+        .entry("aac-24000hz-mono-beep-speech.m4a")
+        .duration_s
+        .expect("duration");
+    let fraction = decoded.info.duration_s / duration;
+    assert!(
+        (0.3..0.7).contains(&fraction),
+        "decoded {fraction:.3} of the duration: {:?}",
+        decoded.info
+    );
+    assert!(decoded.info.truncated, "{:?}", decoded.info);
+}
+
+/// An M4A cut right after the `mdat` header has no audio left: `corrupt_media`.
+#[test]
+fn m4a_with_an_empty_mdat_is_corrupt() {
+    let (full, _, (mdat_at, _)) = faststart_m4a();
+    let kind = expect_decode_error(
+        "m4a, mdat header only",
+        &full[..mdat_at + 8],
+        &Limits::default(),
+        &[ErrorKind::CorruptMedia],
+    );
+    report(kind.err().into_iter().collect());
+}
+
+/// An M4A cut inside `moov` (what a truncated download of a non-faststart file, `moov` last,
+/// also looks like): the container is recognised (`ftyp` says M4A) but damaged, so
+/// `corrupt_media`, not `unsupported_format` (which tells the operator the format is not
+/// handled at all).
+#[test]
+fn m4a_cut_inside_moov_is_corrupt() {
+    let (full, (moov_at, moov_size), _) = faststart_m4a();
+    let kind = expect_decode_error(
+        "m4a, cut inside moov",
+        &full[..moov_at + moov_size / 2],
+        &Limits::default(),
+        &[ErrorKind::CorruptMedia],
+    );
+    report(kind.err().into_iter().collect());
+}
+
+/// A file above `limits.max_bytes`: `too_large`, from bytes (`decode`, `process`) and from a
+/// path (`process_file` refuses before reading). Exactly at the limit is accepted.
+#[test]
+fn input_over_max_bytes_is_too_large() {
+    let path = sample_path("pcm16-16000hz-mono-speech.wav");
+    let bytes = std::fs::read(&path).expect("read sample");
+    let len = bytes.len() as u64;
+    let tight = Limits {
+        max_bytes: len - 1,
+        ..Limits::default()
+    };
+    let mut failures = Vec::new();
+    failures
+        .extend(expect_decode_error("1 byte over", &bytes, &tight, &[ErrorKind::TooLarge]).err());
+    let pipeline = pipeline_without_transcription(|c| c.limits.max_bytes = 1000);
+    failures.extend(
+        expect_failed_result("over 1000 bytes", &pipeline, &bytes, &[ErrorKind::TooLarge]).err(),
+    );
+    let from_file = pipeline.process_file(&path);
+    match &from_file.error {
+        Some(e) if e.kind == ErrorKind::TooLarge && from_file.audio.is_none() => {}
+        other => failures.push(format!(
+            "process_file over 1000 bytes: {:?} {other:?}",
+            from_file.status
+        )),
+    }
+    let exact = Limits {
+        max_bytes: len,
+        ..Limits::default()
+    };
+    failures.extend(expect_decoded("exactly max_bytes", &bytes, &exact).err());
+    report(failures);
+}
+
+/// A recording longer than `limits.max_duration_s`: `too_long` for PCM, FLAC, MP3 and AAC;
+/// a limit just above the duration accepts the same files.
+#[test]
+fn input_over_max_duration_is_too_long() {
+    let manifest = Manifest::get();
+    let mut failures = Vec::new();
+    for name in [
+        "pcm16-16000hz-mono-speech.wav",
+        "flac-16000hz-mono-speech-dtmf-star.flac",
+        "mp3-44100hz-stereo-speech.mp3",
+        "aac-24000hz-mono-beep-speech.m4a",
+    ] {
+        let entry = manifest.entry(name);
+        let bytes = entry.bytes();
+        let duration = entry.duration_s.expect("duration");
+        let short = Limits {
+            max_duration_s: duration - 1.0,
+            ..Limits::default()
+        };
+        failures.extend(
+            expect_decode_error(
+                &format!("{name}, limit 1 s short"),
+                &bytes,
+                &short,
+                &[ErrorKind::TooLong],
+            )
+            .err(),
+        );
+        let enough = Limits {
+            max_duration_s: duration + 0.1,
+            ..Limits::default()
+        };
+        failures
+            .extend(expect_decoded(&format!("{name}, limit 0.1 s above"), &bytes, &enough).err());
+    }
+    let pipeline = pipeline_without_transcription(|c| c.limits.max_duration_s = 2.0);
+    let bytes = wav_pcm16(8000, 1, &sine(440.0, 0.5, 8000, 3.0));
+    failures.extend(
+        expect_failed_result(
+            "3 s WAV, limit 2 s",
+            &pipeline,
+            &bytes,
+            &[ErrorKind::TooLong],
+        )
+        .err(),
+    );
+    report(failures);
+}
+
+/// Set in the child process that measures the 6-hour FLAC's memory on its own.
+const MEMORY_CHILD_ENV: &str = "CALLSCRIBE_TEST_MEMORY_CHILD";
+
+/// Peak resident set size of this process so far, in KiB (`VmHWM` in /proc/self/status).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// Largest peak-RSS growth accepted while decoding the 6-hour FLAC, in KiB.
+///
+/// Measured: 20064 KiB (19.6 MiB), which is what the decoder must hold: the default limit of 600 s at 8 kHz as
+/// f32 is 19.2 MB (4.8 M samples), filled before `too_long` is known, because the FLAC is
+/// decoded up to the limit rather than refused from STREAMINFO. 48 MiB leaves 2.5× headroom
+/// (allocator slack, symphonia's buffers) and is still 14× below the 691 MB that allocating the
+/// header's 172.8 M samples would take.
+const SIX_HOUR_FLAC_PEAK_GROWTH_KIB: u64 = 48 * 1024;
+
+/// The 6-hour FLAC of silence is `too_long`, and decoding it keeps peak memory bounded.
+///
+/// Peak RSS is per process and the other tests of this binary run in parallel threads, so the
+/// measurement runs in a child process that runs only this test (this same binary, filtered,
+/// with [`MEMORY_CHILD_ENV`] set); the parent checks that the child ran it and passed.
+#[test]
+fn six_hour_flac_is_too_long_in_bounded_memory() {
+    const NAME: &str = "hostile/flac-8000hz-mono-6h-silence.flac";
+    if std::env::var_os(MEMORY_CHILD_ENV).is_some() {
+        let bytes = std::fs::read(sample_path(NAME)).expect("read the 6 h FLAC");
+        let before = peak_rss_kib();
+        let result = decode(&bytes, &Limits::default());
+        let growth = peak_rss_kib().saturating_sub(before);
+        // On its own line: the harness prints "test … ... " without a newline before it.
+        println!("\nPEAK_RSS_GROWTH_KIB={growth}");
+        match result {
+            Ok(d) => panic!("{NAME}: decoded {:?}, expected too_long", d.info),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::TooLong, "{NAME}: {e}");
+                check_message(&e.to_string()).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        assert!(
+            growth <= SIX_HOUR_FLAC_PEAK_GROWTH_KIB,
+            "decoding {NAME} grew peak RSS by {growth} KiB (bound {SIX_HOUR_FLAC_PEAK_GROWTH_KIB} KiB)"
+        );
+        return;
+    }
+    let test_name = "malformed::six_hour_flac_is_too_long_in_bounded_memory";
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let output = Command::new(&exe)
+        .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(MEMORY_CHILD_ENV, "1")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
+        .output()
+        .expect("run the measuring child");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the child failed:\n{stdout}\n{stderr}"
+    );
+    // Guards against a filter that matched nothing ("0 passed" is a success too).
+    assert!(
+        stdout.contains("1 passed"),
+        "the child did not run the test:\n{stdout}"
+    );
+    let growth: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("PEAK_RSS_GROWTH_KIB="))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no measurement in the child's output:\n{stdout}"));
+    eprintln!("{NAME}: peak RSS grew by {growth} KiB (bound {SIX_HOUR_FLAC_PEAK_GROWTH_KIB} KiB)");
+
+    // And through the pipeline in this process: the failure is reported as JSON.
+    let pipeline = pipeline_without_transcription(|_| {});
+    let result = pipeline.process_file(&sample_path(NAME));
+    assert_eq!(
+        result.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::TooLong),
+        "{result:?}"
+    );
+}

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +24,8 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::support::cli_run::{run_cli, run_cli_env, CliRun};
 use crate::support::media_server::{Behaviour, MediaServer};
-use crate::support::model::{repo_path, require_model, speech_truth, wer};
+use crate::support::model::repo_path;
+use crate::support::samples::{no_transcribe_config, Manifest, TempDir};
 
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.NOTIFTOKEN.fake";
 /// The recording's path and a signed query: both must stay out of every result and log line.
@@ -48,7 +48,7 @@ const BEEP_SPEECH_DTMF: &str = "pcm16-8000hz-mono-beep-speech-dtmf-hash.wav";
 const ALAW_SPEECH: &str = "alaw-8000hz-mono-speech-dtmf-hash.wav";
 
 fn sample(name: &str) -> Vec<u8> {
-    std::fs::read(repo_path("samples").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    Manifest::get().entry(name).bytes()
 }
 
 fn notification(name: &str) -> Value {
@@ -97,8 +97,7 @@ fn fetch_config(authorities: &[String]) -> FetchConfig {
 
 /// A processor that downloads only from `authorities`, without transcription.
 fn processor(authorities: &[String]) -> Processor {
-    let mut pipeline = PipelineConfig::default();
-    pipeline.transcribe.enabled = false;
+    let pipeline = no_transcribe_config();
     Processor::new(ProcessorConfig {
         pipeline,
         fetch: fetch_config(authorities),
@@ -166,9 +165,7 @@ fn completed_source() -> Source {
 /// What the pipeline reports for `name` processed straight from disk, to compare the
 /// downloaded result's audio report with.
 fn local_audio_report(name: &str) -> callscribe::result::AudioReport {
-    let mut config = PipelineConfig::default();
-    config.transcribe.enabled = false;
-    let pipeline = Pipeline::new(config).expect("pipeline");
+    let pipeline = Pipeline::new(no_transcribe_config()).expect("pipeline");
     let result = pipeline.process(&sample(name), Source::default());
     assert_eq!(result.status, Status::Ok, "{name} locally: {result:?}");
     result.audio.expect("audio report")
@@ -194,22 +191,21 @@ async fn completed_operation_gives_one_ok_result_with_its_source() {
     // delivered the recording byte for byte.
     let audio = result.audio.as_ref().expect("audio report");
     assert_eq!(audio, &local_audio_report(SPEECH_16K));
-    assert_eq!(
-        (audio.container.as_str(), audio.codec.as_str()),
-        ("wav", "pcm_s16le")
-    );
+    assert_eq!(audio.codec, "pcm_s16le");
     assert_eq!((audio.sample_rate, audio.channels), (16_000, 1));
-    let truth = speech_truth(SPEECH_16K);
+    let truth = Manifest::get().entry(SPEECH_16K);
     let (start, end) = (
         audio.speech_start_s.expect("start"),
         audio.speech_end_s.expect("end"),
     );
+    let spoken = truth.speech_start_s.zip(truth.speech_end_s);
+    let (spoken_start, spoken_end) = spoken.expect("manifest speech boundaries");
     assert!(
-        start <= truth.speech_start_s && start >= truth.speech_start_s - 0.5,
+        start <= spoken_start && start >= spoken_start - 0.5,
         "{audio:?}"
     );
     assert!(
-        end >= truth.speech_end_s - 0.1 && end <= truth.speech_end_s + 0.5,
+        end >= spoken_end - 0.1 && end <= spoken_end + 0.5,
         "{audio:?}"
     );
     for stage in ["download", "decode", "total"] {
@@ -425,12 +421,15 @@ async fn unparseable_bodies_give_one_invalid_notification_result() {
     }
 }
 
+/// What [`BarrierServer`] saw: each request's target and `Authorization` header.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A one-shot HTTP server that answers nobody until `n` requests are waiting at once, then
 /// serves `body` to all of them. If they don't all arrive within `patience`, each gets `503`.
 /// So downloads made one after another fail, and only concurrent ones succeed.
 struct BarrierServer {
     addr: SocketAddr,
-    seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    seen: Seen,
     task: JoinHandle<()>,
 }
 
@@ -551,8 +550,7 @@ async fn operations_in_one_post_are_downloaded_concurrently() {
     let mut fetch = fetch_config(&[server.authority()]);
     fetch.max_retries = 0; // a 503 from an impatient barrier must stay a failure
     fetch.read_stall_timeout_ms = 15_000; // longer than the barrier's patience
-    let mut pipeline = PipelineConfig::default();
-    pipeline.transcribe.enabled = false;
+    let pipeline = no_transcribe_config();
     let p = Processor::new(ProcessorConfig {
         pipeline,
         fetch,
@@ -588,10 +586,17 @@ async fn operations_in_one_post_are_downloaded_concurrently() {
         .all(|(_, auth)| auth.as_deref() == Some(&format!("Bearer {TOKEN}"))));
 }
 
+#[cfg(feature = "whisper")]
 #[tokio::test]
+// The guard is the process-wide std mutex that serializes Whisper runs across test threads;
+// each test has its own single-threaded runtime, so holding it across awaits blocks no one
+// but other model tests, which is its purpose.
+#[allow(clippy::await_holding_lock)]
 async fn completed_operation_is_transcribed_with_the_model() {
+    use crate::support::model::{model_lock, require_model, wer, PER_FILE_WER_BOUND};
+
     let Some(model) = require_model() else { return };
-    let _serial = crate::support::model::model_lock();
+    let _serial = model_lock();
     let server =
         MediaServer::start([Behaviour::serve_with_bearer(&sample(SPEECH_16K), TOKEN)]).await;
     let mut payload = notification("record-completed.json");
@@ -615,19 +620,21 @@ async fn completed_operation_is_transcribed_with_the_model() {
     let transcript = result.transcript.as_ref().expect("transcript");
     assert_eq!(transcript.language, "en");
     assert!(!transcript.segments.is_empty());
-    let truth = speech_truth(SPEECH_16K);
-    let rate = wer(&truth.text, &transcript.text);
+    let truth = Manifest::get()
+        .entry(SPEECH_16K)
+        .text
+        .as_deref()
+        .expect("text");
+    let rate = wer(truth, &transcript.text);
     eprintln!(
         "notification transcript: {:?} (WER {:.1}%)",
         transcript.text,
         rate * 100.0
     );
-    // Same per-file bound as tests/transcribe.rs.
     assert!(
-        rate <= 0.40,
-        "WER {rate:.2}: {:?} vs {:?}",
-        transcript.text,
-        truth.text
+        rate <= PER_FILE_WER_BOUND,
+        "WER {rate:.2}: {:?} vs {truth:?}",
+        transcript.text
     );
     assert!(result.timings_ms.contains_key("transcribe"));
     assert_clean(result, &[&server.authority()]);
@@ -653,24 +660,12 @@ fn parse_lines(run: &CliRun) -> Vec<RecordingResult> {
         .collect()
 }
 
-/// A payload file under the test target's scratch folder, removed on drop.
-struct PayloadFile(std::path::PathBuf);
-
-impl PayloadFile {
-    fn new(tag: &str, payload: &Value) -> Self {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("notification-tests");
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        let path = dir.join(format!("{tag}-{}.json", std::process::id()));
-        std::fs::write(&path, serde_json::to_vec_pretty(payload).expect("json"))
-            .expect("write payload");
-        Self(path)
-    }
-}
-
-impl Drop for PayloadFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// `payload` written to `<dir>/payload.json`; returns the path as a CLI argument.
+fn payload_file(dir: &TempDir, payload: &Value) -> String {
+    let path = dir.join("payload.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(payload).expect("json"))
+        .expect("write payload");
+    path.display().to_string()
 }
 
 /// Runs the CLI off the async runtime, so the media server keeps serving meanwhile.
@@ -707,14 +702,10 @@ async fn cli_prints_one_json_line_per_record_operation_from_a_file() {
         MediaServer::start([Behaviour::serve_with_bearer(&sample(ALAW_SPEECH), TOKEN)]).await;
     let mut payload = notification("mixed-batch.json");
     point_at(&mut payload, &server.authority(), REC_PATH);
-    let file = PayloadFile::new("mixed", &payload);
+    let dir = TempDir::new("notification-cli");
+    let file = payload_file(&dir, &payload);
 
-    let run = cli(
-        notification_args(&file.0.display().to_string(), &server.authority()),
-        None,
-        vec![],
-    )
-    .await;
+    let run = cli(notification_args(&file, &server.authority()), None, vec![]).await;
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr);
     let results = parse_lines(&run);
     assert_eq!(
@@ -811,30 +802,40 @@ async fn cli_invalid_payload_prints_one_invalid_notification_line() {
 }
 
 #[tokio::test]
-async fn cli_failed_download_with_debug_logging_never_prints_token_or_location() {
-    for (behaviour, kind) in [
-        (Behaviour::status(404), ErrorKind::NotFound),
+async fn cli_failed_download_with_verbose_logging_never_prints_token_or_location() {
+    // `-vv` (debug) for one failure, `RUST_LOG=trace` (every crate, hyper and reqwest included)
+    // for the other.
+    let cases = [
+        (
+            Behaviour::status(404),
+            ErrorKind::NotFound,
+            Some("-vv"),
+            vec![],
+        ),
         (
             Behaviour::serve_with_bearer(b"x", "a-different-token"),
             ErrorKind::Unauthorized,
+            None,
+            vec![("RUST_LOG".to_owned(), "trace".to_owned())],
         ),
-    ] {
+    ];
+    for (behaviour, kind, flag, env) in cases {
         let server = MediaServer::start([behaviour]).await;
         let mut payload = notification("record-completed.json");
         point_at(&mut payload, &server.authority(), REC_PATH);
-        let file = PayloadFile::new(&format!("fail-{kind}"), &payload);
-        let mut args = notification_args(&file.0.display().to_string(), &server.authority());
-        args.push("-vv".into());
-        let run = cli(args, None, vec![]).await;
+        let dir = TempDir::new("notification-cli");
+        let mut args = notification_args(&payload_file(&dir, &payload), &server.authority());
+        args.extend(flag.map(str::to_owned));
+        let run = cli(args, None, env).await;
         assert_eq!(run.code(), Some(1), "stderr:\n{}", run.stderr);
         let results = parse_lines(&run);
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].error.as_ref().map(|e| e.kind), Some(kind));
-        // Debug logging did run and talk about this download (so the check below means
-        // something): it names the host, never the path, query or token.
+        // Verbose logging did run and talk about this download (so the check below means
+        // something): it names the host and the error kind, never the path, query or token.
         assert!(
             run.stderr.contains("127.0.0.1"),
-            "no download log at -vv:\n{}",
+            "no download log:\n{}",
             run.stderr
         );
         assert!(

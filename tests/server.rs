@@ -1,1 +1,1237 @@
-//! (placeholder: tests for this module are being written)
+//! `callscribe serve` end to end on 127.0.0.1: RS256-signed notifications in (test keys from
+//! `tests/fixtures/`), the real `Processor` downloading from the loopback media server, results
+//! out through a signed callback to a test receiver; plus the router without a socket, queue
+//! limits, shutdown, and the real binary once.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use callscribe::notification::RecordingJob;
+use callscribe::processor::source_of;
+use callscribe::result::{RecordingResult, Status, SCHEMA};
+use callscribe::server::{
+    self, AuthMode, CallbackConfig, JobRunner, ServeReport, Server, ServerConfig,
+};
+use callscribe::{Processor, ProcessorConfig};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use tokio::sync::{oneshot, Semaphore};
+use tower::ServiceExt as _;
+
+use crate::support::callback_server::CallbackServer;
+use crate::support::jwt;
+use crate::support::media_server::{Behaviour, MediaServer};
+use crate::support::model::{model_lock, repo_path, require_model};
+
+/// The `recordingAccessToken` in test notifications; the media server requires it.
+const MEDIA_TOKEN: &str = "media-access-token-for-tests";
+/// The callback's shared HMAC secret.
+const SECRET: &str = "callback-shared-secret";
+/// A short speech sample (3.2 s, 16 kHz, so no resampling) for tests that don't transcribe.
+const SHORT_WAV: &str = "samples/pcm32-16000hz-mono-extensible-speech.wav";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// One shared HTTP client (reqwest needs a rustls provider even for plain http).
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .no_proxy()
+            .build()
+            .expect("client")
+    })
+}
+
+/// A `commsNotifications` body with one completed `recordOperation` per `(id, location)`.
+fn notification(ops: &[(&str, &url::Url)]) -> String {
+    let value: Vec<Value> = ops
+        .iter()
+        .map(|(op, location)| {
+            json!({
+                "@odata.type": "#microsoft.graph.commsNotification",
+                "changeType": "deleted",
+                "resourceUrl": format!("/communications/calls/call-1/operations/{op}"),
+                "resourceData": {
+                    "@odata.type": "#microsoft.graph.recordOperation",
+                    "@odata.etag": "W/\"1\"",
+                    "id": op,
+                    "clientContext": format!("ctx-{op}"),
+                    "status": "completed",
+                    "resultInfo": {"code": 200, "subcode": 8514, "message": "Action completed, stop tone."},
+                    "recordingLocation": location.as_str(),
+                    "recordingAccessToken": MEDIA_TOKEN,
+                }
+            })
+        })
+        .collect();
+    json!({"@odata.type": "#microsoft.graph.commsNotifications", "value": value}).to_string()
+}
+
+/// The service configuration every test starts from: JWKS-file auth with fixture key 1, the
+/// callback sink to `callback` with quick retries, stdout off.
+fn base_config(dir: &Path, callback: &CallbackServer) -> ServerConfig {
+    let jwks = dir.join("jwks.json");
+    jwt::write_jwks(&jwks, &[(1, jwt::KID1)]);
+    let mut c = ServerConfig::default();
+    c.auth.mode = AuthMode::JwksFile;
+    c.auth.app_id = Some(jwt::APP_ID.to_owned());
+    c.auth.jwks_file = Some(jwks);
+    c.auth.min_refresh_interval_s = 0;
+    c.sinks.stdout = Some(false);
+    c.sinks.callback = Some(CallbackConfig {
+        backoff_base_ms: 20,
+        backoff_max_ms: 200,
+        ..CallbackConfig::new(callback.url(), SECRET)
+    });
+    c.shutdown_grace_s = 20;
+    c
+}
+
+/// The real processor, downloading only from `media` (plain http on loopback allowed).
+fn processor(media: &MediaServer, model: Option<PathBuf>) -> Processor {
+    let mut c = ProcessorConfig::default();
+    c.fetch.allow_hosts = vec![media.authority()];
+    c.fetch.allow_insecure_http = true;
+    c.fetch.total_timeout_ms = 10_000;
+    c.pipeline.transcribe.enabled = model.is_some();
+    if let Some(model) = model {
+        c.pipeline.transcribe.model = model;
+    }
+    Processor::new(c).expect("processor")
+}
+
+/// A result without processing, for tests about the service rather than the pipeline.
+fn stub_result(job: &RecordingJob) -> RecordingResult {
+    RecordingResult {
+        schema: SCHEMA.to_owned(),
+        status: Status::NoSpeech,
+        error: None,
+        source: source_of(&job.source),
+        audio: None,
+        transcript: None,
+        timings_ms: Default::default(),
+    }
+}
+
+/// A runner whose jobs wait for a permit of `gate` (never returned) before finishing.
+fn gated_runner(gate: Arc<Semaphore>) -> Arc<dyn JobRunner> {
+    Arc::new(move |job: RecordingJob| {
+        let gate = Arc::clone(&gate);
+        async move {
+            if let Ok(permit) = gate.acquire().await {
+                permit.forget();
+            }
+            stub_result(&job)
+        }
+    })
+}
+
+fn wav(name: &str) -> Vec<u8> {
+    std::fs::read(repo_path(name)).expect("sample")
+}
+
+/// An answer from the service.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    json: Value,
+}
+
+/// A service running on a loopback socket with a callback receiver.
+struct Harness {
+    base: String,
+    state: server::AppState,
+    callback: CallbackServer,
+    stop: Option<oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<Result<ServeReport, server::ServerError>>,
+}
+
+async fn start(
+    config: ServerConfig,
+    runner: Arc<dyn JobRunner>,
+    callback: CallbackServer,
+) -> Harness {
+    let server = Server::build(&config, runner).await.expect("server builds");
+    let state = server.state();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(listener, server, async {
+        let _ = stopped.await;
+    }));
+    Harness {
+        base,
+        state,
+        callback,
+        stop: Some(stop),
+        serving,
+    }
+}
+
+impl Harness {
+    /// POSTs `body` to the notification path with `Authorization: <authorization>`.
+    async fn post_with(&self, body: impl Into<Vec<u8>>, authorization: Option<&str>) -> Reply {
+        let mut request = client()
+            .post(format!("{}/api/calls", self.base))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.into());
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    /// POSTs `body` with a valid token.
+    async fn post(&self, body: impl Into<Vec<u8>>) -> Reply {
+        self.post_with(body, Some(&format!("Bearer {}", jwt::valid_token())))
+            .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = client()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("text"))
+    }
+
+    /// Triggers shutdown and waits (bounded) for `serve` to return.
+    async fn stop(mut self) -> ServeReport {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(30), &mut self.serving)
+            .await
+            .expect("serve returns within 30 s")
+            .expect("serve task")
+            .expect("serve ok")
+    }
+}
+
+/// The value of a metric sample line `name value` (exact name including labels).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("metric {name} missing"))
+        .parse()
+        .expect("number")
+}
+
+/// Parses a delivered result strictly (`deny_unknown_fields` pins the schema).
+fn parse_result(body: &[u8]) -> RecordingResult {
+    serde_json::from_slice(body).expect("a callscribe.result/v1 result")
+}
+
+fn operation_id(result: &RecordingResult) -> String {
+    result.source.operation_id.clone().expect("operation id")
+}
+
+/// Base64url without padding, for hand-made (unsigned) tokens.
+fn b64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Calls the router in memory (no socket).
+async fn call(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.expect("body");
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+    (parts.status, parts.headers, json)
+}
+
+fn post_request(body: impl Into<Body>, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::post("/api/calls").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    builder.body(body.into()).expect("request")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+/// The whole path with the real model: one signed notification → one download → one result
+/// with the transcript, signed, also written to the results folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The model lock serialises Whisper runs across tests (each in its own runtime); no task of
+// this runtime ever takes it, so holding it across awaits cannot deadlock.
+#[allow(clippy::await_holding_lock)]
+async fn valid_notification_yields_exactly_one_transcribed_result() {
+    let Some(model) = require_model() else { return };
+    let _model = model_lock();
+    let recording = wav("samples/pcm16-16000hz-mono-speech.wav");
+    let media = MediaServer::start([Behaviour::serve_with_bearer(&recording, MEDIA_TOKEN)]).await;
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-valid");
+    let mut config = base_config(&dir, &callback);
+    config.sinks.results_dir = Some(dir.join("results"));
+    let h = start(config, Arc::new(processor(&media, Some(model))), callback).await;
+
+    let op = "0fe0623f-d628-42ed-b4bd-8ac290072cc5";
+    let started = Instant::now();
+    let reply = h
+        .post(notification(&[(
+            op,
+            &media.url("/recordings/1?sig=not-for-logs"),
+        )]))
+        .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    assert_eq!(
+        reply.json,
+        json!({"accepted": 1, "duplicates": 0, "ignored": 0})
+    );
+
+    let deliveries = h.callback.wait_for(1, Duration::from_secs(60)).await;
+    assert_eq!(deliveries.len(), 1, "one result within 60 s");
+    let latency = started.elapsed();
+    // Nothing else may follow.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.callback.deliveries().len(), 1, "exactly one result");
+
+    let delivery = &deliveries[0];
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("hmac");
+    mac.update(&delivery.body);
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        delivery.signature.as_deref(),
+        Some(format!("sha256={expected}").as_str())
+    );
+    assert_eq!(delivery.operation_id.as_deref(), Some(op));
+
+    let result = parse_result(&delivery.body);
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+    assert_eq!(operation_id(&result), op);
+    assert_eq!(
+        result.source.client_context.as_deref(),
+        Some(format!("ctx-{op}").as_str())
+    );
+    assert_eq!(result.source.reason.as_deref(), Some("stop_tone_detected"));
+    let text = result
+        .transcript
+        .as_ref()
+        .expect("transcript")
+        .text
+        .to_lowercase();
+    assert!(
+        ["dental", "maria", "call me back"]
+            .iter()
+            .any(|w| text.contains(w)),
+        "transcript {text:?}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&delivery.body).contains("not-for-logs"),
+        "no signed URL in results"
+    );
+
+    assert_eq!(media.request_count(), 1);
+    assert_eq!(
+        media.requests()[0].header("authorization"),
+        Some(format!("Bearer {MEDIA_TOKEN}").as_str())
+    );
+
+    let file = dir.join("results").join(format!("{op}.json"));
+    let written = std::fs::read(&file).expect("result file");
+    assert_eq!(written.trim_ascii_end(), delivery.body.as_slice());
+    assert_eq!(
+        std::fs::read_dir(dir.join("results")).expect("ls").count(),
+        1,
+        "results only"
+    );
+
+    let (_, metrics) = h.get("/metrics").await;
+    assert_eq!(
+        metric(&metrics, "callscribe_jobs_finished_total{status=\"ok\"}"),
+        1.0
+    );
+    assert_eq!(
+        metric(&metrics, "callscribe_download_bytes_total"),
+        recording.len() as f64
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "callscribe_stage_duration_seconds_count{stage=\"transcribe\"}"
+        ),
+        1.0
+    );
+    eprintln!("serve e2e: POST → transcribed result callback in {latency:?}");
+
+    let report = h.stop().await;
+    assert_eq!(
+        report,
+        ServeReport {
+            finished: 1,
+            unfinished: 0
+        }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every kind of bad credential is refused with 401/403 and a JSON error, and nothing is
+/// downloaded; a valid token on the same setup is accepted and downloads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tokens_are_refused_and_nothing_is_downloaded() {
+    let media =
+        MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-auth");
+    let mut config = base_config(&dir, &callback);
+    config.auth.allowed_tenants = vec![jwt::TENANT.to_owned()];
+    let h = start(config, Arc::new(processor(&media, None)), callback).await;
+    let body = notification(&[("op-auth", &media.url("/r/auth"))]);
+
+    let claims = |edit: &dyn Fn(&mut Value)| {
+        let mut c = jwt::valid_claims();
+        edit(&mut c);
+        c
+    };
+    let now = jwt::now();
+    let bearer = |token: String| Some(format!("Bearer {token}"));
+    let unsigned = format!(
+        "{}.{}.",
+        b64url(br#"{"alg":"none","typ":"JWT"}"#),
+        b64url(jwt::valid_claims().to_string().as_bytes())
+    );
+    let hs256 = {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(jwt::KID1.to_owned());
+        let key = jsonwebtoken::EncodingKey::from_secret(b"guessable");
+        jsonwebtoken::encode(&header, &jwt::valid_claims(), &key).expect("hs256")
+    };
+    let cases: Vec<(&str, Option<String>, u16)> = vec![
+        ("no authorization header", None, 401),
+        ("basic scheme", Some("Basic dXNlcjpwYXNz".into()), 401),
+        ("not a jwt", bearer("not-a-jwt".into()), 401),
+        ("unsigned (alg none)", bearer(unsigned), 401),
+        ("hs256", bearer(hs256), 401),
+        (
+            "expired",
+            bearer(jwt::sign(
+                &claims(&|c| {
+                    c["exp"] = json!(now - 3600);
+                    c["nbf"] = json!(now - 7200);
+                }),
+                1,
+                jwt::KID1,
+            )),
+            401,
+        ),
+        (
+            "not yet valid",
+            bearer(jwt::sign(
+                &claims(&|c| c["nbf"] = json!(now + 3600)),
+                1,
+                jwt::KID1,
+            )),
+            401,
+        ),
+        (
+            "wrong audience",
+            bearer(jwt::sign(
+                &claims(&|c| c["aud"] = json!("another-bot")),
+                1,
+                jwt::KID1,
+            )),
+            401,
+        ),
+        (
+            "wrong issuer",
+            bearer(jwt::sign(
+                &claims(&|c| c["iss"] = json!("https://evil.test")),
+                1,
+                jwt::KID1,
+            )),
+            401,
+        ),
+        (
+            "no tenant",
+            bearer(jwt::sign(
+                &claims(&|c| {
+                    c.as_object_mut().expect("object").remove("tid");
+                }),
+                1,
+                jwt::KID1,
+            )),
+            401,
+        ),
+        (
+            "signed by another key under a known kid",
+            bearer(jwt::sign(&jwt::valid_claims(), 2, jwt::KID1)),
+            401,
+        ),
+        (
+            "unknown kid",
+            bearer(jwt::sign(&jwt::valid_claims(), 2, jwt::KID2)),
+            401,
+        ),
+        (
+            "tenant not allowed",
+            bearer(jwt::sign(
+                &claims(&|c| c["tid"] = json!("other-tenant")),
+                1,
+                jwt::KID1,
+            )),
+            403,
+        ),
+    ];
+    for (name, authorization, status) in &cases {
+        let reply = h.post_with(body.clone(), authorization.as_deref()).await;
+        assert_eq!(reply.status, *status, "{name}: {reply:?}");
+        let kind = if *status == 401 {
+            "unauthorized"
+        } else {
+            "forbidden"
+        };
+        assert_eq!(reply.json["error"]["kind"], kind, "{name}: {reply:?}");
+        assert!(reply.json["error"]["message"].is_string(), "{name}");
+        assert_eq!(
+            reply.headers.contains_key(header::WWW_AUTHENTICATE),
+            *status == 401,
+            "{name}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        media.request_count(),
+        0,
+        "no download for a refused notification"
+    );
+    assert!(
+        h.callback.deliveries().is_empty(),
+        "no result for a refused notification"
+    );
+    let (_, metrics) = h.get("/metrics").await;
+    assert_eq!(
+        metric(
+            &metrics,
+            "callscribe_notifications_rejected_total{reason=\"unauthorized\"}"
+        ),
+        12.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "callscribe_notifications_rejected_total{reason=\"forbidden\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(&metrics, "callscribe_operations_accepted_total"),
+        0.0
+    );
+
+    // The control: the same body with a valid token is accepted and processed.
+    let reply = h.post(body).await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let deliveries = h.callback.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(parse_result(&deliveries[0].body).status, Status::Ok);
+    assert_eq!(media.request_count(), 1);
+    h.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A token signed with a key that was rotated into the JWKS after start-up is accepted once the
+/// key set is refreshed for its unknown `kid`; with the refresh throttled it is not.
+#[tokio::test]
+async fn unknown_kid_refreshes_the_key_set_at_most_once_per_interval() {
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-rotate");
+    let runner = gated_runner(Arc::new(Semaphore::new(0)));
+    let config = base_config(&dir, &callback);
+    let mut throttled_config = config.clone();
+    throttled_config.auth.min_refresh_interval_s = 3600;
+    let server = Server::build(&config, Arc::clone(&runner))
+        .await
+        .expect("server");
+    let throttled = Server::build(&throttled_config, runner)
+        .await
+        .expect("server");
+    let (app, throttled_app) = (
+        server::router(server.state()),
+        server::router(throttled.state()),
+    );
+    let rotated = jwt::sign(&jwt::valid_claims(), 2, jwt::KID2);
+    let body =
+        |op: &str| notification(&[(op, &url::Url::parse("https://media.test/r").expect("url"))]);
+
+    for app in [&app, &throttled_app] {
+        let (status, _, _) = call(app, post_request(body("op-1"), Some(&rotated))).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "key 2 is not published yet"
+        );
+    }
+    jwt::write_jwks(
+        config.auth.jwks_file.as_deref().expect("jwks"),
+        &[(1, jwt::KID1), (2, jwt::KID2)],
+    );
+    let (status, _, json) = call(&app, post_request(body("op-2"), Some(&rotated))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let (status, _, _) = call(&app, post_request(body("op-3"), Some(&jwt::valid_token()))).await;
+    assert_eq!(
+        status,
+        StatusCode::ACCEPTED,
+        "key 1 still valid after the refresh"
+    );
+    let (status, _, _) = call(&throttled_app, post_request(body("op-2"), Some(&rotated))).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "refresh throttled for an hour"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Redeliveries of an accepted operation are acknowledged and counted, not processed again:
+/// one download, one callback, one result file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_notifications_are_processed_once() {
+    let media =
+        MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-dup");
+    let mut config = base_config(&dir, &callback);
+    config.sinks.results_dir = Some(dir.join("results"));
+    let h = start(config, Arc::new(processor(&media, None)), callback).await;
+    let location = media.url("/r/dup");
+    let once = notification(&[("op-dup", &location)]);
+    let twice_in_one = notification(&[("op-dup", &location), ("op-dup", &location)]);
+
+    let first = h.post(once.clone()).await;
+    assert_eq!(
+        first.json,
+        json!({"accepted": 1, "duplicates": 0, "ignored": 0}),
+        "{first:?}"
+    );
+    for body in [once.clone(), twice_in_one, once] {
+        let reply = h.post(body).await;
+        assert_eq!(reply.status, 202, "{reply:?}");
+        assert_eq!(reply.json["accepted"], 0, "{reply:?}");
+        assert!(reply.json["duplicates"].as_u64() >= Some(1), "{reply:?}");
+    }
+    let deliveries = h.callback.wait_for(1, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.callback.deliveries().len(), 1, "{deliveries:?}");
+    assert_eq!(media.request_count(), 1, "downloaded once");
+    let files: Vec<_> = std::fs::read_dir(dir.join("results"))
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(files, ["op-dup.json"]);
+    let (_, metrics) = h.get("/metrics").await;
+    assert_eq!(
+        metric(&metrics, "callscribe_operations_duplicate_total"),
+        4.0
+    );
+    assert_eq!(
+        metric(&metrics, "callscribe_operations_accepted_total"),
+        1.0
+    );
+    h.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 500 notifications at once against a small queue: every POST is answered 202 or 503 within
+/// bounded time, and every 202 yields exactly one result (real downloads and processing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_of_500_answers_202_or_503_and_every_202_yields_one_result() {
+    const BURST: usize = 500;
+    let media =
+        MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-burst");
+    let mut config = base_config(&dir, &callback);
+    config.queue_capacity = 32;
+    config.download_concurrency = 4;
+    let h = Arc::new(start(config, Arc::new(processor(&media, None)), callback).await);
+    let token = format!("Bearer {}", jwt::valid_token());
+
+    // At most 100 connections at once: the burst is 500 requests, not 500 sockets.
+    let connections = Arc::new(Semaphore::new(100));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..BURST {
+        let (h, token, connections) = (Arc::clone(&h), token.clone(), Arc::clone(&connections));
+        let body = notification(&[(&format!("op-burst-{i:03}"), &media.url(&format!("/r/{i}")))]);
+        tasks.spawn(async move {
+            let _slot = connections.acquire().await.expect("semaphore");
+            let reply = h.post_with(body, Some(&token)).await;
+            (i, reply)
+        });
+    }
+    let mut accepted = std::collections::BTreeSet::new();
+    let mut refused = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (i, reply) = joined.expect("task");
+        match reply.status {
+            202 => {
+                assert_eq!(reply.json["accepted"], 1);
+                accepted.insert(format!("op-burst-{i:03}"));
+            }
+            503 => {
+                assert_eq!(reply.json["error"]["kind"], "queue_full", "{reply:?}");
+                assert!(reply.headers.contains_key(header::RETRY_AFTER));
+                refused += 1;
+            }
+            other => panic!("unexpected status {other}: {reply:?}"),
+        }
+    }
+    let answered_in = started.elapsed();
+    assert_eq!(accepted.len() + refused, BURST);
+    assert!(
+        answered_in < Duration::from_secs(30),
+        "burst answered in {answered_in:?}"
+    );
+
+    let deliveries = h
+        .callback
+        .wait_for(accepted.len(), Duration::from_secs(40))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deliveries = if deliveries.len() > accepted.len() {
+        deliveries
+    } else {
+        h.callback.deliveries()
+    };
+    let mut results: Vec<String> = deliveries
+        .iter()
+        .map(|d| operation_id(&parse_result(&d.body)))
+        .collect();
+    results.sort();
+    let expected: Vec<String> = accepted.iter().cloned().collect();
+    assert_eq!(
+        results, expected,
+        "every 202 yields exactly one result, no 503 yields one"
+    );
+    eprintln!(
+        "burst: {} accepted, {refused} refused (queue full), answered in {answered_in:?}, \
+         all results after {:?}",
+        accepted.len(),
+        started.elapsed()
+    );
+    let h = Arc::into_inner(h).expect("all tasks done");
+    assert_eq!(h.stop().await.unfinished, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A full queue answers 503 with Retry-After and a JSON error, reserving nothing: a POST whose
+/// operations don't all fit is refused whole, its operations are not marked as seen, and the
+/// retry after the queue drains is processed. More operations than the queue can ever hold
+/// get 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_queue_answers_503_and_refused_operations_stay_processable() {
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-full");
+    let mut config = base_config(&dir, &callback);
+    config.queue_capacity = 2;
+    config.download_concurrency = 1;
+    config.retry_after_s = 7;
+    let gate = Arc::new(Semaphore::new(0));
+    let h = start(config, gated_runner(Arc::clone(&gate)), callback).await;
+    let loc = url::Url::parse("https://media.test/r").expect("url");
+
+    assert_eq!(h.post(notification(&[("A", &loc)])).await.status, 202);
+    // Wait until the worker took A (blocked on the gate), so the queue is empty again.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.state.queue_depth() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        h.post(notification(&[("B", &loc)])).await.status,
+        202,
+        "B waits in the queue"
+    );
+    let (ready, _) = h.get("/readyz").await;
+    assert_eq!(ready, 200, "one slot left");
+
+    let reply = h.post(notification(&[("C", &loc), ("D", &loc)])).await;
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert_eq!(
+        reply
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+    assert_eq!(
+        reply
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    assert_eq!(reply.json["error"]["kind"], "queue_full");
+    let reply = h
+        .post(notification(&[("E", &loc), ("F", &loc), ("G", &loc)]))
+        .await;
+    assert_eq!(
+        (reply.status, reply.json["error"]["kind"].as_str()),
+        (413, Some("too_many_operations"))
+    );
+    assert_eq!(h.state.queue_depth(), 1, "nothing of C, D reserved");
+    assert_eq!(
+        h.post(notification(&[("X", &loc)])).await.status,
+        202,
+        "a single op still fits"
+    );
+    let reply = h.post(notification(&[("Y", &loc)])).await;
+    assert_eq!(reply.status, 503, "now the queue is full");
+    let (ready, _) = h.get("/readyz").await;
+    assert_eq!(ready, 503, "not ready while full");
+
+    gate.add_permits(100);
+    let done = h.callback.wait_for(3, Duration::from_secs(10)).await;
+    assert_eq!(done.len(), 3);
+    let reply = h.post(notification(&[("C", &loc), ("D", &loc)])).await;
+    assert_eq!(
+        reply.json,
+        json!({"accepted": 2, "duplicates": 0, "ignored": 0}),
+        "retry is not a duplicate"
+    );
+    let done = h.callback.wait_for(5, Duration::from_secs(10)).await;
+    let mut ids: Vec<String> = done
+        .iter()
+        .map(|d| operation_id(&parse_result(&d.body)))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["A", "B", "C", "D", "X"]);
+    let (_, metrics) = h.get("/metrics").await;
+    assert_eq!(
+        metric(
+            &metrics,
+            "callscribe_notifications_rejected_total{reason=\"queue_full\"}"
+        ),
+        2.0
+    );
+    h.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On shutdown, new notifications get 503 while queued and running jobs finish and are
+/// delivered; `serve` then returns with nothing unfinished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_jobs_in_flight_and_refuses_new_ones() {
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-shutdown");
+    let mut config = base_config(&dir, &callback);
+    config.download_concurrency = 2;
+    let runner: Arc<dyn JobRunner> = Arc::new(|job: RecordingJob| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stub_result(&job)
+    });
+    let mut h = start(config, runner, callback).await;
+    let loc = url::Url::parse("https://media.test/r").expect("url");
+    for i in 0..6 {
+        assert_eq!(
+            h.post(notification(&[(&format!("op-{i}"), &loc)]))
+                .await
+                .status,
+            202
+        );
+    }
+    let _ = h.stop.take().expect("stop").send(());
+    // Readiness drops as soon as shutdown begins; HTTP keeps answering meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.get("/readyz").await.0 != 503 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let reply = h.post(notification(&[("op-late", &loc)])).await;
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert_eq!(reply.json["error"]["kind"], "shutting_down");
+    assert!(reply.headers.contains_key(header::RETRY_AFTER));
+    assert!(
+        h.callback.deliveries().len() < 6,
+        "jobs were still running when shutdown began"
+    );
+
+    let report = tokio::time::timeout(Duration::from_secs(20), &mut h.serving)
+        .await
+        .expect("drained in time")
+        .expect("task")
+        .expect("serve");
+    assert_eq!(
+        report,
+        ServeReport {
+            finished: 6,
+            unfinished: 0
+        }
+    );
+    let mut ids: Vec<String> = h
+        .callback
+        .deliveries()
+        .iter()
+        .map(|d| operation_id(&parse_result(&d.body)))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["op-0", "op-1", "op-2", "op-3", "op-4", "op-5"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// When the shutdown deadline passes, `serve` stops anyway and reports the unfinished jobs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_deadline_reports_unfinished_jobs() {
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-deadline");
+    let mut config = base_config(&dir, &callback);
+    config.download_concurrency = 1;
+    config.shutdown_grace_s = 0;
+    let h = start(config, gated_runner(Arc::new(Semaphore::new(0))), callback).await;
+    let loc = url::Url::parse("https://media.test/r").expect("url");
+    let reply = h
+        .post(notification(&[
+            ("stuck-1", &loc),
+            ("stuck-2", &loc),
+            ("stuck-3", &loc),
+        ]))
+        .await;
+    assert_eq!(reply.json["accepted"], 3);
+    let started = Instant::now();
+    let report = h.stop().await;
+    assert_eq!(
+        report,
+        ServeReport {
+            finished: 0,
+            unfinished: 3
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Malformed and oversized bodies get 400/413 with a JSON error; notifications about other
+/// resources are acknowledged and ignored; the health endpoints answer. All through the router
+/// without a socket, with authentication explicitly off.
+#[tokio::test]
+async fn malformed_bodies_get_400_and_unknown_resources_are_ignored() {
+    let callback = CallbackServer::start().await;
+    let dir = jwt::temp_dir("serve-malformed");
+    let mut config = base_config(&dir, &callback);
+    config.auth.mode = AuthMode::None;
+    config.body_limit_bytes = 64 * 1024;
+    let runner = gated_runner(Arc::new(Semaphore::new(0)));
+    let server = Server::build(&config, runner).await.expect("server");
+    let app = server::router(server.state());
+    let sample = |name: &str| {
+        std::fs::read(repo_path(&format!("samples/notifications/{name}"))).expect("sample")
+    };
+
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        ("cut-off json", sample("invalid-json.json")),
+        ("wrong envelope", sample("wrong-envelope.json")),
+        ("empty body", Vec::new()),
+        ("json array", b"[]".to_vec()),
+        ("value not an array", br#"{"value": 3}"#.to_vec()),
+        ("not utf-8", vec![0xff, 0xfe, 0x00, 0x81]),
+    ];
+    for (name, body) in bad {
+        let (status, headers, json) = call(&app, post_request(body, None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {json}");
+        assert_eq!(
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        assert_eq!(json["error"]["kind"], "invalid_notification", "{name}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{name}"
+        );
+    }
+    let huge = format!("{{\"value\": [], \"pad\": \"{}\"}}", "x".repeat(100 * 1024));
+    let (status, _, json) = call(&app, post_request(huge.clone(), None)).await;
+    assert_eq!(
+        (status, json["error"]["kind"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"))
+    );
+    // Without Content-Length (a streamed body) the limit holds too.
+    let chunks: Vec<Result<String, std::io::Error>> = huge
+        .as_bytes()
+        .chunks(8192)
+        .map(|c| Ok(String::from_utf8_lossy(c).into_owned()))
+        .collect();
+    let streamed = Body::from_stream(futures_util::stream::iter(chunks));
+    let (status, _, _) = call(&app, post_request(streamed, None)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let (status, _, json) = call(&app, post_request(sample("mixed-batch.json"), None)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    assert_eq!(json, json!({"accepted": 1, "duplicates": 0, "ignored": 3}));
+    let (status, _, json) = call(
+        &app,
+        post_request(sample("record-failed-initial-silence.json"), None),
+    )
+    .await;
+    assert_eq!(
+        (status, json["accepted"].as_u64()),
+        (StatusCode::ACCEPTED, Some(1)),
+        "a failed operation gets a result too"
+    );
+
+    let get = |path: &str| Request::get(path).body(Body::empty()).expect("request");
+    assert_eq!(call(&app, get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&app, get("/readyz")).await.0,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "workers not started"
+    );
+    assert_eq!(call(&app, get("/nowhere")).await.0, StatusCode::NOT_FOUND);
+    let (status, headers, metrics) = call(&app, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain")));
+    let metrics = metrics.as_str().expect("text").to_owned();
+    assert_eq!(
+        metric(&metrics, "callscribe_notifications_received_total"),
+        10.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "callscribe_notifications_rejected_total{reason=\"invalid_notification\"}"
+        ),
+        6.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "callscribe_notifications_rejected_total{reason=\"too_large\"}"
+        ),
+        2.0
+    );
+    assert_eq!(metric(&metrics, "callscribe_operations_ignored_total"), 3.0);
+    assert_eq!(metric(&metrics, "callscribe_queue_depth_jobs"), 2.0);
+    assert_eq!(
+        metric(&metrics, "callscribe_notification_response_seconds_count"),
+        10.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The callback is retried with back-off until the bot accepts it; the bot gets the result once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_is_retried_until_the_bot_accepts() {
+    let callback = CallbackServer::start_failing(2).await;
+    let dir = jwt::temp_dir("serve-retry");
+    let config = base_config(&dir, &callback);
+    let runner: Arc<dyn JobRunner> = Arc::new(|job: RecordingJob| async move { stub_result(&job) });
+    let h = start(config, runner, callback).await;
+    let loc = url::Url::parse("https://media.test/r").expect("url");
+    assert_eq!(
+        h.post(notification(&[("op-retry", &loc)])).await.status,
+        202
+    );
+    let deliveries = h.callback.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(deliveries.len(), 1);
+    assert_eq!(h.callback.attempts(), 3, "two refusals, then success");
+    let d = &deliveries[0];
+    assert!(server::verify_signature(
+        SECRET.as_bytes(),
+        &d.body,
+        d.signature.as_deref().unwrap_or("")
+    ));
+    assert!(!server::verify_signature(
+        b"wrong secret",
+        &d.body,
+        d.signature.as_deref().unwrap_or("")
+    ));
+    h.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The real binary: `callscribe serve` starts, accepts a signed notification, prints the result
+/// on stdout as JSON Lines, and exits 0 after SIGTERM. Refuses to start without an app id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_binary_serves_and_stops_on_sigterm() {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+
+    let bin = env!("CARGO_BIN_EXE_callscribe");
+    let wired = Command::new(bin)
+        .args(["serve", "--help"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !wired {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`callscribe serve` is not wired in main.rs"
+        );
+        eprintln!("\n***** real_binary_serves_and_stops_on_sigterm: SKIPPED (`serve` not in main.rs yet) *****\n");
+        return;
+    }
+
+    // Without an app id (and without --auth none) the service refuses to start.
+    let refused = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-transcribe"])
+        .env_remove("CALLSCRIBE_APP_ID")
+        .env_remove("CALLSCRIBE_AUTH")
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--auth none"),
+        "{refused:?}"
+    );
+
+    let media =
+        MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
+    let dir = jwt::temp_dir("serve-bin");
+    let jwks = dir.join("jwks.json");
+    jwt::write_jwks(&jwks, &[(1, jwt::KID1)]);
+    let mut child = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "jwks-file",
+            "--no-transcribe",
+        ])
+        .arg("--jwks-file")
+        .arg(&jwks)
+        .args([
+            "--allow-host",
+            &media.authority(),
+            "--allow-insecure-http",
+            "--shutdown-grace",
+            "10",
+        ])
+        .env("CALLSCRIBE_APP_ID", jwt::APP_ID)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn callscribe serve");
+
+    // Readers on threads, lines over channels: every wait below is bounded.
+    let (err_tx, err_rx) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = err_tx.send(line);
+        }
+    });
+    let (out_tx, out_rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = out_tx.send(line);
+        }
+    });
+    let mut stderr_seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match err_rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    break rest.split('/').next().expect("addr").to_owned();
+                }
+                stderr_seen.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("no `listening on` line within 30 s; stderr: {stderr_seen:?}");
+            }
+        }
+    };
+
+    let reply = client()
+        .post(format!("http://{addr}/api/calls"))
+        .bearer_auth(jwt::valid_token())
+        .body(notification(&[("op-bin", &media.url("/r/bin"))]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(reply.status().as_u16(), 202);
+    let line = tokio::task::spawn_blocking(move || out_rx.recv_timeout(Duration::from_secs(20)))
+        .await
+        .expect("join")
+        .expect("a result line on stdout within 20 s");
+    let result = parse_result(line.as_bytes());
+    assert_eq!(operation_id(&result), "op-bin");
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("callscribe serve did not exit within 15 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(media.request_count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,3 +21,8 @@ mod notification;
 mod server;
 
 mod cli;
+
+#[cfg(feature = "fetch")]
+mod audit;
+mod memory;
+mod properties;

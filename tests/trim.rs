@@ -1,1 +1,322 @@
-//! (placeholder: tests for this module are being written)
+//! Trim: speech boundaries, beep and DTMF stop tone on every sample against the manifest; no
+//! speech in silence and noise; segments ordered and inside the recording.
+
+use callscribe::audio::{Mono16k, TARGET_RATE};
+use callscribe::config::{Limits, TrimOptions};
+use callscribe::decode::decode;
+use callscribe::resample::to_mono16k;
+use callscribe::result::Status;
+use callscribe::trim::{find_speech, Segment, SpeechReport};
+use zeroize::Zeroizing;
+
+use crate::support::samples::sine;
+use crate::support::{pipeline_without_transcription, Manifest, SampleEntry};
+
+/// VAD boundary tolerance against the manifest, in seconds (earshot frames are 16 ms; the
+/// manifest marks the first/last sample within 50 dB of the speech peak, quieter than any VAD
+/// hears).
+const BOUNDARY_S: f64 = 0.150;
+
+/// Tolerance for beep and stop tone edges, in seconds.
+const TONE_EDGE_S: f64 = 0.050;
+
+/// Tolerance for the beep frequency, in Hz.
+const TONE_FREQ_HZ: f64 = 10.0;
+
+/// Decodes and resamples a sample, as the pipeline does.
+fn mono16k(entry: &SampleEntry) -> Mono16k {
+    let decoded = decode(&entry.bytes(), &Limits::default())
+        .unwrap_or_else(|e| panic!("{}: decode failed: {e}", entry.name));
+    to_mono16k(decoded.pcm).unwrap_or_else(|e| panic!("{}: resample failed: {e}", entry.name))
+}
+
+fn unpadded() -> TrimOptions {
+    TrimOptions {
+        padding_ms: 0,
+        ..TrimOptions::default()
+    }
+}
+
+/// Segments are inside [0, duration], each non-empty, sorted and not overlapping, and the span
+/// runs from the first segment's start to the last one's end.
+fn check_segments(report: &SpeechReport, duration: f64) -> Result<(), String> {
+    let segs = &report.segments;
+    for s in segs {
+        if !(s.start_s.is_finite() && s.end_s.is_finite()) {
+            return Err(format!("segment {s:?} is not finite"));
+        }
+        if s.start_s < 0.0 || s.end_s > duration + 1e-9 || s.start_s >= s.end_s {
+            return Err(format!("segment {s:?} is empty or outside [0, {duration}]"));
+        }
+    }
+    if let Some(w) = segs.windows(2).find(|w| w[1].start_s <= w[0].end_s) {
+        return Err(format!(
+            "segments {:?} and {:?} overlap or are out of order",
+            w[0], w[1]
+        ));
+    }
+    let expected_span = match (segs.first(), segs.last()) {
+        (Some(a), Some(b)) => Some(Segment {
+            start_s: a.start_s,
+            end_s: b.end_s,
+        }),
+        _ => None,
+    };
+    if report.span != expected_span {
+        return Err(format!(
+            "span {:?} does not run from the first to the last segment {segs:?}",
+            report.span
+        ));
+    }
+    Ok(())
+}
+
+/// Every speech sample (hostile truncated files included: their first sentence is whole):
+/// with no padding, the span starts and ends within ±150 ms of the manifest's speech; with the
+/// default padding it covers the speech (150 ms allowed) and never reaches into the beep or the
+/// stop tone (their edge ramps allowed).
+#[test]
+fn speech_boundaries_match_the_manifest() {
+    let manifest = Manifest::get();
+    let entries = manifest.select(13, SampleEntry::has_speech);
+    let mut failures = Vec::new();
+    for entry in &entries {
+        let audio = mono16k(entry);
+        let duration = audio.duration().0;
+        let (truth_start, truth_end) = (
+            entry.speech_start_s.expect("start"),
+            entry.speech_end_s.expect("end"),
+        );
+        let name = &entry.name;
+
+        let bare = find_speech(&audio, &unpadded());
+        if let Err(e) = check_segments(&bare, duration) {
+            failures.push(format!("{name} (no padding): {e}"));
+        }
+        match bare.span {
+            None => failures.push(format!("{name}: no speech found (no padding)")),
+            Some(span) => {
+                eprintln!(
+                    "{name}: start {:+.3} s, end {:+.3} s from the manifest",
+                    span.start_s - truth_start,
+                    span.end_s - truth_end
+                );
+                if (span.start_s - truth_start).abs() > BOUNDARY_S {
+                    failures.push(format!(
+                        "{name}: speech starts at {:.3} s, manifest {truth_start:.3} s (±{BOUNDARY_S})",
+                        span.start_s
+                    ));
+                }
+                if (span.end_s - truth_end).abs() > BOUNDARY_S {
+                    failures.push(format!(
+                        "{name}: speech ends at {:.3} s, manifest {truth_end:.3} s (±{BOUNDARY_S})",
+                        span.end_s
+                    ));
+                }
+            }
+        }
+
+        let padded = find_speech(&audio, &TrimOptions::default());
+        if let Err(e) = check_segments(&padded, duration) {
+            failures.push(format!("{name} (default padding): {e}"));
+        }
+        let Some(span) = padded.span else {
+            failures.push(format!("{name}: no speech found (default padding)"));
+            continue;
+        };
+        if span.start_s > truth_start + BOUNDARY_S || span.end_s < truth_end - BOUNDARY_S {
+            failures.push(format!(
+                "{name}: padded span {:.3}–{:.3} s does not cover the speech {truth_start:.3}–{truth_end:.3} s",
+                span.start_s, span.end_s
+            ));
+        }
+        if let Some(beep) = entry.beep {
+            // The beep's last `ramp_s` fades out; the half-amplitude end is inside the ramp.
+            let limit = beep.end_s - manifest.beep.ramp_s;
+            if span.start_s < limit {
+                failures.push(format!(
+                    "{name}: padded span starts at {:.3} s, inside the beep ({:.3}–{:.3} s)",
+                    span.start_s, beep.start_s, beep.end_s
+                ));
+            }
+        }
+        if let Some(tone) = &entry.stop_tone {
+            let limit = tone.start_s + manifest.dtmf.ramp_s;
+            if span.end_s > limit {
+                failures.push(format!(
+                    "{name}: padded span ends at {:.3} s, inside the stop tone ({:.3}–{:.3} s)",
+                    span.end_s, tone.start_s, tone.end_s
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems in {} samples:\n{}",
+        failures.len(),
+        entries.len(),
+        failures.join("\n")
+    );
+}
+
+/// The beep files report their beep (edges ±50 ms, frequency ±10 Hz), the DTMF files their stop
+/// tone with the right key (start ±50 ms), and every other decodable sample reports neither.
+#[test]
+fn beeps_and_stop_tones_are_found_exactly_where_they_are() {
+    let manifest = Manifest::get();
+    let entries = manifest.select(15, |f| f.expects_audio() && f.frames.is_some_and(|n| n > 0));
+    let (mut beeps, mut tones) = (0, 0);
+    let mut failures = Vec::new();
+    for entry in &entries {
+        let report = find_speech(&mono16k(entry), &TrimOptions::default());
+        let name = &entry.name;
+        match (entry.beep, report.beep) {
+            (Some(truth), Some(found)) => {
+                beeps += 1;
+                if (found.start_s - truth.start_s).abs() > TONE_EDGE_S
+                    || (found.end_s - truth.end_s).abs() > TONE_EDGE_S
+                    || (found.freq_hz - truth.freq_hz).abs() > TONE_FREQ_HZ
+                {
+                    failures.push(format!("{name}: beep {found:?}, manifest {truth:?}"));
+                }
+            }
+            (Some(truth), None) => failures.push(format!("{name}: beep {truth:?} not found")),
+            (None, Some(found)) => {
+                failures.push(format!("{name}: a beep {found:?} that is not there"))
+            }
+            (None, None) => {}
+        }
+        match (&entry.stop_tone, report.stop_tone) {
+            (Some(truth), Some(found)) => {
+                tones += 1;
+                if found.key.to_string() != truth.key
+                    || (found.start_s - truth.start_s).abs() > TONE_EDGE_S
+                {
+                    failures.push(format!("{name}: stop tone {found:?}, manifest {truth:?}"));
+                }
+            }
+            (Some(truth), None) => failures.push(format!("{name}: stop tone {truth:?} not found")),
+            (None, Some(found)) => {
+                failures.push(format!("{name}: a stop tone {found:?} that is not there"))
+            }
+            (None, None) => {}
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // The manifest has 3 beep files and 3 stop-tone files (`#` twice, `*` once).
+    assert_eq!((beeps, tones), (3, 3), "beeps and stop tones checked");
+    let keys: Vec<&str> = manifest
+        .files
+        .iter()
+        .filter_map(|f| f.stop_tone.as_ref())
+        .map(|t| t.key.as_str())
+        .collect();
+    assert!(
+        keys.contains(&"#") && keys.contains(&"*"),
+        "stop tone keys in the manifest: {keys:?}"
+    );
+}
+
+/// Silence, -60 dBFS white noise and -30 dBFS pink noise give `no_speech` through the pipeline:
+/// no span, no segments, no levels.
+#[test]
+fn silence_and_noise_are_no_speech() {
+    let manifest = Manifest::get();
+    let entries = manifest.select(3, |f| f.is_top_level() && f.expect == "no_speech");
+    let pipeline = pipeline_without_transcription(|_| {});
+    for entry in entries {
+        let result = pipeline.process(&entry.bytes(), Default::default());
+        let audio = result
+            .audio
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: {:?}", entry.name, result.error));
+        assert_eq!(result.status, Status::NoSpeech, "{}: {audio:?}", entry.name);
+        assert!(result.error.is_none(), "{}", entry.name);
+        assert!(
+            audio.segments.is_empty(),
+            "{}: segments {:?}",
+            entry.name,
+            audio.segments
+        );
+        assert_eq!(
+            (audio.speech_start_s, audio.speech_end_s),
+            (None, None),
+            "{}",
+            entry.name
+        );
+        assert_eq!(audio.speech_s, 0.0, "{}", entry.name);
+        assert_eq!(
+            (audio.peak_dbfs, audio.rms_dbfs),
+            (None, None),
+            "{}",
+            entry.name
+        );
+    }
+}
+
+/// A recording of nothing but the bot's beep and a DTMF `#` is `no_speech`: tones are masked
+/// from the VAD, never reported as speech.
+#[test]
+fn tones_alone_are_not_speech() {
+    let rate = TARGET_RATE;
+    let peak = 10f64.powf(-10.0 / 20.0);
+    let mut samples = vec![0.0f32; rate as usize / 2];
+    samples.extend(sine(1000.0, peak, rate, 0.5));
+    samples.extend(vec![0.0; rate as usize * 3 / 2]);
+    let low = sine(941.0, peak, rate, 0.3);
+    let high = sine(1477.0, peak, rate, 0.3);
+    samples.extend(low.iter().zip(&high).map(|(a, b)| a + b));
+    samples.extend(vec![0.0; rate as usize / 2]);
+    let audio = Mono16k::from_samples(Zeroizing::new(samples));
+    for opts in [TrimOptions::default(), unpadded()] {
+        let report = find_speech(&audio, &opts);
+        assert_eq!(report.span, None, "tones reported as speech: {report:?}");
+        assert!(report.segments.is_empty(), "{report:?}");
+    }
+}
+
+/// Padding widens the span by the padding on each side (clamped to the recording and to the
+/// beep/stop tone), and never moves it inward.
+#[test]
+fn padding_only_widens_the_span() {
+    let manifest = Manifest::get();
+    for name in [
+        "pcm16-16000hz-mono-speech.wav",
+        "pcm16-8000hz-mono-beep-speech-dtmf-hash.wav",
+        "flac-16000hz-mono-speech-dtmf-star.flac",
+    ] {
+        let audio = mono16k(manifest.entry(name));
+        let bare = find_speech(&audio, &unpadded()).span.expect("speech");
+        let mut lower = 0.0f64;
+        let mut upper = audio.duration().0;
+        for padding_ms in [100u32, 200, 400] {
+            let report = find_speech(
+                &audio,
+                &TrimOptions {
+                    padding_ms,
+                    ..TrimOptions::default()
+                },
+            );
+            if let Some(beep) = report.beep {
+                lower = lower.max(beep.end_s);
+            }
+            if let Some(tone) = report.stop_tone {
+                upper = upper.min(tone.start_s);
+            }
+            let span = report.span.expect("speech");
+            let pad = f64::from(padding_ms) / 1000.0;
+            let want_start = (bare.start_s - pad).max(lower);
+            let want_end = (bare.end_s + pad).min(upper);
+            assert!(
+                (span.start_s - want_start).abs() < 1e-9 && (span.end_s - want_end).abs() < 1e-9,
+                "{name}, {padding_ms} ms: span {span:?}, expected {want_start:.4}–{want_end:.4} \
+                 (unpadded {bare:?})"
+            );
+        }
+    }
+}

@@ -1,5 +1,5 @@
-//! The Whisper model gate, the speech truth from `samples/manifest.json`, and word error rate
-//! (WER) with a documented text normalizer, for the tests that run the real model.
+//! The Whisper model gate, and word error rate (WER) with a documented text normalizer, for the
+//! tests that run the real model. (The manifest itself is read by `support::samples`.)
 //!
 //! # How transcripts are compared
 //!
@@ -9,7 +9,8 @@
 //! edits:
 //!
 //! 1. lowercase; every character that is not a letter, digit or apostrophe becomes a space, except
-//!    `:` and `.` between two digits (`3:30`, `2.5`); hyphens split words (`555-1234` → `555 1234`);
+//!    `:` between two digits (`3:30`). Hyphens and dots split words: Whisper writes digit groups
+//!    as `555-1234` or `5.5.1.2` (there are no decimals in the manifest's texts);
 //! 2. contractions are expanded (`it's` → `it is`, `i'm` → `i am`, `that's` → `that is`, …), then
 //!    apostrophes are dropped (`jennifer's` → `jennifers`);
 //! 3. a few spelling variants are merged: `ok` → `okay`, `st` → `street`, `zero` → `oh` (the only
@@ -22,7 +23,8 @@
 //!    * digit by digit, 0 read "oh": `204` → "two oh four", `1234` → "one two three four";
 //!    * three digits as digit + pair: `330` → "three thirty"; four digits as two pairs:
 //!      `1234` → "twelve thirty four", `1905` → "nineteen oh five";
-//!    * ordinals: `12th` → "twelfth", `1st` → "first";
+//!    * ordinals: `12th` → "twelfth", `1st` → "first"; a day number after a month name may be
+//!      read either way (`March 12` → "March twelve" or "March twelfth");
 //!    * times: `3:30` → "three thirty", `3:05` → "three oh five", `3:00` → "three" or
 //!      "three o'clock".
 //!
@@ -82,91 +84,14 @@ pub fn model_lock() -> MutexGuard<'static, ()> {
     MODEL_RUNS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What the manifest says about one sample with speech.
-#[derive(Debug, Clone)]
-pub struct SpeechTruth {
-    /// Path relative to `samples/`.
-    pub name: String,
-    /// The exact text given to espeak-ng.
-    pub text: String,
-    /// First sample of speech, in seconds.
-    pub speech_start_s: f64,
-    /// Last sample of speech, in seconds.
-    pub speech_end_s: f64,
-}
-
-impl SpeechTruth {
-    /// Absolute path of the file.
-    pub fn path(&self) -> PathBuf {
-        repo_path("samples").join(&self.name)
-    }
-}
-
-fn manifest_files() -> Vec<serde_json::Value> {
-    let path = repo_path("samples/manifest.json");
-    let text = std::fs::read_to_string(&path).expect("read samples/manifest.json");
-    let manifest: serde_json::Value = serde_json::from_str(&text).expect("manifest is json");
-    manifest["files"]
-        .as_array()
-        .expect("manifest.files")
-        .clone()
-}
-
-fn is_plain(name: &str) -> bool {
-    !name.starts_with("hostile/") && !name.starts_with("unsupported/")
-}
-
-/// One manifest entry with speech, by name (any folder).
-pub fn speech_truth(name: &str) -> SpeechTruth {
-    manifest_files()
-        .iter()
-        .find(|f| f["name"] == name)
-        .map(truth_of)
-        .unwrap_or_else(|| panic!("{name} is not in samples/manifest.json"))
-}
-
-fn truth_of(f: &serde_json::Value) -> SpeechTruth {
-    let name = f["name"].as_str().expect("name").to_owned();
-    SpeechTruth {
-        text: f["text"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name}: no text"))
-            .to_owned(),
-        speech_start_s: f["speech_start_s"].as_f64().expect("speech_start_s"),
-        speech_end_s: f["speech_end_s"].as_f64().expect("speech_end_s"),
-        name,
-    }
-}
-
-/// Every top-level sample the manifest expects to be `ok` with a text (hostile/ and
-/// unsupported/ excluded), in manifest order.
-pub fn speech_truths() -> Vec<SpeechTruth> {
-    let truths: Vec<SpeechTruth> = manifest_files()
-        .iter()
-        .filter(|f| f["expect"] == "ok" && f["text"].is_string())
-        .filter(|f| f["name"].as_str().is_some_and(is_plain))
-        .map(truth_of)
-        .collect();
-    assert!(
-        truths.len() >= 10,
-        "the manifest lists only {} speech samples",
-        truths.len()
-    );
-    truths
-}
-
-/// Top-level samples the manifest expects to be `no_speech` (silence, near-silence, noise).
-pub fn no_speech_samples() -> Vec<String> {
-    let names: Vec<String> = manifest_files()
-        .iter()
-        .filter(|f| f["expect"] == "no_speech")
-        .filter_map(|f| f["name"].as_str())
-        .filter(|n| is_plain(n))
-        .map(str::to_owned)
-        .collect();
-    assert!(!names.is_empty(), "the manifest lists no no_speech samples");
-    names
-}
+/// Per-file WER bound for one transcribed speech sample (tiny.en, greedy), shared by every test
+/// that checks a single file. Looser than the aggregate bound in `tests/transcribe.rs`: measured
+/// 2025-11-27 with `models/ggml-tiny.en.bin`, the worst file was
+/// `alaw-8000hz-mono-speech-dtmf-hash.wav` at 46.7% (British espeak voice reading digits over
+/// an 8 kHz A-law line; the same with min_audio_ctx 512 and 1500, and with ffmpeg doing the
+/// decode and resample instead of callscribe), and one misheard word in a six-word sentence is
+/// already 17%.
+pub const PER_FILE_WER_BOUND: f64 = 0.60;
 
 // ---------------------------------------------------------------------------------------------
 // Normalization and WER (see the module docs).
@@ -362,6 +287,21 @@ const CONTRACTIONS: &[(&str, &str)] = &[
     ("isn't", "is not"),
 ];
 
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
 /// Spelling variants merged on both sides.
 const VARIANTS: &[(&str, &str)] = &[
     ("ok", "okay"),
@@ -384,10 +324,10 @@ pub fn normalize(text: &str) -> Vec<Token> {
         let next = lower.get(i + 1).copied().unwrap_or(' ');
         let keep = c.is_alphanumeric()
             || (c == '\'' && prev.is_alphanumeric() && next.is_alphanumeric())
-            || ((c == ':' || c == '.') && prev.is_ascii_digit() && next.is_ascii_digit());
+            || (c == ':' && prev.is_ascii_digit() && next.is_ascii_digit());
         cleaned.push(if keep { c } else { ' ' });
     }
-    let mut tokens = Vec::new();
+    let mut tokens: Vec<Token> = Vec::new();
     for raw in cleaned.split_whitespace() {
         let expanded = CONTRACTIONS
             .iter()
@@ -395,7 +335,15 @@ pub fn normalize(text: &str) -> Vec<Token> {
             .map_or(raw, |(_, e)| *e);
         for word in expanded.split_whitespace() {
             let word = word.replace('\'', "");
-            if let Some(readings) = number_readings(&word) {
+            if let Some(mut readings) = number_readings(&word) {
+                let after_month = matches!(
+                    tokens.last(),
+                    Some(Token::Word(w)) if MONTHS.contains(&w.as_str())
+                );
+                let day = word.parse::<u64>().ok().filter(|d| (1..=31).contains(d));
+                if let (true, Some(day)) = (after_month, day) {
+                    readings.push(ordinal(cardinal(day, false)));
+                }
                 tokens.push(Token::Number(readings));
                 continue;
             }

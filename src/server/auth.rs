@@ -1,0 +1,433 @@
+//! Authentication of inbound notifications: RS256 JWTs from Microsoft's calling platform.
+//!
+//! Graph signs every notification it POSTs to a calling bot with `Authorization: Bearer <JWT>`.
+//! A token is accepted only if all of these hold:
+//!
+//! * the header's `alg` is `RS256` (nothing else, so `none` and the HS256-with-a-public-key
+//!   confusion are refused before any key is touched) and it names a `kid`;
+//! * the `kid` is in the current key set, whose signature over the token verifies;
+//! * `exp` is in the future and `nbf` (if present) in the past, give or take
+//!   [`AuthConfig::leeway_s`];
+//! * `aud` is the bot's app id and `iss` one of [`AuthConfig::issuers`];
+//! * a `tid` (tenant) claim is present and, if [`AuthConfig::allowed_tenants`] is set, listed.
+//!
+//! Failures are `401` (not a valid credential for this service) except a valid token from a
+//! tenant outside the allow-list, which is `403` (authenticated, not authorised).
+//!
+//! # Keys
+//!
+//! Mode `openid` reads the OpenID configuration (by default Microsoft's for calling bots),
+//! follows its `jwks_uri` (https only) and keeps the RSA signing keys by `kid`. Mode
+//! `jwks-file` reads the same JWKS JSON from a local file (tests, air-gapped setups). The set
+//! is refreshed every [`AuthConfig::refresh_interval_s`] (every 30 s while it is empty), and
+//! when a token names an unknown `kid` (Microsoft rotates keys), at most once per
+//! [`AuthConfig::min_refresh_interval_s`] so that forged `kid`s cannot turn us into a load
+//! generator against the key endpoint. Concurrent misses share one refresh.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::config::AuthConfig;
+use super::ServerError;
+use crate::notification::redact_url;
+
+/// How inbound requests are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Validate JWTs with keys from the OpenID configuration URL (production).
+    #[serde(rename = "openid")]
+    #[value(name = "openid")]
+    OpenId,
+    /// Validate JWTs with keys from a local JWKS file (tests, local use).
+    JwksFile,
+    /// No authentication at all: anyone who can reach the port can submit work. Warned
+    /// about loudly at start-up.
+    None,
+}
+
+/// Largest OpenID configuration or JWKS document read, in bytes (Microsoft's are ~5 KiB).
+const MAX_KEY_DOCUMENT_BYTES: usize = 256 * 1024;
+/// Timeout of one key-document request.
+const KEY_FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Refresh period while no key could be loaded yet.
+const EMPTY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Why a request was not authenticated. Messages are fixed words: never the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("invalid token: {0}")]
+    Invalid(&'static str),
+    #[error("tenant is not allowed")]
+    TenantNotAllowed,
+}
+
+impl AuthError {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Self::TenantNotAllowed => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+/// The authentication in force.
+pub(crate) enum Auth {
+    /// `--auth none`.
+    Disabled,
+    /// JWT validation.
+    Jwt(Arc<Authenticator>),
+}
+
+impl Auth {
+    pub(crate) async fn build(config: &AuthConfig) -> Result<Self, ServerError> {
+        match config.mode {
+            AuthMode::None => Ok(Self::Disabled),
+            AuthMode::JwksFile | AuthMode::OpenId => {
+                Ok(Self::Jwt(Arc::new(Authenticator::build(config).await?)))
+            }
+        }
+    }
+
+    /// Checks the `Authorization` header of a request.
+    pub(crate) async fn check(&self, headers: &HeaderMap) -> Result<(), AuthError> {
+        match self {
+            Self::Disabled => Ok(()),
+            Self::Jwt(a) => a.verify(headers).await,
+        }
+    }
+
+    pub(crate) fn has_keys(&self) -> bool {
+        match self {
+            Self::Disabled => true,
+            Self::Jwt(a) => !a.current().is_empty(),
+        }
+    }
+
+    /// Starts the periodic key refresh; the caller aborts it at shutdown.
+    pub(crate) fn spawn_refresher(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match self {
+            Self::Disabled => None,
+            Self::Jwt(a) => {
+                let a = Arc::clone(a);
+                Some(tokio::spawn(async move { a.refresh_periodically().await }))
+            }
+        }
+    }
+}
+
+/// Where signing keys come from.
+enum KeySource {
+    OpenId { client: reqwest::Client, url: Url },
+    File(PathBuf),
+}
+
+type KeySet = HashMap<String, DecodingKey>;
+
+pub(crate) struct Authenticator {
+    validation: Validation,
+    tenants: HashSet<String>,
+    source: KeySource,
+    /// Swapped whole on refresh; readers clone the `Arc` and never wait for a refresh.
+    keys: RwLock<Arc<KeySet>>,
+    /// When the last unknown-`kid` refresh ran; the async mutex makes concurrent misses wait
+    /// for one refresh instead of starting their own.
+    last_miss_refresh: tokio::sync::Mutex<Option<Instant>>,
+    min_refresh: Duration,
+    refresh_interval: Duration,
+}
+
+/// The claims we read ourselves; `exp`, `nbf`, `aud`, `iss` are checked by jsonwebtoken.
+#[derive(Deserialize)]
+struct Claims {
+    tid: Option<String>,
+}
+
+impl Authenticator {
+    async fn build(config: &AuthConfig) -> Result<Self, ServerError> {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.algorithms = vec![Algorithm::RS256];
+        validation.leeway = config.leeway_s;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_audience(&[config.app_id.as_deref().unwrap_or_default()]);
+        validation.set_issuer(&config.issuers);
+        validation.set_required_spec_claims(&["exp", "aud", "iss"]);
+
+        let source = match (&config.jwks_file, config.mode) {
+            (Some(path), AuthMode::JwksFile) => KeySource::File(path.clone()),
+            _ => {
+                let url = Url::parse(&config.openid_url)
+                    .map_err(|e| ServerError::Config(format!("auth.openid_url: {e}")))?;
+                let client =
+                    super::http_client(KEY_FETCH_TIMEOUT, false).map_err(ServerError::Config)?;
+                KeySource::OpenId { client, url }
+            }
+        };
+        let auth = Self {
+            validation,
+            tenants: config.allowed_tenants.iter().cloned().collect(),
+            source,
+            keys: RwLock::new(Arc::new(KeySet::new())),
+            last_miss_refresh: tokio::sync::Mutex::new(None),
+            min_refresh: Duration::from_secs(config.min_refresh_interval_s),
+            refresh_interval: Duration::from_secs(config.refresh_interval_s),
+        };
+        match auth.source.load().await {
+            Ok(keys) => auth.install(keys),
+            // A local file is our own configuration: fail at start-up.
+            Err(e) if matches!(auth.source, KeySource::File(_)) => {
+                return Err(ServerError::Keys(e))
+            }
+            // Microsoft's endpoint may be briefly unreachable: start, stay unready, retry.
+            Err(e) => tracing::error!("cannot load signing keys yet, will retry: {e}"),
+        }
+        Ok(auth)
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn install(&self, keys: KeySet) {
+        tracing::info!(keys = keys.len(), "signing keys loaded");
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    async fn refresh(&self) {
+        match self.source.load().await {
+            Ok(keys) => self.install(keys),
+            // Keep the old keys: a failed refresh must not lock everyone out.
+            Err(e) => tracing::warn!("signing key refresh failed: {e}"),
+        }
+    }
+
+    async fn refresh_periodically(&self) {
+        loop {
+            let wait = if self.current().is_empty() {
+                EMPTY_REFRESH_INTERVAL.min(self.refresh_interval)
+            } else {
+                self.refresh_interval
+            };
+            tokio::time::sleep(wait).await;
+            self.refresh().await;
+        }
+    }
+
+    /// Refreshes for a token with an unknown `kid`, unless one ran within `min_refresh`.
+    async fn refresh_for_unknown_kid(&self) {
+        let mut last = self.last_miss_refresh.lock().await;
+        if last.is_some_and(|t| t.elapsed() < self.min_refresh) {
+            return;
+        }
+        *last = Some(Instant::now());
+        self.refresh().await;
+    }
+
+    async fn verify(&self, headers: &HeaderMap) -> Result<(), AuthError> {
+        let token = bearer_token(headers)?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::Invalid("malformed token"))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(AuthError::Invalid("algorithm not allowed"));
+        }
+        let kid = header
+            .kid
+            .ok_or(AuthError::Invalid("token names no key id"))?;
+        let key = match self.current().get(&kid) {
+            Some(key) => key.clone(),
+            None => {
+                self.refresh_for_unknown_kid().await;
+                self.current()
+                    .get(&kid)
+                    .cloned()
+                    .ok_or(AuthError::Invalid("unknown signing key"))?
+            }
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(|e| AuthError::Invalid(describe(e.kind())))?;
+        let tid = data
+            .claims
+            .tid
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Invalid("token has no tenant claim"))?;
+        if !self.tenants.is_empty() && !self.tenants.contains(&tid) {
+            return Err(AuthError::TenantNotAllowed);
+        }
+        Ok(())
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
+fn bearer_token(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .map_err(|_| AuthError::Invalid("malformed authorization header"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(AuthError::Invalid("malformed authorization header"))?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(AuthError::Missing);
+    }
+    Ok(token)
+}
+
+/// Fixed words for a validation failure: the client learns what to fix, not our internals.
+fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::InvalidSignature => "bad signature",
+        K::ExpiredSignature => "token expired",
+        K::ImmatureSignature => "token not yet valid",
+        K::InvalidAudience => "wrong audience",
+        K::InvalidIssuer => "untrusted issuer",
+        K::MissingRequiredClaim(_) => "a required claim is missing",
+        K::InvalidAlgorithm => "algorithm not allowed",
+        _ => "malformed token",
+    }
+}
+
+impl KeySource {
+    async fn load(&self) -> Result<KeySet, String> {
+        let jwks = match self {
+            Self::File(path) => {
+                let bytes = tokio::fs::read(path)
+                    .await
+                    .map_err(|e| format!("reading {}: {e}", path.display()))?;
+                if bytes.len() > MAX_KEY_DOCUMENT_BYTES {
+                    return Err(format!(
+                        "{} is larger than {MAX_KEY_DOCUMENT_BYTES} bytes",
+                        path.display()
+                    ));
+                }
+                serde_json::from_slice::<Value>(&bytes)
+                    .map_err(|e| format!("{} is not JSON: {e}", path.display()))?
+            }
+            Self::OpenId { client, url } => {
+                let config = get_json(client, url).await?;
+                let jwks_uri = config
+                    .get("jwks_uri")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Url::parse(s).ok())
+                    .filter(|u| u.scheme() == "https")
+                    .ok_or_else(|| format!("{} has no https jwks_uri", redact_url(url)))?;
+                get_json(client, &jwks_uri).await?
+            }
+        };
+        let keys = parse_jwks(&jwks);
+        if keys.is_empty() {
+            return Err("the key set holds no usable RSA signing key with a kid".to_owned());
+        }
+        Ok(keys)
+    }
+}
+
+/// The RSA signature keys of a JWKS document, by `kid`. Keys of other types, encryption keys
+/// and entries that don't parse are skipped one by one, so one odd entry (Microsoft's carry
+/// extra fields such as `endorsements`) cannot hide the others.
+fn parse_jwks(doc: &Value) -> KeySet {
+    let Some(entries) = doc.get("keys").and_then(Value::as_array) else {
+        return KeySet::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| serde_json::from_value::<Jwk>(entry.clone()).ok())
+        .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_)))
+        .filter(|jwk| {
+            matches!(
+                jwk.common.public_key_use,
+                None | Some(PublicKeyUse::Signature)
+            )
+        })
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            DecodingKey::from_jwk(&jwk).ok().map(|key| (kid, key))
+        })
+        .collect()
+}
+
+/// GETs a JSON document of bounded size. Errors name the host only.
+async fn get_json(client: &reqwest::Client, url: &Url) -> Result<Value, String> {
+    let host = redact_url(url);
+    let mut response = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| format!("{host}: {}", e.without_url()))?;
+    if !response.status().is_success() {
+        return Err(format!("{host} answered {}", response.status()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("{host}: {}", e.without_url()))?
+    {
+        if body.len() + chunk.len() > MAX_KEY_DOCUMENT_BYTES {
+            return Err(format!(
+                "{host} sent more than {MAX_KEY_DOCUMENT_BYTES} bytes"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{host} sent invalid JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn bearer_header_forms() {
+        let mut h = HeaderMap::new();
+        assert_eq!(bearer_token(&h), Err(AuthError::Missing));
+        h.insert("authorization", HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_token(&h), Ok("abc"));
+        h.insert("authorization", HeaderValue::from_static("bearer  abc "));
+        assert_eq!(bearer_token(&h), Ok("abc"));
+        h.insert("authorization", HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&h), Err(AuthError::Missing));
+        h.insert("authorization", HeaderValue::from_static("Bearer"));
+        assert!(bearer_token(&h).is_err());
+    }
+
+    #[test]
+    fn jwks_parsing_keeps_rsa_signature_keys_only() {
+        // n/e of a toy key are enough: DecodingKey::from_jwk only decodes base64.
+        let doc = serde_json::json!({"keys": [
+            {"kty": "RSA", "kid": "a", "use": "sig", "n": "sXch", "e": "AQAB",
+             "endorsements": ["msteams"]},
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": "sXch", "e": "AQAB"},
+            {"kty": "RSA", "n": "sXch", "e": "AQAB"},
+            {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            "not an object"
+        ]});
+        let keys = parse_jwks(&doc);
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["a"]);
+        assert!(parse_jwks(&serde_json::json!({"nokeys": []})).is_empty());
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(AuthError::Missing.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(AuthError::Invalid("x").status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(AuthError::TenantNotAllowed.status(), StatusCode::FORBIDDEN);
+    }
+}

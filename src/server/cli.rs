@@ -1,0 +1,565 @@
+//! `callscribe serve`: flags, `CALLSCRIBE_*` variables and a TOML file → [`ServerConfig`] →
+//! a running service until SIGTERM or Ctrl-C.
+//!
+//! Precedence, highest first: command-line flags, environment variables, the `--config`
+//! file, built-in defaults. Every flag is optional in clap (`Option`) so that "not given" can
+//! fall through to the file; the defaults are written in each flag's help.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use url::Url;
+
+use super::auth::AuthMode;
+use super::config::{CallbackConfig, SecretValue, ServerConfig};
+use super::{serve, Server, ServerError};
+
+/// Largest `--config` file read, in bytes.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// How long the runtime waits for blocking work (a transcription cut off by the shutdown
+/// deadline) before the process exits anyway.
+const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Options of `callscribe serve`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(after_long_help = "\
+Precedence: flags > CALLSCRIBE_* environment variables > --config file > defaults.
+
+The TOML file has the shape of callscribe::server::ServerConfig, for example:
+
+    listen = \"0.0.0.0:8080\"
+    queue_capacity = 256
+    [auth]
+    mode = \"openid\"
+    app_id = \"00000000-0000-0000-0000-000000000000\"
+    allowed_tenants = [\"11111111-1111-1111-1111-111111111111\"]
+    [sinks]
+    results_dir = \"/var/lib/callscribe/results\"
+    [sinks.callback]
+    url = \"https://bot.example.com/api/transcripts\"
+    secret = \"...\"
+    [processor.fetch]
+    allow_hosts = [\"*.media.microsoft.com\"]
+    [processor.pipeline.transcribe]
+    model = \"models/ggml-tiny.en.bin\"
+
+Endpoints: POST <path> (202 accepted, 400/401/403/413, 503 + Retry-After when the queue is
+full or shutting down), GET /healthz, GET /readyz, GET /metrics (Prometheus text).")]
+pub struct ServeArgs {
+    /// TOML configuration file (see below). Flags and environment variables override it.
+    #[arg(long, env = "CALLSCRIBE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on. Default: 127.0.0.1:8080.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_LISTEN",
+        value_name = "ADDR",
+        help_heading = "Service"
+    )]
+    pub listen: Option<SocketAddr>,
+    /// Path of the notification endpoint (the bot's Graph callback path). Default: /api/calls.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_PATH",
+        value_name = "PATH",
+        help_heading = "Service"
+    )]
+    pub path: Option<String>,
+    /// Largest notification body, in bytes; larger ones get 413. Default: 1048576 (1 MiB).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_BODY_LIMIT",
+        value_name = "BYTES",
+        help_heading = "Service"
+    )]
+    pub body_limit: Option<usize>,
+    /// Jobs that may wait for a worker; when full, notifications get 503 with Retry-After.
+    /// Default: 256.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_QUEUE_CAPACITY",
+        value_name = "N",
+        help_heading = "Service"
+    )]
+    pub queue_capacity: Option<usize>,
+    /// Jobs processed at once (downloads run concurrently up to this). Default: 8.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_DOWNLOAD_CONCURRENCY",
+        value_name = "N",
+        help_heading = "Service"
+    )]
+    pub download_concurrency: Option<usize>,
+    /// Recordings decoded/transcribed at once on the blocking pool; 0 = one per core.
+    /// Default: 0.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_CPU_JOBS",
+        value_name = "N",
+        help_heading = "Service"
+    )]
+    pub cpu_jobs: Option<usize>,
+    /// Seconds an operation id (+ etag) is remembered so redeliveries are not processed twice.
+    /// Default: 3600.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_DEDUP_TTL",
+        value_name = "SECONDS",
+        help_heading = "Service"
+    )]
+    pub dedup_ttl: Option<u64>,
+    /// Retry-After sent with 503 answers, in seconds. Default: 5.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_RETRY_AFTER",
+        value_name = "SECONDS",
+        help_heading = "Service"
+    )]
+    pub retry_after: Option<u64>,
+    /// Seconds to finish queued and running jobs after SIGTERM/Ctrl-C; what is left is logged.
+    /// Default: 25.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_SHUTDOWN_GRACE",
+        value_name = "SECONDS",
+        help_heading = "Service"
+    )]
+    pub shutdown_grace: Option<u64>,
+
+    /// How to authenticate Graph's requests: openid (Microsoft's signing keys, production),
+    /// jwks-file (keys from --jwks-file), or none (anyone may submit work: warned about at
+    /// start-up). Default: openid.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_AUTH",
+        value_enum,
+        value_name = "MODE",
+        help_heading = "Authentication"
+    )]
+    pub auth: Option<AuthMode>,
+    /// The bot's Microsoft app id: the required audience (`aud`) of tokens. Required unless
+    /// --auth none.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_APP_ID",
+        value_name = "ID",
+        help_heading = "Authentication"
+    )]
+    pub app_id: Option<String>,
+    /// OpenID configuration URL whose jwks_uri lists the signing keys.
+    /// Default: https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_OPENID_URL",
+        value_name = "URL",
+        help_heading = "Authentication"
+    )]
+    pub openid_url: Option<String>,
+    /// JWKS file with the signing keys (for --auth jwks-file).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_JWKS_FILE",
+        value_name = "FILE",
+        help_heading = "Authentication"
+    )]
+    pub jwks_file: Option<PathBuf>,
+    /// Accept only tokens of this tenant id (`tid`); repeatable, or comma-separated in the
+    /// variable. Default: any tenant (a `tid` claim is always required).
+    #[arg(
+        long = "allowed-tenant",
+        env = "CALLSCRIBE_ALLOWED_TENANTS",
+        value_name = "TID",
+        value_delimiter = ',',
+        help_heading = "Authentication"
+    )]
+    pub allowed_tenants: Vec<String>,
+    /// Clock skew allowed for the token's exp/nbf, in seconds. Default: 30.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_AUTH_LEEWAY",
+        value_name = "SECONDS",
+        help_heading = "Authentication"
+    )]
+    pub auth_leeway: Option<u64>,
+    /// Period of the signing-key refresh, in seconds (keys are also refreshed when a token
+    /// names an unknown key). Default: 7200.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_JWKS_REFRESH",
+        value_name = "SECONDS",
+        help_heading = "Authentication"
+    )]
+    pub jwks_refresh: Option<u64>,
+
+    /// Also write results as JSON Lines on stdout. Default: on only when no other sink is set.
+    #[arg(long, env = "CALLSCRIBE_STDOUT", help_heading = "Results")]
+    pub stdout: bool,
+    /// Write one <operation_id>.json per result into this folder (atomically; results only,
+    /// never media).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_RESULTS_DIR",
+        value_name = "DIR",
+        help_heading = "Results"
+    )]
+    pub results_dir: Option<PathBuf>,
+    /// POST each result as JSON to this URL, signed with X-Callscribe-Signature:
+    /// sha256=<hex HMAC-SHA256 of the body>; retried with back-off on errors, 408, 429, 5xx.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_CALLBACK_URL",
+        value_name = "URL",
+        help_heading = "Results"
+    )]
+    pub callback_url: Option<Url>,
+    /// Shared secret for the callback signature (required with --callback-url). Prefer the
+    /// variable or the file: flags are visible in the process list.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_CALLBACK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = "Results"
+    )]
+    pub callback_secret: Option<String>,
+    /// Callback retries after the first attempt. Default: 5.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_CALLBACK_RETRIES",
+        value_name = "N",
+        help_heading = "Results"
+    )]
+    pub callback_retries: Option<u32>,
+
+    /// Only download recordings from this host (HOST or HOST:PORT; repeatable, or
+    /// comma-separated in the variable). Default: any public https host.
+    #[arg(
+        long = "allow-host",
+        env = "CALLSCRIBE_ALLOW_HOSTS",
+        value_name = "HOST[:PORT]",
+        value_delimiter = ',',
+        help_heading = "Download"
+    )]
+    pub allow_hosts: Vec<String>,
+    /// Allow plain http and loopback for allow-listed hosts (local testing only).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_ALLOW_INSECURE_HTTP",
+        help_heading = "Download"
+    )]
+    pub allow_insecure_http: bool,
+    /// Largest recording downloaded, in bytes. Default: 67108864 (64 MiB).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_MAX_DOWNLOAD_BYTES",
+        value_name = "BYTES",
+        help_heading = "Download"
+    )]
+    pub max_download_bytes: Option<u64>,
+    /// Deadline of one download including retries, in milliseconds. Default: 60000.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_DOWNLOAD_TIMEOUT_MS",
+        value_name = "MS",
+        help_heading = "Download"
+    )]
+    pub download_timeout_ms: Option<u64>,
+
+    /// Skip transcription (decode, resample and trim only).
+    #[arg(long, env = "CALLSCRIBE_NO_TRANSCRIBE", help_heading = "Transcription")]
+    pub no_transcribe: bool,
+    /// ggml Whisper model file, loaded once before the service reports ready.
+    /// Default: models/ggml-tiny.en.bin.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_MODEL",
+        value_name = "FILE",
+        help_heading = "Transcription"
+    )]
+    pub model: Option<PathBuf>,
+    /// Whisper threads per job; 0 balances jobs and threads to the cores. Default: 0.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_THREADS",
+        value_name = "N",
+        help_heading = "Transcription"
+    )]
+    pub threads: Option<u32>,
+}
+
+impl ServeArgs {
+    /// The configuration these arguments describe: the `--config` file (if any) with every
+    /// given flag or variable applied on top.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::Io`] for an unreadable file, [`ServerError::Config`] for invalid TOML.
+    /// The result is not validated yet: see [`ServerConfig::validate`].
+    pub fn to_config(&self) -> Result<ServerConfig, ServerError> {
+        let mut c = match &self.config {
+            Some(path) => read_config_file(path)?,
+            None => ServerConfig::default(),
+        };
+        macro_rules! set {
+            ($field:expr, $value:expr) => {
+                if let Some(v) = $value.clone() {
+                    $field = v;
+                }
+            };
+        }
+        set!(c.listen, self.listen);
+        set!(c.path, self.path);
+        set!(c.body_limit_bytes, self.body_limit);
+        set!(c.queue_capacity, self.queue_capacity);
+        set!(c.download_concurrency, self.download_concurrency);
+        set!(c.processor.cpu_jobs, self.cpu_jobs);
+        set!(c.dedup_ttl_s, self.dedup_ttl);
+        set!(c.retry_after_s, self.retry_after);
+        set!(c.shutdown_grace_s, self.shutdown_grace);
+
+        set!(c.auth.mode, self.auth);
+        if self.app_id.is_some() {
+            c.auth.app_id = self.app_id.clone();
+        }
+        set!(c.auth.openid_url, self.openid_url);
+        if self.jwks_file.is_some() {
+            c.auth.jwks_file = self.jwks_file.clone();
+        }
+        if !self.allowed_tenants.is_empty() {
+            c.auth.allowed_tenants = self.allowed_tenants.clone();
+        }
+        set!(c.auth.leeway_s, self.auth_leeway);
+        set!(c.auth.refresh_interval_s, self.jwks_refresh);
+
+        if self.stdout {
+            c.sinks.stdout = Some(true);
+        }
+        if self.results_dir.is_some() {
+            c.sinks.results_dir = self.results_dir.clone();
+        }
+        match (&self.callback_url, &mut c.sinks.callback) {
+            (Some(url), Some(existing)) => existing.url = url.clone(),
+            (Some(url), None) => {
+                c.sinks.callback = Some(CallbackConfig::new(url.clone(), String::new()));
+            }
+            _ => {}
+        }
+        if let Some(callback) = &mut c.sinks.callback {
+            if let Some(secret) = &self.callback_secret {
+                callback.secret = SecretValue::new(secret.clone());
+            }
+            set!(callback.max_retries, self.callback_retries);
+        }
+
+        let fetch = &mut c.processor.fetch;
+        if !self.allow_hosts.is_empty() {
+            fetch.allow_hosts = self.allow_hosts.clone();
+        }
+        if self.allow_insecure_http {
+            fetch.allow_insecure_http = true;
+        }
+        set!(fetch.max_bytes, self.max_download_bytes);
+        set!(fetch.total_timeout_ms, self.download_timeout_ms);
+
+        let transcribe = &mut c.processor.pipeline.transcribe;
+        if self.no_transcribe {
+            transcribe.enabled = false;
+        }
+        set!(transcribe.model, self.model);
+        set!(transcribe.threads, self.threads);
+        Ok(c)
+    }
+}
+
+fn read_config_file(path: &std::path::Path) -> Result<ServerConfig, ServerError> {
+    use std::io::Read as _;
+    let context = || format!("reading {}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| ServerError::io(context(), e))?;
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| ServerError::io(context(), e))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ServerError::Config(format!(
+            "{} is larger than 1 MiB",
+            path.display()
+        )));
+    }
+    // toml's messages quote the offending line, which may hold a secret: keep only the
+    // first line of the message (what and where).
+    toml::from_str(&text).map_err(|e| {
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_owned();
+        let at = e
+            .span()
+            .map(|s| format!(" (byte {})", s.start))
+            .unwrap_or_default();
+        ServerError::Config(format!("{}: {message}{at}", path.display()))
+    })
+}
+
+/// Runs `callscribe serve`: configuration, model load, bind, serve until SIGTERM or Ctrl-C,
+/// drain. Logging must already be set up by the caller.
+///
+/// # Errors
+///
+/// Configuration, model and bind errors (all before anything is accepted).
+pub fn run(args: ServeArgs) -> Result<(), crate::Error> {
+    let config = args.to_config()?;
+    config.validate()?;
+    warn_about_risky_settings(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("callscribe-serve")
+        .build()
+        .map_err(|e| crate::Error::io("starting the async runtime", e))?;
+    let outcome = runtime.block_on(async {
+        // The model is loaded before the socket is bound: nobody can reach a service that
+        // is not ready yet, and a bad model path fails before any notification is accepted.
+        let server = Server::with_processor(&config).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| ServerError::io(format!("binding {}", config.listen), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServerError::io("reading the bound address", e))?;
+        // On stderr so that stdout stays pure JSON Lines; tests read the port from it.
+        eprintln!("callscribe: listening on http://{addr}{}", config.path);
+        let report = serve(listener, server, shutdown_signal()).await?;
+        eprintln!(
+            "callscribe: stopped: {} results produced, {} accepted operations unfinished",
+            report.finished, report.unfinished
+        );
+        Ok::<_, ServerError>(())
+    });
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    outcome.map_err(crate::Error::from)
+}
+
+fn warn_about_risky_settings(config: &ServerConfig) {
+    if config.auth.mode == AuthMode::None {
+        eprintln!(
+            "callscribe: WARNING: --auth none: requests are NOT authenticated. Anyone who can \
+             reach {} can make this service download URLs and spend CPU. Use it only for local \
+             testing behind a firewall.",
+            config.listen
+        );
+        tracing::warn!("authentication is disabled (--auth none)");
+    }
+    if config.processor.fetch.allow_insecure_http {
+        eprintln!(
+            "callscribe: WARNING: --allow-insecure-http: plain http and loopback downloads are \
+             allowed for the allow-listed hosts; use this for local testing only"
+        );
+    }
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM, the signal orchestrators send before killing.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            // Without a handler we can never be asked to stop: wait forever rather than
+            // shutting down at once.
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServeArgs {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).expect("args").serve
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_file_overrides_defaults() {
+        let path =
+            std::env::temp_dir().join(format!("callscribe-cli-{:x}.toml", rand::random::<u64>()));
+        std::fs::write(
+            &path,
+            "queue_capacity = 7\nretry_after_s = 9\n[auth]\napp_id = \"from-file\"\n\
+             [sinks.callback]\nurl = \"https://bot.test/r\"\nsecret = \"file-secret\"\n",
+        )
+        .expect("write");
+        let args = parse(&[
+            "--config",
+            path.to_str().expect("utf-8 path"),
+            "--queue-capacity",
+            "3",
+            "--no-transcribe",
+            "--allow-host",
+            "127.0.0.1:9000",
+            "--callback-retries",
+            "1",
+        ]);
+        let c = args.to_config().expect("config");
+        std::fs::remove_file(&path).expect("cleanup");
+        assert_eq!(c.queue_capacity, 3, "flag beats file");
+        assert_eq!(c.retry_after_s, 9, "file beats default");
+        assert_eq!(c.body_limit_bytes, 1024 * 1024, "default");
+        assert_eq!(c.auth.app_id.as_deref(), Some("from-file"));
+        assert!(!c.processor.pipeline.transcribe.enabled);
+        assert_eq!(c.processor.fetch.allow_hosts, ["127.0.0.1:9000"]);
+        let callback = c.sinks.callback.as_ref().expect("callback from file");
+        assert_eq!(
+            (callback.secret.expose(), callback.max_retries),
+            ("file-secret", 1)
+        );
+        c.validate().expect("valid");
+    }
+
+    #[test]
+    fn callback_url_without_secret_is_refused_and_bad_toml_does_not_echo() {
+        let c = parse(&["--app-id", "a", "--callback-url", "https://bot.test/r"])
+            .to_config()
+            .expect("config");
+        assert!(c
+            .validate()
+            .expect_err("no secret")
+            .to_string()
+            .contains("secret"));
+
+        let path =
+            std::env::temp_dir().join(format!("callscribe-cli-{:x}.toml", rand::random::<u64>()));
+        std::fs::write(&path, "[sinks.callback]\nsecret = hunter2-not-quoted\n").expect("write");
+        let err = parse(&["--config", path.to_str().expect("utf-8 path")])
+            .to_config()
+            .expect_err("toml");
+        std::fs::remove_file(&path).expect("cleanup");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,381 @@
+//! Configuration of the webhook service: one serde tree, also the shape of the TOML file.
+//!
+//! Every field documents its default. [`ServeArgs`](super::ServeArgs) overlays flags and
+//! `CALLSCRIBE_*` variables on this tree after reading the optional file.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use url::Url;
+
+use super::auth::AuthMode;
+use super::ServerError;
+use crate::processor::ProcessorConfig;
+
+/// Microsoft's OpenID configuration for tokens sent to calling bots.
+pub const DEFAULT_OPENID_URL: &str = "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration";
+
+/// The issuers of the tokens Graph's calling platform signs.
+pub const DEFAULT_ISSUERS: [&str; 2] = [
+    "https://api.botframework.com",
+    "https://graph.microsoft.com",
+];
+
+/// Everything `callscribe serve` needs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Default: `127.0.0.1:8080` (put a TLS-terminating proxy in front;
+    /// use `0.0.0.0:8080` in a container).
+    pub listen: SocketAddr,
+    /// Path of the notification endpoint. Default: `/api/calls`.
+    pub path: String,
+    /// Largest notification body accepted, in bytes. Default: 1048576 (1 MiB).
+    pub body_limit_bytes: usize,
+    /// Jobs that may wait in the queue; beyond it notifications get 503. Default: 256.
+    pub queue_capacity: usize,
+    /// Jobs processed at once (download, then the CPU stages, which are further limited to
+    /// `processor.cpu_jobs`). Default: 8.
+    pub download_concurrency: usize,
+    /// How long an operation id (+ etag) is remembered to drop redeliveries, in seconds.
+    /// Default: 3600 (1 h).
+    pub dedup_ttl_s: u64,
+    /// Most operation ids remembered; the oldest are forgotten first. Default: 100000.
+    pub dedup_capacity: usize,
+    /// `Retry-After` sent with every 503, in seconds. Default: 5.
+    pub retry_after_s: u64,
+    /// Time to finish queued and running jobs after SIGTERM/Ctrl-C, in seconds. Default: 25
+    /// (below Kubernetes' default 30 s termination grace period).
+    pub shutdown_grace_s: u64,
+    /// Authentication of inbound requests.
+    pub auth: AuthConfig,
+    /// Where results go.
+    pub sinks: SinkConfig,
+    /// Download policy, pipeline and CPU parallelism (see [`ProcessorConfig`]).
+    pub processor: ProcessorConfig,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            path: "/api/calls".to_owned(),
+            body_limit_bytes: 1024 * 1024,
+            queue_capacity: 256,
+            download_concurrency: 8,
+            dedup_ttl_s: 3600,
+            dedup_capacity: 100_000,
+            retry_after_s: 5,
+            shutdown_grace_s: 25,
+            auth: AuthConfig::default(),
+            sinks: SinkConfig::default(),
+            processor: ProcessorConfig::default(),
+        }
+    }
+}
+
+/// How inbound requests are authenticated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `openid`, `jwks-file` or `none`. Default: `openid`.
+    pub mode: AuthMode,
+    /// The bot's Microsoft app id: the required `aud` of every token. Required unless `mode`
+    /// is `none`. Default: none.
+    pub app_id: Option<String>,
+    /// OpenID configuration whose `jwks_uri` lists the signing keys (mode `openid`; https
+    /// only). Default: [`DEFAULT_OPENID_URL`].
+    pub openid_url: String,
+    /// A local JWKS file with the signing keys (mode `jwks-file`). Default: none.
+    pub jwks_file: Option<PathBuf>,
+    /// Accepted `iss` values. Default: [`DEFAULT_ISSUERS`].
+    pub issuers: Vec<String>,
+    /// If non-empty, the only tenant ids (`tid`) accepted; others get 403. A `tid` claim is
+    /// required either way. Default: `[]`.
+    pub allowed_tenants: Vec<String>,
+    /// Clock skew allowed for `exp` and `nbf`, in seconds. Default: 30.
+    pub leeway_s: u64,
+    /// Period of the signing-key refresh, in seconds (Microsoft's samples use 2 h).
+    /// Default: 7200.
+    pub refresh_interval_s: u64,
+    /// Shortest time between two refreshes caused by tokens with an unknown `kid`, in
+    /// seconds, so forged `kid`s cannot make us hammer the key endpoint. Default: 60.
+    pub min_refresh_interval_s: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::OpenId,
+            app_id: None,
+            openid_url: DEFAULT_OPENID_URL.to_owned(),
+            jwks_file: None,
+            issuers: DEFAULT_ISSUERS.iter().map(|s| (*s).to_owned()).collect(),
+            allowed_tenants: Vec::new(),
+            leeway_s: 30,
+            refresh_interval_s: 7200,
+            min_refresh_interval_s: 60,
+        }
+    }
+}
+
+/// Where results are delivered. Several sinks may be active at once.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SinkConfig {
+    /// JSON Lines on standard output. Default: on when no other sink is configured.
+    pub stdout: Option<bool>,
+    /// One `<operation_id>.json` per result in this folder, written atomically (results
+    /// only: media is never written). Default: none.
+    pub results_dir: Option<PathBuf>,
+    /// POST each result to a URL. Default: none.
+    pub callback: Option<CallbackConfig>,
+}
+
+impl SinkConfig {
+    /// Whether results go to stdout once the default is applied.
+    pub fn stdout_enabled(&self) -> bool {
+        self.stdout
+            .unwrap_or(self.results_dir.is_none() && self.callback.is_none())
+    }
+}
+
+/// The signed result callback.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackConfig {
+    /// Where to POST (`https://…`; `http://` is allowed for local bots and logged as a
+    /// warning for other hosts).
+    pub url: Url,
+    /// Shared secret of the `X-Callscribe-Signature` HMAC-SHA256. Required.
+    pub secret: SecretValue,
+    /// Retries after the first attempt, for connection errors, 408, 429 and 5xx.
+    /// Default: 5.
+    #[serde(default = "default_callback_retries")]
+    pub max_retries: u32,
+    /// Back-off before the first retry, doubling per retry, with jitter, in ms.
+    /// Default: 500.
+    #[serde(default = "default_callback_backoff_ms")]
+    pub backoff_base_ms: u64,
+    /// Upper bound of the back-off, in ms. Default: 30000.
+    #[serde(default = "default_callback_backoff_max_ms")]
+    pub backoff_max_ms: u64,
+    /// Timeout of one attempt, in ms. Default: 10000.
+    #[serde(default = "default_callback_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_callback_retries() -> u32 {
+    5
+}
+fn default_callback_backoff_ms() -> u64 {
+    500
+}
+fn default_callback_backoff_max_ms() -> u64 {
+    30_000
+}
+fn default_callback_timeout_ms() -> u64 {
+    10_000
+}
+
+impl CallbackConfig {
+    /// A callback to `url` signed with `secret`, other settings at their defaults.
+    pub fn new(url: Url, secret: impl Into<String>) -> Self {
+        Self {
+            url,
+            secret: SecretValue::new(secret),
+            max_retries: default_callback_retries(),
+            backoff_base_ms: default_callback_backoff_ms(),
+            backoff_max_ms: default_callback_backoff_max_ms(),
+            timeout_ms: default_callback_timeout_ms(),
+        }
+    }
+}
+
+/// A secret setting: zeroized on drop, `[REDACTED]` in `Debug`.
+#[derive(Clone)]
+pub struct SecretValue(SecretString);
+
+impl SecretValue {
+    /// Wraps a secret string.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(SecretString::from(secret.into()))
+    }
+
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+impl ServerConfig {
+    /// Checks the settings that would otherwise fail later or silently misbehave.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::Config`] naming the setting.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        let bad = |msg: String| Err(ServerError::Config(msg));
+        if !self.path.starts_with('/') || self.path.contains(['{', '}', '*', '?', '#']) {
+            return bad(format!(
+                "path {:?} must start with `/` and be a literal path",
+                self.path
+            ));
+        }
+        if ["/healthz", "/readyz", "/metrics"].contains(&self.path.as_str()) {
+            return bad(format!(
+                "path {} is taken by a built-in endpoint",
+                self.path
+            ));
+        }
+        for (name, value) in [
+            ("body_limit_bytes", self.body_limit_bytes),
+            ("queue_capacity", self.queue_capacity),
+            ("download_concurrency", self.download_concurrency),
+            ("dedup_capacity", self.dedup_capacity),
+        ] {
+            if value == 0 {
+                return bad(format!("{name} must be greater than 0"));
+            }
+        }
+        // tokio's bounded channel panics above this.
+        if self.queue_capacity > usize::MAX >> 3 {
+            return bad("queue_capacity is too large".into());
+        }
+        let auth = &self.auth;
+        if auth.mode != AuthMode::None {
+            match auth.app_id.as_deref().map(str::trim) {
+                None | Some("") => return bad(
+                    "the bot's app id (--app-id / CALLSCRIBE_APP_ID / auth.app_id) is required; \
+                         pass --auth none to turn authentication off explicitly"
+                        .into(),
+                ),
+                Some(_) => {}
+            }
+            if auth.issuers.is_empty() {
+                return bad("auth.issuers must not be empty".into());
+            }
+            if auth.refresh_interval_s == 0 {
+                return bad("auth.refresh_interval_s must be greater than 0".into());
+            }
+        }
+        match auth.mode {
+            AuthMode::JwksFile if auth.jwks_file.is_none() => {
+                return bad("--auth jwks-file needs --jwks-file PATH".into())
+            }
+            AuthMode::OpenId => match Url::parse(&auth.openid_url) {
+                Ok(url) if url.scheme() == "https" => {}
+                _ => return bad("auth.openid_url must be an https URL".into()),
+            },
+            _ => {}
+        }
+        if let Some(cb) = &self.sinks.callback {
+            if !matches!(cb.url.scheme(), "http" | "https") || cb.url.host().is_none() {
+                return bad("the callback URL must be http(s)://host/…".into());
+            }
+            if cb.secret.expose().is_empty() {
+                return bad("the callback needs a secret (--callback-secret)".into());
+            }
+            if cb.timeout_ms == 0 || cb.backoff_base_ms > cb.backoff_max_ms {
+                return bad("callback timeout must be > 0 and backoff base ≤ backoff max".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> ServerConfig {
+        let mut c = ServerConfig::default();
+        c.auth.app_id = Some("app".into());
+        c
+    }
+
+    #[test]
+    fn defaults_need_an_app_id_unless_auth_is_off() {
+        let err = ServerConfig::default().validate().expect_err("no app id");
+        assert!(err.to_string().contains("--auth none"), "{err}");
+        valid().validate().expect("with app id");
+        let mut off = ServerConfig::default();
+        off.auth.mode = AuthMode::None;
+        off.validate().expect("auth none");
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        type Edit = fn(&mut ServerConfig);
+        let cases: [(&str, Edit); 6] = [
+            ("path", |c| c.path = "api".into()),
+            ("path", |c| c.path = "/metrics".into()),
+            ("queue_capacity", |c| c.queue_capacity = 0),
+            ("jwks-file", |c| c.auth.mode = AuthMode::JwksFile),
+            ("openid_url", |c| {
+                c.auth.openid_url = "http://x.test/".into()
+            }),
+            ("secret", |c| {
+                let url = Url::parse("https://bot.test/r").expect("url");
+                c.sinks.callback = Some(CallbackConfig::new(url, ""));
+            }),
+        ];
+        for (needle, edit) in cases {
+            let mut c = valid();
+            edit(&mut c);
+            let err = c.validate().expect_err(needle);
+            assert!(err.to_string().contains(needle), "{needle}: {err}");
+        }
+    }
+
+    #[test]
+    fn toml_file_shape() {
+        let text = r#"
+            listen = "0.0.0.0:9000"
+            queue_capacity = 10
+            [auth]
+            mode = "jwks-file"
+            app_id = "app"
+            jwks_file = "keys.json"
+            allowed_tenants = ["t1"]
+            [sinks]
+            results_dir = "out"
+            [sinks.callback]
+            url = "https://bot.test/results"
+            secret = "s3cret"
+            [processor.fetch]
+            allow_hosts = ["media.test"]
+            [processor.pipeline.transcribe]
+            enabled = false
+        "#;
+        let c: ServerConfig = toml::from_str(text).expect("toml");
+        c.validate().expect("valid");
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.auth.mode, AuthMode::JwksFile);
+        assert!(
+            !c.sinks.stdout_enabled(),
+            "stdout is off once another sink is set"
+        );
+        assert!(!c.processor.pipeline.transcribe.enabled);
+        assert_eq!(
+            format!("{:?}", c.sinks.callback.as_ref().map(|c| &c.secret)),
+            "Some([REDACTED])"
+        );
+        let err = toml::from_str::<ServerConfig>("queue_capacty = 1").expect_err("unknown");
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+}

@@ -1,0 +1,517 @@
+//! The `callscribe serve` webhook service: Graph notifications in over HTTP, results out to sinks.
+//!
+//! A calling bot points Microsoft Graph's notification URL (or its own relay) at
+//! `POST /api/calls`. Each request is authenticated, parsed, de-duplicated and put on a bounded
+//! in-memory queue, and answered `202 Accepted` in well under a millisecond of our own work;
+//! background workers then download, decode, trim and transcribe each recording and hand the
+//! [`RecordingResult`](crate::RecordingResult) to every configured sink.
+//!
+//! ```text
+//!  POST ─▶ auth ─▶ body ≤ limit ─▶ notification::parse ─▶ dedup + reserve ─▶ 202
+//!                                                               │
+//!                              bounded queue (mpsc) ◀───────────┘
+//!                                     │
+//!           dispatcher: one slot per concurrent job ─▶ JobRunner (download, CPU stages)
+//!                                     │
+//!                          sinks: stdout · results dir · signed callback
+//! ```
+//!
+//! # Using it as a library
+//!
+//! [`Server::build`] turns a [`ServerConfig`] and a [`JobRunner`] (normally a
+//! [`Processor`](crate::Processor)) into a server; [`router`] gives its axum [`Router`] (testable
+//! without a socket); [`serve`] runs it on a bound listener until a shutdown future resolves and
+//! then drains the queue. [`run`] is what `callscribe serve` calls: it adds flags, environment
+//! and a TOML file ([`ServeArgs`]), the model load, signals and a tokio runtime.
+//!
+//! # Endpoints
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `POST /api/calls` ([`ServerConfig::path`]) | `202` with `{"accepted", "duplicates", "ignored"}`; errors below |
+//! | `GET /healthz` | `200 ok` while the process serves HTTP at all |
+//! | `GET /readyz` | `200` when workers run, signing keys are loaded and the queue has room; else `503` |
+//! | `GET /metrics` | Prometheus text: see [`metrics`](self#metrics) |
+//!
+//! Errors are JSON, `{"error": {"kind": "...", "message": "..."}}`, and never echo the body or
+//! the token: `400 invalid_notification` (not JSON, wrong envelope), `401 unauthorized`
+//! (missing, malformed, unsigned, badly signed, expired token; wrong audience or issuer),
+//! `403 forbidden` (a valid token from a tenant outside the allow-list), `413 too_large` (body
+//! over the limit) or `413 too_many_operations` (more operations than the queue can ever hold),
+//! `503 queue_full` / `503 shutting_down` with `Retry-After`.
+//!
+//! # Decisions
+//!
+//! * **All or nothing per POST.** One POST may carry several operations. Queue slots for all of
+//!   its new operations are reserved at once ([`tokio::sync::mpsc::Sender::try_reserve_many`]);
+//!   if they don't all fit, the POST is answered `503` and *nothing* from it is queued or marked
+//!   as seen, so Graph's retry of the same POST is processed in full. Accepting part of a POST
+//!   would need a partial-success answer that Graph does not understand.
+//! * **De-duplication** is by operation id plus `@odata.etag` (when present), for
+//!   [`ServerConfig::dedup_ttl_s`], in a map bounded by [`ServerConfig::dedup_capacity`]
+//!   (the oldest entries go first when it is full). An operation is marked as seen in the same
+//!   critical section that reserves its queue slot, so two concurrent copies of one
+//!   notification cannot both be accepted, and a `503` marks nothing. Duplicates are answered
+//!   `202` and counted. Failed operations without any id cannot be told apart and are never
+//!   de-duplicated.
+//! * **What "accepted" promises.** Every operation in a `202` answer produces exactly one
+//!   result: a transcript, `no_speech`, or a typed failure (including the operations Graph
+//!   itself reports as failed, which go through the queue like downloads so that they reach the
+//!   same sinks in the same order). A panic in processing becomes a `corrupt_media` result. The
+//!   queue is in memory: the promise holds for a graceful shutdown within
+//!   [`ServerConfig::shutdown_grace_s`]; a crash or a missed deadline loses what was queued
+//!   (the deadline case is logged with the operation ids). Graph keeps a recording only
+//!   briefly, so a durable queue would mostly preserve downloads that can no longer succeed.
+//! * **Workers.** A dispatcher takes a job off the queue only when one of
+//!   [`ServerConfig::download_concurrency`] slots is free, so the queue length is the true
+//!   backlog and it fills (→ `503`) when processing falls behind. Inside a slot the
+//!   [`Processor`](crate::Processor) downloads asynchronously and runs the CPU stages on tokio's
+//!   blocking pool behind its own semaphore sized to the cores. The slot is released before the
+//!   result is delivered, so a slow callback endpoint does not stall processing.
+//! * **Shutdown.** When the shutdown future resolves, new notifications get `503
+//!   shutting_down` (with `Retry-After`: Graph retries, possibly to another instance) and
+//!   `/readyz` turns `503`, but HTTP stays up while the queue drains so those answers can be
+//!   given. Queued and running jobs are finished (results delivered) until the deadline; then
+//!   the rest is aborted and counted in [`ServeReport::unfinished`].
+//! * **Authentication** (see [`AuthConfig`]) runs before the body is read, so an
+//!   unauthenticated sender cannot make us buffer a megabyte. `--auth none` must be asked for.
+//! * **Metrics** are a hand-rolled Prometheus text exposition (`metrics.rs`): a dozen counters
+//!   and two histogram families do not justify a metrics framework and its global registry.
+
+mod auth;
+mod cli;
+mod config;
+mod handlers;
+mod metrics;
+mod queue;
+mod sink;
+mod worker;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+pub use auth::AuthMode;
+pub use cli::{run, ServeArgs};
+pub use config::{AuthConfig, CallbackConfig, SecretValue, ServerConfig, SinkConfig};
+pub use handlers::router;
+pub use sink::{sign_body, verify_signature, SIGNATURE_HEADER};
+
+use crate::notification::RecordingJob;
+use crate::processor::Processor;
+use crate::result::RecordingResult;
+use auth::Auth;
+use metrics::Metrics;
+use queue::{Admission, QueuedJob};
+use sink::Sinks;
+
+/// Why the service could not be built or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A setting is missing or invalid.
+    #[error("invalid server configuration: {0}")]
+    Config(String),
+    /// Binding, reading a file or another I/O operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done (a path or an address, never a URL with a query).
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The token signing keys could not be loaded (JWKS file or OpenID configuration).
+    #[error("cannot load the token signing keys: {0}")]
+    Keys(String),
+    /// Building the processor (HTTP client, Whisper model) failed.
+    #[error(transparent)]
+    Processor(#[from] crate::Error),
+}
+
+impl ServerError {
+    fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+impl From<ServerError> for crate::Error {
+    fn from(e: ServerError) -> Self {
+        match e {
+            ServerError::Processor(e) => e,
+            ServerError::Io { context, source } => crate::Error::Io { context, source },
+            other => crate::Error::Config {
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// A boxed, sendable future, as returned by [`JobRunner::run`].
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What a worker does with one downloadable recording: the processing seam.
+///
+/// The service uses a [`Processor`] (download, decode, trim, transcribe). Tests and the load
+/// benchmark substitute a closure `Fn(RecordingJob) -> impl Future<Output = RecordingResult>`,
+/// which implements this trait too.
+///
+/// Contract: the future always yields exactly one result (errors are `failed` results). A panic
+/// is caught by the worker and becomes a `corrupt_media` result.
+pub trait JobRunner: Send + Sync + 'static {
+    /// Processes one job.
+    fn run(&self, job: RecordingJob) -> BoxFuture<RecordingResult>;
+
+    /// Bytes downloaded so far, for `callscribe_download_bytes_total`. Default: 0.
+    fn bytes_downloaded(&self) -> u64 {
+        0
+    }
+}
+
+impl JobRunner for Processor {
+    fn run(&self, job: RecordingJob) -> BoxFuture<RecordingResult> {
+        // A clone is two `Arc` bumps; the future must own it to be spawned.
+        let processor = self.clone();
+        Box::pin(async move { processor.process_job(job).await })
+    }
+
+    fn bytes_downloaded(&self) -> u64 {
+        Processor::bytes_downloaded(self)
+    }
+}
+
+impl<F, Fut> JobRunner for F
+where
+    F: Fn(RecordingJob) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = RecordingResult> + Send + 'static,
+{
+    fn run(&self, job: RecordingJob) -> BoxFuture<RecordingResult> {
+        Box::pin(self(job))
+    }
+}
+
+/// The shared state behind every request handler; cheap to clone.
+///
+/// Get it from [`Server::state`] and pass it to [`router`].
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    /// Route of the notification endpoint.
+    path: String,
+    /// Largest notification body read, in bytes.
+    body_limit: usize,
+    /// `Retry-After` seconds sent with every 503.
+    retry_after_s: u64,
+    auth: Auth,
+    admission: Admission,
+    metrics: Metrics,
+    runner: Arc<dyn JobRunner>,
+    /// Cleared when shutdown begins: from then on notifications get 503.
+    accepting: AtomicBool,
+    /// Set while the workers run (inside [`serve`]).
+    workers_running: AtomicBool,
+}
+
+impl AppState {
+    /// Jobs waiting in the queue (not yet started).
+    pub fn queue_depth(&self) -> usize {
+        self.inner.admission.depth()
+    }
+
+    /// Whether `/readyz` would answer 200: workers running, accepting, signing keys loaded
+    /// and room in the queue.
+    pub fn is_ready(&self) -> bool {
+        let s = &self.inner;
+        s.workers_running.load(Ordering::Acquire)
+            && s.accepting.load(Ordering::Acquire)
+            && s.auth.has_keys()
+            && s.admission.has_room()
+    }
+
+    /// The `/metrics` text.
+    pub fn metrics_text(&self) -> String {
+        let s = &self.inner;
+        s.metrics.render(&metrics::Gauges {
+            queue_depth: s.admission.depth(),
+            queue_capacity: s.admission.capacity(),
+            bytes_downloaded: s.runner.bytes_downloaded(),
+            ready: self.is_ready(),
+        })
+    }
+}
+
+/// A built service that has not started its workers yet. Run it with [`serve`].
+///
+/// Notifications posted to [`router`]`(server.state())` before [`serve`] starts are queued (up
+/// to the capacity) and processed once it does.
+pub struct Server {
+    state: AppState,
+    queue: mpsc::Receiver<QueuedJob>,
+    sinks: Arc<Sinks>,
+    download_concurrency: usize,
+    shutdown_grace: Duration,
+}
+
+impl Server {
+    /// Builds the service: validates `config`, loads the signing keys (a JWKS file must load;
+    /// an unreachable OpenID endpoint only delays readiness), opens the sinks.
+    ///
+    /// `config.processor` is not used here: `runner` is already built. See
+    /// [`Server::with_processor`].
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError::Config`] for invalid settings, [`ServerError::Keys`] for an unreadable
+    /// JWKS file, [`ServerError::Io`] for a results folder that cannot be created.
+    pub async fn build(
+        config: &ServerConfig,
+        runner: Arc<dyn JobRunner>,
+    ) -> Result<Self, ServerError> {
+        config.validate()?;
+        let auth = Auth::build(&config.auth).await?;
+        let sinks = Arc::new(Sinks::build(&config.sinks).await?);
+        let (tx, queue) = mpsc::channel(config.queue_capacity);
+        let admission = Admission::new(
+            tx,
+            Duration::from_secs(config.dedup_ttl_s),
+            config.dedup_capacity,
+        );
+        let state = AppState {
+            inner: Arc::new(Shared {
+                path: config.path.clone(),
+                body_limit: config.body_limit_bytes,
+                retry_after_s: config.retry_after_s,
+                auth,
+                admission,
+                metrics: Metrics::default(),
+                runner,
+                accepting: AtomicBool::new(true),
+                workers_running: AtomicBool::new(false),
+            }),
+        };
+        Ok(Self {
+            state,
+            queue,
+            sinks,
+            download_concurrency: config.download_concurrency,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_s),
+        })
+    }
+
+    /// Builds a [`Processor`] from `config.processor` (loading the Whisper model on the
+    /// blocking pool, once) and then the service around it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::build`], plus [`ServerError::Processor`] when the model or the download
+    /// policy is invalid.
+    pub async fn with_processor(config: &ServerConfig) -> Result<Self, ServerError> {
+        config.validate()?;
+        let processor_config = config.processor.clone();
+        // Loading a model reads and parses tens of megabytes: not on an async worker thread.
+        let processor = tokio::task::spawn_blocking(move || Processor::new(processor_config))
+            .await
+            .map_err(|e| ServerError::Config(format!("loading the processor failed: {e}")))??;
+        Self::build(config, Arc::new(processor)).await
+    }
+
+    /// The handlers' state, for [`router`].
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+}
+
+/// What happened during [`serve`], for the caller's log and exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServeReport {
+    /// Results produced (and handed to the sinks) while serving and draining.
+    pub finished: u64,
+    /// Accepted operations still queued or running when the shutdown deadline passed; their
+    /// results were never produced. 0 after a clean shutdown.
+    pub unfinished: usize,
+}
+
+/// How long the HTTP side may take to close connections after the queue has drained.
+const HTTP_CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `server` on `listener` until `shutdown` resolves, then drains.
+///
+/// The order matters and is the point of this function:
+///
+/// 1. The workers and the periodic key refresh start, then HTTP; readiness turns on.
+/// 2. `shutdown` resolves (SIGTERM, Ctrl-C, a test's oneshot…).
+/// 3. Accepting stops: notifications get `503 shutting_down`, `/readyz` fails, but HTTP keeps
+///    answering so that senders learn to retry instead of timing out.
+/// 4. The queue is closed and drained: queued and running jobs finish and are delivered,
+///    until [`ServerConfig::shutdown_grace_s`] after step 2.
+/// 5. HTTP shuts down gracefully (open requests finish, idle connections close).
+///
+/// # Errors
+///
+/// Only if HTTP serving itself fails (the listener breaks); jobs never make this fail.
+pub async fn serve<F>(
+    listener: TcpListener,
+    server: Server,
+    shutdown: F,
+) -> Result<ServeReport, ServerError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let Server {
+        state,
+        queue,
+        sinks,
+        download_concurrency,
+        shutdown_grace,
+    } = server;
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "listener".to_owned());
+
+    // The deadline doubles as the stop signal: `None` while running, `Some(when)` once
+    // shutdown has begun.
+    let (stop_tx, stop_rx) = watch::channel::<Option<Instant>>(None);
+    let worker = tokio::spawn(worker::dispatch(
+        queue,
+        worker::Context {
+            state: state.clone(),
+            sinks,
+        },
+        download_concurrency,
+        stop_rx,
+    ));
+    let refresher = state.inner.auth.spawn_refresher();
+    state.inner.workers_running.store(true, Ordering::Release);
+
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(state.clone());
+    let mut http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // Either an explicit stop, or the sender was dropped: both mean stop.
+                let _ = http_stop_rx.await;
+            })
+            .await
+    });
+    tracing::info!(addr = %local, "serving");
+
+    // Step 2: wait for the shutdown request, unless HTTP dies first (then there is no point
+    // in waiting: nothing new can arrive, so drain what was accepted and report the error).
+    let mut http_error = None;
+    tokio::select! {
+        () = shutdown => {}
+        joined = &mut http => {
+            http_error = Some(match joined {
+                Ok(Ok(())) => ServerError::Config("http server stopped unexpectedly".into()),
+                Ok(Err(e)) => ServerError::io(format!("serving on {local}"), e),
+                Err(e) => ServerError::Config(format!("http server task failed: {e}")),
+            });
+        }
+    }
+
+    // Step 3: refuse new work first, so nothing can be accepted after the queue is closed.
+    state.inner.accepting.store(false, Ordering::Release);
+    let deadline = Instant::now() + shutdown_grace;
+    tracing::info!(
+        grace_s = shutdown_grace.as_secs_f64(),
+        "shutting down: draining the queue"
+    );
+
+    // Step 4: the dispatcher closes the queue, drains it and enforces the deadline itself.
+    let _ = stop_tx.send(Some(deadline));
+    let report = match worker.await {
+        Ok(report) => report,
+        Err(e) => {
+            // The dispatcher catches job panics; a panic here would be our own bug.
+            tracing::error!("worker dispatcher failed: {e}");
+            ServeReport {
+                finished: 0,
+                unfinished: state.inner.admission.depth(),
+            }
+        }
+    };
+    state.inner.workers_running.store(false, Ordering::Release);
+    if let Some(refresher) = refresher {
+        refresher.abort();
+    }
+
+    // Step 5.
+    if http_error.is_none() {
+        let _ = http_stop_tx.send(());
+        match tokio::time::timeout(HTTP_CLOSE_GRACE, &mut http).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => http_error = Some(ServerError::io(format!("serving on {local}"), e)),
+            Ok(Err(e)) => tracing::warn!("http server task failed during shutdown: {e}"),
+            Err(_) => {
+                // Slow clients holding requests open must not keep the process alive.
+                tracing::warn!("http connections still open after the grace period; closing them");
+                http.abort();
+            }
+        }
+    }
+    if report.unfinished > 0 {
+        tracing::error!(
+            unfinished = report.unfinished,
+            "shutdown deadline passed: {} accepted operations were not finished",
+            report.unfinished
+        );
+    } else {
+        tracing::info!(
+            finished = report.finished,
+            "shutdown complete: every accepted operation finished"
+        );
+    }
+    match http_error {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// An HTTP client for the key endpoint and the result callback: rustls on `ring` with the
+/// platform trust store (as `fetch` uses; reqwest's own `rustls` feature would pull in the
+/// aws-lc C build), no proxy, redirects only when `follow_redirects`.
+fn http_client(timeout: Duration, follow_redirects: bool) -> Result<reqwest::Client, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
+        .map_err(|e| format!("cannot load the platform certificate verifier: {e}"))?;
+    // `dangerous()` is only rustls' name for "custom verifier": the platform verifier does full
+    // chain and host name validation.
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set tls versions: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    let redirects = if follow_redirects {
+        reqwest::redirect::Policy::limited(3)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(redirects)
+        .referer(false)
+        .no_proxy()
+        .retry(reqwest::retry::never())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .user_agent(concat!(
+            env!("CARGO_PKG_NAME"),
+            "/",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .build()
+        .map_err(|e| format!("cannot build http client: {e}"))
+}

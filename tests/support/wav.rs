@@ -1,0 +1,116 @@
+//! WAV files made at test time with hound: in memory, or in a scratch folder that deletes
+//! itself. For tests that need recordings of a given length, rate or count that the committed
+//! samples do not have (a 2-minute call, a batch of 50 files, a sine at 37 kHz).
+
+#![allow(dead_code)]
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use crate::support::model::repo_path;
+
+/// 16-bit PCM WAV bytes of interleaved `samples` (`channels` per frame) at `rate` Hz.
+pub fn pcm16_wav(samples: &[i16], rate: u32, channels: u16) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut out = Cursor::new(Vec::new());
+    {
+        let mut writer = hound::WavWriter::new(&mut out, spec).expect("wav header");
+        for &s in samples {
+            writer.write_sample(s).expect("wav sample");
+        }
+        writer.finalize().expect("wav finalize");
+    }
+    out.into_inner()
+}
+
+/// 32-bit float WAV bytes of mono `samples` at `rate` Hz (values are written as given, so
+/// NaN and infinities too).
+pub fn float32_wav(samples: &[f32], rate: u32) -> Vec<u8> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut out = Cursor::new(Vec::new());
+    {
+        let mut writer = hound::WavWriter::new(&mut out, spec).expect("wav header");
+        for &s in samples {
+            writer.write_sample(s).expect("wav sample");
+        }
+        writer.finalize().expect("wav finalize");
+    }
+    out.into_inner()
+}
+
+/// The interleaved 16-bit samples and spec of a PCM16 sample in `samples/`.
+pub fn read_pcm16_sample(name: &str) -> (Vec<i16>, hound::WavSpec) {
+    let path = repo_path("samples").join(name);
+    let reader =
+        hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.bits_per_sample, spec.sample_format),
+        (16, hound::SampleFormat::Int),
+        "{name} is not 16-bit PCM"
+    );
+    let samples = reader
+        .into_samples::<i16>()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    (samples, spec)
+}
+
+/// `name` (a 16-bit PCM sample) repeated until it lasts at least `seconds`, as WAV bytes.
+pub fn looped_pcm16_wav(name: &str, seconds: f64) -> Vec<u8> {
+    let (samples, spec) = read_pcm16_sample(name);
+    let frames_needed = (seconds * f64::from(spec.sample_rate)).ceil() as usize;
+    let wanted = frames_needed * usize::from(spec.channels);
+    let looped: Vec<i16> = samples.iter().copied().cycle().take(wanted).collect();
+    pcm16_wav(&looped, spec.sample_rate, spec.channels)
+}
+
+/// A scratch folder under the test target's temporary directory, removed (with everything in
+/// it) when dropped.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// A new, empty folder named after `tag` and the process id.
+    pub fn new(tag: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{tag}-{}-{}",
+            std::process::id(),
+            unique()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch folder");
+        Self(dir)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// `<folder>/<name>`.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
