@@ -210,8 +210,14 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         buf.copy_to_slice_interleaved(&mut scratch[..]);
         // Float sources can carry NaN or infinities; they would poison every later sum (levels,
         // the resampler's FFT, the VAD). Treat them as silence.
-        for sample in scratch.iter_mut().filter(|s| !s.is_finite()) {
-            *sample = 0.0;
+        // Finite but absurd float values (1e38) overflow the resampler's FFT: clamp to ±2
+        // (6 dB over full scale, already clipped for any listener).
+        for sample in scratch.iter_mut() {
+            *sample = if sample.is_finite() {
+                sample.clamp(-2.0, 2.0)
+            } else {
+                0.0
+            };
         }
         clipped += scratch.iter().filter(|s| s.abs() >= CLIP_LEVEL).count() as u64;
         total_samples += scratch.len() as u64;

@@ -1449,6 +1449,13 @@ fn hparams(model: &Ct2Model<'_>) -> Result<Hparams, ImportError> {
     let n_audio_state = dim(model, enc_pos, 1, 2)?;
     let n_text_ctx = dim(model, dec_pos, 0, 2)?;
     let n_mels = dim(model, "encoder/conv1/weight", 1, 3)?;
+    // Whisper models use 80 or 128 mel bands; a header claiming millions would make the
+    // filterbank allocation explode (found by the memory tests).
+    if n_mels == 0 || n_mels > 512 {
+        return Err(ImportError::UnsupportedModel {
+            reason: format!("{n_mels} mel bands (Whisper uses 80 or 128)"),
+        });
+    }
     if n_text_state != n_audio_state {
         return Err(ImportError::UnsupportedModel {
             reason: format!(

@@ -54,11 +54,17 @@ pub fn to_mono16k(pcm: Pcm) -> Result<Mono16k> {
     let rubato_error = |e: &dyn std::fmt::Display| Error::CorruptMedia {
         detail: format!("resampling from {rate_in} Hz failed: {e}"),
     };
-    let mut resampler = Fft::<f32>::new(
+    // One FFT per chunk (no sub-chunks), and a chunk long enough that each yields at least
+    // 256 output frames: rubato's default sub-chunking gives a 192 kHz → 16 kHz ratio an
+    // anti-alias filter of ~21 taps, which measurably attenuates 3 kHz.
+    let chunk = CHUNK_FRAMES.max((256 * rate_in as usize).div_ceil(TARGET_RATE as usize));
+    let mut resampler = Fft::<f32>::new_custom(
         rate_in as usize,
         TARGET_RATE as usize,
-        CHUNK_FRAMES,
+        chunk,
         1,
+        1,
+        rubato::WindowFunction::BlackmanHarris2,
         FixedSync::Input,
     )
     .map_err(|e| rubato_error(&e))?;
