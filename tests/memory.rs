@@ -458,7 +458,8 @@ fn model_dir(scratch: &ScratchDir, name: &str, model_bin: &[u8]) -> PathBuf {
     dir
 }
 
-/// Regression test for a finding of the `ct2_parse` fuzz target: a 2 KB model.bin of width 0
+/// Regression test for a bug found while writing the `ct2_parse` fuzz target (and reproduced
+/// by it, `fuzz/regressions/ct2_parse/`): a 2 KB model.bin of width 0
 /// (every tensor empty, so the byte counts all check out) that claims 2^31 - 1 mel bands made
 /// `model import` allocate the mel filterbank from that claim (n_mels × 201 floats, 1.7 TB)
 /// and abort. It must be refused with an error, in bounded memory.

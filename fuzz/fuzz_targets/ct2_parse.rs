@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(dir.join("vocabulary.txt"), vocabulary).expect("write vocabulary");
     std::fs::write(dir.join("model.bin"), data).expect("write model.bin");
     let output = dir.join("out").join("ggml.bin");
-    if let Ok(report) = import(&dir, &output) {
+    if let Ok(report) = import(dir, &output) {
         assert_eq!(report.n_vocab as u32, n_vocab);
         let written = std::fs::metadata(&output).expect("output exists").len();
         assert_eq!(written, report.output_bytes);
