@@ -8,7 +8,7 @@
 //!
 //! | input | made by |
 //! |---|---|
-//! | `ulaw-8000hz-mono` | rubato FFT resampler 16 → 8 kHz, G.711 µ-law (WAV format tag 7, with `fact`) |
+//! | `ulaw-8000hz-mono` | rubato 16 → 8 kHz, G.711 µ-law (WAV format tag 7, with `fact`) |
 //! | `pcm16-16000hz-mono` | the master, PCM16 (hound) |
 //! | `pcm16-44100hz-stereo` | rubato 16 → 44.1 kHz; left = master, right = master × 0.5 (-6 dB) |
 //!
@@ -19,12 +19,13 @@
 //! `trim` (earshot VAD + beep + stop-tone scan, the pipeline's defaults), `trim_parts` (the same
 //! split into VAD alone, stop-tone scan alone, beep scan alone), `chain` (decode + resample + trim,
 //! what `callscribe process --no-transcribe` does per file) and `anchor` (hound reading the PCM16
-//! file: the least work a WAV decoder can do, to compare `decode` against in the same run).
+//! file with its per-sample iterator: a second WAV reader to compare `decode` against in the
+//! same run).
 //!
 //! `CALLSCRIBE_BENCH_INPUTS=DIR cargo bench --bench pipeline` writes the three inputs to `DIR`
 //! (as `ulaw-8000hz-mono-2min.wav`, `pcm16-16000hz-mono-2min.wav`,
-//! `pcm16-44100hz-stereo-2min.wav`) and exits without benchmarking; `benches/compare.sh` and
-//! `benches/transcribe.sh` use that so the whole-process comparison runs on the same bytes.
+//! `pcm16-44100hz-stereo-2min.wav`) and exits without benchmarking; `benches/compare.sh` uses
+//! that so the whole-process comparison runs on the same bytes. Results: BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::io::Cursor;
