@@ -10,7 +10,10 @@
 //!    notification verified by the server against a JWKS file; processing is stubbed (the
 //!    runner returns a `no_speech` result at once and results go to no sink), so this measures
 //!    the HTTP path: auth, body, parse, dedup, enqueue. Latency is send → response, and
-//!    scheduled time → response (which adds the generator's own lag).
+//!    scheduled time → response (which adds the generator's own lag, mostly tokio's 1 ms timer
+//!    granularity). Run once with one token for every request (as Graph sends it: the server
+//!    verifies it once and then hits its verified-token cache) and once with a new token per
+//!    request (a full RS256 verification each time).
 //! 2. **Throughput, closed loop.** 32 concurrent senders for 5 s: accepted notifications/s.
 //! 3. **End to end.** A 10 s recording (the 8.07 s speech sample padded with silence) served by
 //!    the loopback media server, the real `Processor` with Whisper tiny.en, results POSTed to a
@@ -122,9 +125,11 @@ fn ms(d: Duration) -> String {
 }
 
 /// Phase 1: open loop at `rate` requests/s for `secs` seconds.
-fn open_loop(base: &str, rate: u64, secs: u64) {
+/// `tokens` are used in turn: one token for all requests (what Graph does) or a new one for
+/// each (the cost without the verified-token cache).
+fn open_loop(base: &str, rate: u64, secs: u64, label: &str, tokens: &[String]) {
     let total = rate * secs;
-    let token = format!("Bearer {}", jwt::valid_token());
+    let tokens: Vec<String> = tokens.iter().map(|t| format!("Bearer {t}")).collect();
     let bodies: Vec<String> = (0..total)
         .map(|i| notification(&format!("open-{i}"), "https://media.example.test/r"))
         .collect();
@@ -140,7 +145,8 @@ fn open_loop(base: &str, rate: u64, secs: u64) {
         for (i, body) in bodies.into_iter().enumerate() {
             let due = start + Duration::from_nanos(i as u64 * 1_000_000_000 / rate);
             tokio::time::sleep_until(due).await;
-            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            let (client, url) = (client.clone(), url.clone());
+            let token = tokens[i % tokens.len()].clone();
             tasks.spawn(async move {
                 let sent = Instant::now();
                 let status = client
@@ -172,7 +178,7 @@ fn open_loop(base: &str, rate: u64, secs: u64) {
     let accepted = statuses.iter().filter(|s| **s == 202).count();
     let refused = statuses.iter().filter(|s| **s == 503).count();
     let other = statuses.len() - accepted - refused;
-    println!("\n### Time to 202, open loop: {rate} requests/s for {secs} s ({total} requests)\n");
+    println!("\n### Time to 202, open loop, {label}: {rate} requests/s for {secs} s ({total} requests)\n");
     println!("| measured from | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |");
     println!("|---|---|---|---|---|---|");
     for (name, v) in [("send", &service), ("schedule", &scheduled)] {
@@ -349,6 +355,27 @@ fn end_to_end(runs: usize) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Phase 0: the cost of one RS256 verification (what every notification pays for auth).
+fn verify_cost() {
+    let jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(jwt::public_jwk(1, jwt::KID1)).expect("jwk");
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("key");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[jwt::APP_ID]);
+    validation.set_issuer(&[jwt::ISSUER]);
+    let token = jwt::valid_token();
+    let n = 2000;
+    let started = Instant::now();
+    for _ in 0..n {
+        jsonwebtoken::decode::<Value>(&token, &key, &validation).expect("valid");
+    }
+    let each = started.elapsed() / n;
+    println!(
+        "\nRS256 verification (jsonwebtoken, rust_crypto): {:.1} µs per token",
+        each.as_secs_f64() * 1e6
+    );
+}
+
 fn main() {
     let rate: u64 = env_or("SERVE_LOAD_RATE", 1000);
     let secs: u64 = env_or("SERVE_LOAD_SECS", 10);
@@ -357,6 +384,8 @@ fn main() {
         "serve_load: {} cores, rate {rate}/s, {secs} s",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+
+    verify_cost();
 
     // Phases 1 and 2: the HTTP path with processing stubbed.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -381,7 +410,24 @@ fn main() {
         }
     });
     let (base, state, stop) = start(&runtime, config, runner);
-    open_loop(&base, rate, secs);
+    open_loop(
+        &base,
+        rate,
+        secs,
+        "one token (as Graph sends)",
+        &[jwt::valid_token()],
+    );
+    // A new token per request defeats the verified-token cache: every request pays a full
+    // RS256 verification. Signing is slow, so this run is shorter.
+    let fresh_secs = secs.clamp(1, 2);
+    let fresh: Vec<String> = (0..rate * fresh_secs)
+        .map(|i| {
+            let mut claims = jwt::valid_claims();
+            claims["jti"] = json!(i);
+            jwt::sign(&claims, 1, jwt::KID1)
+        })
+        .collect();
+    open_loop(&base, rate, fresh_secs, "a new token per request", &fresh);
     closed_loop(&base, 32, 5);
     let metrics = state.metrics_text();
     let server_p = |le: &str| {

@@ -34,6 +34,9 @@ enum Command {
     /// print one JSON result per record operation.
     #[cfg(feature = "fetch")]
     Notification(NotificationArgs),
+    /// Run the webhook service: Graph notifications in, results out.
+    #[cfg(feature = "server")]
+    Serve(callscribe::server::ServeArgs),
     /// Whisper model tools.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -191,6 +194,10 @@ fn main() -> ExitCode {
         Command::Process(args) => process(args),
         #[cfg(feature = "fetch")]
         Command::Notification(args) => notification(args),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => callscribe::server::run(args)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(Into::into),
         Command::Model(ModelCommand::Import { input, output }) => import_model(&input, &output),
     };
     match outcome {

@@ -623,6 +623,20 @@ async fn unknown_kid_refreshes_the_key_set_at_most_once_per_interval() {
         StatusCode::UNAUTHORIZED,
         "refresh throttled for an hour"
     );
+
+    // Key 1 is withdrawn. A token verified (and cached) earlier stops working as soon as a
+    // refresh (here caused by yet another unknown kid) drops its key.
+    jwt::write_jwks(
+        config.auth.jwks_file.as_deref().expect("jwks"),
+        &[(2, jwt::KID2)],
+    );
+    let stranger = jwt::sign(&jwt::valid_claims(), 1, "test-key-3");
+    let (status, _, _) = call(&app, post_request(body("op-4"), Some(&stranger))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = call(&app, post_request(body("op-5"), Some(&jwt::valid_token()))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "key 1 was withdrawn");
+    let (status, _, _) = call(&app, post_request(body("op-6"), Some(&rotated))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "key 2 still valid");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

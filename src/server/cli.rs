@@ -151,7 +151,7 @@ pub struct ServeArgs {
     )]
     pub app_id: Option<String>,
     /// OpenID configuration URL whose jwks_uri lists the signing keys.
-    /// Default: https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration.
+    /// Default: `https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration`.
     #[arg(
         long,
         env = "CALLSCRIBE_OPENID_URL",
@@ -198,7 +198,7 @@ pub struct ServeArgs {
     /// Also write results as JSON Lines on stdout. Default: on only when no other sink is set.
     #[arg(long, env = "CALLSCRIBE_STDOUT", help_heading = "Results")]
     pub stdout: bool,
-    /// Write one <operation_id>.json per result into this folder (atomically; results only,
+    /// Write one `<operation_id>.json` per result into this folder (atomically; results only,
     /// never media).
     #[arg(
         long,
@@ -207,8 +207,8 @@ pub struct ServeArgs {
         help_heading = "Results"
     )]
     pub results_dir: Option<PathBuf>,
-    /// POST each result as JSON to this URL, signed with X-Callscribe-Signature:
-    /// sha256=<hex HMAC-SHA256 of the body>; retried with back-off on errors, 408, 429, 5xx.
+    /// POST each result as JSON to this URL, signed with `X-Callscribe-Signature:
+    /// sha256=<hex HMAC-SHA256 of the body>`; retried with back-off on errors, 408, 429, 5xx.
     #[arg(
         long,
         env = "CALLSCRIBE_CALLBACK_URL",

@@ -4,7 +4,7 @@
 //! `POST /api/calls`. Each request is authenticated, parsed, de-duplicated and put on a bounded
 //! in-memory queue, and answered `202 Accepted` in well under a millisecond of our own work;
 //! background workers then download, decode, trim and transcribe each recording and hand the
-//! [`RecordingResult`](crate::RecordingResult) to every configured sink.
+//! [`RecordingResult`] to every configured sink.
 //!
 //! ```text
 //!  POST ─▶ auth ─▶ body ≤ limit ─▶ notification::parse ─▶ dedup + reserve ─▶ 202
@@ -19,7 +19,7 @@
 //! # Using it as a library
 //!
 //! [`Server::build`] turns a [`ServerConfig`] and a [`JobRunner`] (normally a
-//! [`Processor`](crate::Processor)) into a server; [`router`] gives its axum [`Router`] (testable
+//! [`Processor`]) into a server; [`router`] gives its axum [`Router`](axum::Router) (testable
 //! without a socket); [`serve`] runs it on a bound listener until a shutdown future resolves and
 //! then drains the queue. [`run`] is what `callscribe serve` calls: it adds flags, environment
 //! and a TOML file ([`ServeArgs`]), the model load, signals and a tokio runtime.
@@ -31,7 +31,7 @@
 //! | `POST /api/calls` ([`ServerConfig::path`]) | `202` with `{"accepted", "duplicates", "ignored"}`; errors below |
 //! | `GET /healthz` | `200 ok` while the process serves HTTP at all |
 //! | `GET /readyz` | `200` when workers run, signing keys are loaded and the queue has room; else `503` |
-//! | `GET /metrics` | Prometheus text: see [`metrics`](self#metrics) |
+//! | `GET /metrics` | Prometheus text: counters, gauges, stage histograms (see below) |
 //!
 //! Errors are JSON, `{"error": {"kind": "...", "message": "..."}}`, and never echo the body or
 //! the token: `400 invalid_notification` (not JSON, wrong envelope), `401 unauthorized`
@@ -65,7 +65,7 @@
 //! * **Workers.** A dispatcher takes a job off the queue only when one of
 //!   [`ServerConfig::download_concurrency`] slots is free, so the queue length is the true
 //!   backlog and it fills (→ `503`) when processing falls behind. Inside a slot the
-//!   [`Processor`](crate::Processor) downloads asynchronously and runs the CPU stages on tokio's
+//!   [`Processor`] downloads asynchronously and runs the CPU stages on tokio's
 //!   blocking pool behind its own semaphore sized to the cores. The slot is released before the
 //!   result is delivered, so a slow callback endpoint does not stall processing.
 //! * **Shutdown.** When the shutdown future resolves, new notifications get `503
@@ -98,7 +98,10 @@ use tokio::sync::{mpsc, watch};
 
 pub use auth::AuthMode;
 pub use cli::{run, ServeArgs};
-pub use config::{AuthConfig, CallbackConfig, SecretValue, ServerConfig, SinkConfig};
+pub use config::{
+    AuthConfig, CallbackConfig, SecretValue, ServerConfig, SinkConfig, DEFAULT_ISSUERS,
+    DEFAULT_OPENID_URL,
+};
 pub use handlers::router;
 pub use sink::{sign_body, verify_signature, SIGNATURE_HEADER};
 
@@ -148,6 +151,8 @@ impl From<ServerError> for crate::Error {
         match e {
             ServerError::Processor(e) => e,
             ServerError::Io { context, source } => crate::Error::Io { context, source },
+            // `Error::Config` already says "invalid configuration": don't say it twice.
+            ServerError::Config(detail) => crate::Error::Config { detail },
             other => crate::Error::Config {
                 detail: other.to_string(),
             },
