@@ -295,12 +295,13 @@ pub fn read_bounded(path: &Path, max_bytes: u64) -> Result<MediaBytes> {
     Ok(bytes)
 }
 
-fn ms_since(t: Instant) -> f64 {
+/// Milliseconds since `t`, rounded to the microsecond (the unit of `timings_ms`).
+pub(crate) fn ms_since(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// Seconds rounded to the millisecond: finer is noise, and it keeps the JSON short.
-fn round_ms(s: f64) -> f64 {
+pub(crate) fn round_ms(s: f64) -> f64 {
     (s * 1000.0).round() / 1000.0
 }
 

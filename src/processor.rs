@@ -19,7 +19,7 @@ use crate::fetch::{FetchConfig, Fetcher};
 use crate::notification::{
     self, FailedOperation, NotificationSource, Parsed, RecordingJob, Skipped,
 };
-use crate::pipeline::Pipeline;
+use crate::pipeline::{ms_since, Pipeline};
 use crate::result::{ErrorInfo, RecordingResult, Source};
 use crate::PipelineConfig;
 
@@ -223,8 +223,4 @@ pub fn source_of(n: &NotificationSource) -> Source {
         result_info: n.result_info.clone(),
         reason: n.reason.map(|r| r.as_str().into_owned()),
     }
-}
-
-fn ms_since(t: Instant) -> f64 {
-    (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }

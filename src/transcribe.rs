@@ -10,6 +10,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 use crate::audio::{Mono16k, Seconds, TARGET_RATE};
 use crate::config::TranscribeOptions;
 use crate::error::{Error, Result};
+use crate::pipeline::round_ms;
 use crate::result::{Transcript, TranscriptSegment};
 use crate::trim::SpeechReport;
 
@@ -292,10 +293,6 @@ fn clamp_times(segments: &mut [TranscriptSegment], start_s: f64, end_s: f64) {
         s.confidence = (s.confidence * 1000.0).round() / 1000.0;
         floor = s.end_s;
     }
-}
-
-fn round_ms(s: f64) -> f64 {
-    (s * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]
