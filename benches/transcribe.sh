@@ -185,10 +185,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 cargo build --release --quiet
 bin="$root/target/release/callscribe"
-# `callscribe process` ignores --threads: batch::run passes plan_threads()'s cores ÷ jobs to
-# Transcriber::threads, which lets that win over the configured count. So with fewer threads
-# than cores, every system is pinned (taskset) to THREADS cores: callscribe then plans that many
-# (available_parallelism follows the affinity mask), and the others get the same cores.
+# With fewer threads than cores, every system is pinned (taskset) to THREADS cores, so all of
+# them get the same cores (callscribe is also given --threads).
 pin=""
 if [ "$threads" -lt "$(nproc)" ]; then
     pin="taskset -c 0-$((threads - 1)) "

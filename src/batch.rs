@@ -84,8 +84,9 @@ fn has_audio_extension(path: &Path) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
 }
 
-/// Splits the machine's cores into `(jobs, whisper threads per job)`.
-pub fn plan_threads(requested_jobs: usize, inputs: usize) -> (usize, u32) {
+/// Splits the machine's cores into `(jobs, whisper threads per job)`. An explicit
+/// `requested_threads` (the `--threads` flag) wins; 0 balances the threads to the cores.
+pub fn plan_threads(requested_jobs: usize, inputs: usize, requested_threads: u32) -> (usize, u32) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let jobs = if requested_jobs == 0 {
         cores
@@ -93,7 +94,10 @@ pub fn plan_threads(requested_jobs: usize, inputs: usize) -> (usize, u32) {
         requested_jobs
     };
     let jobs = jobs.min(inputs.max(1)).max(1);
-    let threads = (cores / jobs).max(1) as u32;
+    let threads = match requested_threads {
+        0 => (cores / jobs).max(1) as u32,
+        n => n,
+    };
     (jobs, threads)
 }
 
@@ -107,7 +111,11 @@ pub fn run(
     opts: &BatchOptions,
     on_result: impl Fn(usize, &Path, &RecordingResult) + Sync,
 ) -> Result<Summary> {
-    let (jobs, threads) = plan_threads(opts.jobs, inputs.len());
+    let (jobs, threads) = plan_threads(
+        opts.jobs,
+        inputs.len(),
+        pipeline.config().transcribe.threads,
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .build()
@@ -171,4 +179,23 @@ fn write_speech(dir: &Path, input: &Path, samples: &[f32]) -> Result<PathBuf> {
     }
     writer.finalize().map_err(io_err)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explicit_threads_win_over_the_core_split() {
+        assert_eq!(plan_threads(1, 10, 3), (1, 3));
+        assert_eq!(plan_threads(4, 10, 1).1, 1);
+    }
+
+    #[test]
+    fn jobs_never_exceed_inputs_and_threads_are_at_least_one() {
+        let (jobs, threads) = plan_threads(64, 2, 0);
+        assert_eq!(jobs, 2);
+        assert!(threads >= 1);
+        assert_eq!(plan_threads(0, 0, 0).0, 1);
+    }
 }

@@ -91,7 +91,6 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let lower = beep.map_or(0.0, |b| b.end_s);
     let upper = stop_tone.map_or(duration, |t| t.start_s);
 
-    let scores = vad_scores(samples);
     let gate = energy_gate(samples);
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
@@ -102,7 +101,9 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         in_beep || after_stop
     };
 
-    let raw = hysteresis(&scores, opts, |frame| masked(frame) || !gate[frame]);
+    let active: Vec<bool> = (0..gate.len()).map(|f| gate[f] && !masked(f)).collect();
+    let scores = vad_scores(samples, &active);
+    let raw = hysteresis(&scores, opts, |frame| !active[frame]);
     let merged = merge_and_filter(raw, opts);
     let frame_s = VAD_FRAME as f64 / 16_000.0;
     let pad = f64::from(opts.padding_ms) / 1000.0;
@@ -142,23 +143,48 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     }
 }
 
-/// One earshot score per 16 ms frame; the last partial frame is zero-padded.
-fn vad_scores(samples: &[f32]) -> Vec<f32> {
+/// One earshot score per 16 ms frame (the last partial frame is zero-padded), computed only
+/// where `active` says the frame can be speech; inactive frames score 0.
+///
+/// earshot is ~80 % of the audio chain's time, and a frame that fails the level gate (or lies
+/// in a tone) is discarded whatever its score, so such frames are skipped. earshot is recurrent,
+/// so the frames before an active run still matter: a gap shorter than [`WARM_UP_FRAMES`] is fed
+/// through as before; after a longer gap the detector is reset and warmed up on the
+/// [`WARM_UP_FRAMES`] frames before the run, as at the start of a recording. A recording that
+/// is active throughout gets exactly the scores of a plain frame-by-frame pass.
+fn vad_scores(samples: &[f32], active: &[bool]) -> Vec<f32> {
+    let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
     let mut detector = Detector::default();
-    let mut frame = [0f32; VAD_FRAME];
-    let mut score = |chunk: &[f32]| {
-        frame.fill(0.0);
+    let mut buf = [0f32; VAD_FRAME];
+    let mut score = |detector: &mut Detector, chunk: &[f32]| {
+        buf.fill(0.0);
         // earshot expects [-1, 1]; float sources can overshoot.
-        for (dst, s) in frame.iter_mut().zip(chunk) {
+        for (dst, s) in buf.iter_mut().zip(chunk) {
             *dst = s.clamp(-1.0, 1.0);
         }
-        detector.predict_f32(&frame)
+        detector.predict_f32(&buf)
     };
-    for chunk in samples.chunks(VAD_FRAME).take(WARM_UP_FRAMES) {
-        score(chunk);
+    for chunk in frames.iter().take(WARM_UP_FRAMES) {
+        score(&mut detector, chunk);
     }
-    let scores = samples.chunks(VAD_FRAME).map(&mut score).collect();
-    zeroize::Zeroize::zeroize(&mut frame);
+    let mut scores = vec![0f32; frames.len()];
+    // The next frame the detector's state continues from.
+    let mut fed = 0;
+    for i in 0..frames.len() {
+        if !active.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        if i - fed > WARM_UP_FRAMES {
+            detector.reset();
+            fed = i - WARM_UP_FRAMES;
+        }
+        for chunk in &frames[fed..i] {
+            score(&mut detector, chunk);
+        }
+        scores[i] = score(&mut detector, frames[i]);
+        fed = i + 1;
+    }
+    zeroize::Zeroize::zeroize(&mut buf);
     scores
 }
 
@@ -266,6 +292,41 @@ mod tests {
         // 300 ms minimum silence = 19 frames; 120 ms minimum speech = 8 frames.
         let raw = vec![(0, 20), (25, 40), (100, 103)];
         assert_eq!(merge_and_filter(raw, &opts()), vec![(0, 40)]);
+    }
+
+    fn chirp(seconds: f64) -> Vec<f32> {
+        (0..(seconds * 16_000.0) as usize)
+            .map(|i| {
+                let t = i as f32 / 16_000.0;
+                0.3 * (t * 2.0 * std::f32::consts::PI * (200.0 + 300.0 * (t * 3.0).sin())).sin()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_active_frames_score_like_a_plain_pass() {
+        let samples = chirp(2.0);
+        let mut detector = Detector::default();
+        let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
+        for f in frames.iter().take(WARM_UP_FRAMES) {
+            detector.predict_f32(f);
+        }
+        let plain: Vec<f32> = frames.iter().map(|f| detector.predict_f32(f)).collect();
+        assert_eq!(vad_scores(&samples, &vec![true; frames.len()]), plain);
+    }
+
+    #[test]
+    fn inactive_frames_score_zero_and_later_runs_are_scored() {
+        let samples = chirp(4.0);
+        let n = samples.len().div_ceil(VAD_FRAME);
+        // Active only in the last quarter, after a gap far longer than the warm-up.
+        let active: Vec<bool> = (0..n).map(|i| i >= 3 * n / 4).collect();
+        let scores = vad_scores(&samples, &active);
+        assert!(scores[..3 * n / 4].iter().all(|&s| s == 0.0));
+        assert!(scores[3 * n / 4..]
+            .iter()
+            .all(|&s| (0.0..=1.0).contains(&s)));
+        assert!(scores[3 * n / 4..].iter().any(|&s| s > 0.0));
     }
 
     #[test]
