@@ -27,8 +27,8 @@
 //!   URL to the next host.
 //! * **Secrets.** The token goes into one `Authorization` header marked sensitive and is
 //!   otherwise never formatted. Error messages and tracing fields carry only
-//!   [`redact_url`] output (scheme, host, port, path): never the query, where signed URLs keep
-//!   their signature, and never the token.
+//!   [`redact_url`] output (`scheme://host[:port]`): never the path, which names the
+//!   recording, never the query, where signed URLs keep their signature, and never the token.
 //! * **Size and time.** A `Content-Length` above [`FetchConfig::max_bytes`] is refused before
 //!   the body is read, and the running total is enforced while streaming. Each chunk must
 //!   arrive within [`FetchConfig::read_stall_timeout_ms`]; the whole call, retries and back-off

@@ -132,8 +132,8 @@ pub enum Parsed {
 
 /// A completed recording operation: where the recording is and the token that unlocks it.
 ///
-/// `Debug` shows only the redacted location (scheme, host, port, path) and never the token,
-/// so a job can be logged with `?job`.
+/// `Debug` shows only the redacted location (`scheme://host[:port]`, see [`redact_url`]) and
+/// never the token, so a job can be logged with `?job`.
 #[derive(Clone)]
 pub struct RecordingJob {
     /// Which call and operation this recording belongs to, and how it ended.
