@@ -208,18 +208,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         scratch.clear();
         scratch.resize(buf.samples_interleaved(), 0.0);
         buf.copy_to_slice_interleaved(&mut scratch[..]);
-        // Float sources can carry NaN or infinities; they would poison every later sum (levels,
-        // the resampler's FFT, the VAD). Treat them as silence.
-        // Finite but absurd float values (1e38) overflow the resampler's FFT: clamp to ±2
-        // (6 dB over full scale, already clipped for any listener).
-        for sample in scratch.iter_mut() {
-            *sample = if sample.is_finite() {
-                sample.clamp(-2.0, 2.0)
-            } else {
-                0.0
-            };
-        }
-        clipped += scratch.iter().filter(|s| s.abs() >= CLIP_LEVEL).count() as u64;
+        clipped += sanitize(&mut scratch);
         total_samples += scratch.len() as u64;
         downmix_into(&scratch, spec_channels, &mut mono);
     }
@@ -286,6 +275,22 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
             clipped as f64 / total_samples as f64
         },
     })
+}
+
+/// Makes a packet's samples safe for every later stage and counts the clipped ones, in one pass.
+///
+/// Float sources can carry NaN or infinities; they would poison every later sum (levels, the
+/// resampler's FFT, the VAD), so they become silence. Finite but absurd float values (1e38)
+/// overflow the resampler's FFT, so samples are clamped to ±2 (6 dB over full scale, already
+/// clipped for any listener). Written branch-free so it vectorises.
+fn sanitize(samples: &mut [f32]) -> u64 {
+    let mut clipped = 0u64;
+    for sample in samples.iter_mut() {
+        let finite = if sample.is_finite() { *sample } else { 0.0 };
+        *sample = finite.clamp(-2.0, 2.0);
+        clipped += u64::from(sample.abs() >= CLIP_LEVEL);
+    }
+    clipped
 }
 
 fn check_channels(channels: u64, limits: &Limits) -> Result<()> {

@@ -25,7 +25,18 @@ pub fn downmix_into(interleaved: &[f32], channels: usize, out: &mut Zeroizing<Ve
         extend_zeroizing(out, interleaved);
         return;
     }
-    // Averages a block at a time on the stack so no unzeroized heap copy is made.
+    // Stereo is the common case; a constant channel count lets the compiler unroll and
+    // vectorise the per-frame sum, which it can't over a runtime count.
+    match channels {
+        2 => downmix_blocks(interleaved, 2, out),
+        n => downmix_blocks(interleaved, n, out),
+    }
+}
+
+/// Averages a block at a time on the stack, so no unzeroized heap copy is made. Inlined so
+/// that a constant `channels` reaches the inner loop.
+#[inline(always)]
+fn downmix_blocks(interleaved: &[f32], channels: usize, out: &mut Zeroizing<Vec<f32>>) {
     let mut block = [0f32; 1024];
     let scale = 1.0 / channels as f32;
     for frames in interleaved.chunks(block.len() * channels) {
