@@ -26,8 +26,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use callscribe::notification::source_of;
 use callscribe::notification::RecordingJob;
-use callscribe::processor::source_of;
 use callscribe::result::{RecordingResult, Status, SCHEMA};
 use callscribe::server::{self, AuthMode, CallbackConfig, JobRunner, Server, ServerConfig};
 use callscribe::{Processor, ProcessorConfig};

@@ -7,7 +7,7 @@
 //! - [`error`]: the error type and its stable `error.kind` names
 //! - [`config`]: limits and per-stage options
 //! - [`audio`]: buffers passed between stages and unit newtypes
-//! - `notification` (feature `fetch`): Graph `commsNotifications` → recording jobs
+//! - `notification` (feature `notification`, implied by `fetch`): Graph `commsNotifications` → recording jobs
 //! - `fetch` (feature `fetch`): the bounded, SSRF-guarded download of a recording
 //! - [`decode`]: symphonia, from in-memory bytes → mono PCM at the source rate
 //! - [`resample`]: rubato → 16 kHz, time-aligned with the original
@@ -27,6 +27,7 @@
 //! | feature   | default | what it adds |
 //! |-----------|---------|--------------|
 //! | `whisper` | yes     | transcription with whisper-rs (builds whisper.cpp; needs cmake) |
+//! | `notification` | yes (via `fetch`) | notification parsing only (url, secrecy) |
 //! | `fetch`   | yes     | notification parsing and recording download (reqwest, tokio) |
 //! | `server`  | yes     | the `serve` webhook service (axum, jsonwebtoken); implies `fetch` |
 
@@ -39,7 +40,7 @@ pub mod error;
 pub mod fetch;
 pub mod format;
 pub mod model_import;
-#[cfg(feature = "fetch")]
+#[cfg(feature = "notification")]
 pub mod notification;
 pub mod pipeline;
 #[cfg(feature = "fetch")]

@@ -195,8 +195,15 @@ fn main() -> ExitCode {
         #[cfg(feature = "fetch")]
         Command::Notification(args) => notification(args),
         #[cfg(feature = "server")]
+        // Accepted operations left without a result at the shutdown deadline are a failure.
         Command::Serve(args) => callscribe::server::run(args)
-            .map(|()| ExitCode::SUCCESS)
+            .map(|report| {
+                if report.unfinished == 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            })
             .map_err(Into::into),
         Command::Model(ModelCommand::Import { input, output }) => import_model(&input, &output),
     };

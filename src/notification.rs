@@ -56,6 +56,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::error::ErrorKind;
+use crate::result::{ErrorInfo, RecordingResult, Source};
+
 /// Largest body [`parse`] accepts, in bytes.
 ///
 /// A `commsNotifications` POST is a few kilobytes; the HTTP layer should already cap bodies
@@ -390,6 +393,7 @@ impl AccessToken {
     }
 
     /// The token itself. Crate-private on purpose: the only legitimate reader is `fetch`.
+    #[cfg_attr(not(feature = "fetch"), allow(dead_code))]
     pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()
     }
@@ -718,6 +722,30 @@ impl ResourceIds {
             ids.operation_id = segments.get(calls + 3).map(|s| (*s).to_owned());
         }
         ids
+    }
+}
+
+/// The result for an operation Graph reported as failed (or that can't be acted on).
+pub fn failed_result(failed: FailedOperation) -> RecordingResult {
+    let kind = ErrorKind::from_name(failed.kind).unwrap_or(ErrorKind::OperationFailed);
+    RecordingResult::failed(
+        source_of(&failed.source),
+        ErrorInfo {
+            kind,
+            message: failed.message,
+        },
+    )
+}
+
+/// The result `source` for a notification's operation.
+pub fn source_of(n: &NotificationSource) -> Source {
+    Source {
+        path: None,
+        call_id: n.call_id.clone(),
+        operation_id: Some(n.operation_id.clone()).filter(|id| !id.is_empty()),
+        client_context: n.client_context.clone(),
+        result_info: n.result_info.clone(),
+        reason: n.reason.map(|r| r.as_str().into_owned()),
     }
 }
 

@@ -16,9 +16,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{FetchConfig, Fetcher};
-use crate::notification::{
-    self, FailedOperation, NotificationSource, Parsed, RecordingJob, Skipped,
-};
+use crate::notification::{self, failed_result, source_of, Parsed, RecordingJob, Skipped};
 use crate::pipeline::{ms_since, Pipeline};
 use crate::result::{ErrorInfo, RecordingResult, Source};
 use crate::PipelineConfig;
@@ -198,29 +196,5 @@ impl Processor {
                 result
             }
         }
-    }
-}
-
-/// The result for an operation Graph reported as failed (or that can't be acted on).
-pub fn failed_result(failed: FailedOperation) -> RecordingResult {
-    let kind = ErrorKind::from_name(failed.kind).unwrap_or(ErrorKind::OperationFailed);
-    RecordingResult::failed(
-        source_of(&failed.source),
-        ErrorInfo {
-            kind,
-            message: failed.message,
-        },
-    )
-}
-
-/// The result `source` for a notification's operation.
-pub fn source_of(n: &NotificationSource) -> Source {
-    Source {
-        path: None,
-        call_id: n.call_id.clone(),
-        operation_id: Some(n.operation_id.clone()).filter(|id| !id.is_empty()),
-        client_context: n.client_context.clone(),
-        result_info: n.result_info.clone(),
-        reason: n.reason.map(|r| r.as_str().into_owned()),
     }
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
+use callscribe::notification::source_of;
 use callscribe::notification::RecordingJob;
-use callscribe::processor::source_of;
 use callscribe::result::{RecordingResult, Status, SCHEMA};
 use callscribe::server::{
     self, AuthMode, CallbackConfig, JobRunner, ServeReport, Server, ServerConfig,

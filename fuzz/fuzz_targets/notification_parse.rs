@@ -5,7 +5,7 @@
 #![no_main]
 
 use callscribe::notification::{self, Parsed};
-use callscribe::processor::failed_result;
+use callscribe::notification::failed_result;
 use callscribe::RecordingResult;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

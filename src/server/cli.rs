@@ -14,7 +14,7 @@ use url::Url;
 
 use super::auth::AuthMode;
 use super::config::{CallbackConfig, SecretValue, ServerConfig};
-use super::{serve, Server, ServerError};
+use super::{serve, ServeReport, Server, ServerError};
 
 /// Largest `--config` file read, in bytes.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -407,12 +407,14 @@ fn read_config_file(path: &std::path::Path) -> Result<ServerConfig, ServerError>
 }
 
 /// Runs `callscribe serve`: configuration, model load, bind, serve until SIGTERM or Ctrl-C,
-/// drain. Logging must already be set up by the caller.
+/// drain. Logging must already be set up by the caller. Returns the drain's report: a caller
+/// should treat `unfinished > 0` as a failure (the CLI exits 1), since accepted operations
+/// produced no result.
 ///
 /// # Errors
 ///
 /// Configuration, model and bind errors (all before anything is accepted).
-pub fn run(args: ServeArgs) -> Result<(), crate::Error> {
+pub fn run(args: ServeArgs) -> Result<ServeReport, crate::Error> {
     let config = args.to_config()?;
     config.validate()?;
     warn_about_risky_settings(&config);
@@ -438,7 +440,7 @@ pub fn run(args: ServeArgs) -> Result<(), crate::Error> {
             "callscribe: stopped: {} results produced, {} accepted operations unfinished",
             report.finished, report.unfinished
         );
-        Ok::<_, ServerError>(())
+        Ok::<_, ServerError>(report)
     });
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
     outcome.map_err(crate::Error::from)

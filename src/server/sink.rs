@@ -114,7 +114,9 @@ impl Sinks {
         })
     }
 
-    /// Hands `result` to every sink, concurrently; failures are logged and counted.
+    /// Hands `result` to every sink; failures are logged and counted. Stdout runs alongside;
+    /// the results-dir file is written before the callback is posted, so a bot that reads the
+    /// directory when its callback arrives finds the file.
     pub(crate) async fn deliver(&self, result: &RecordingResult, metrics: &Metrics) {
         let json = result.to_json_line();
         let op = result.source.operation_id.as_deref().unwrap_or("");
@@ -157,7 +159,10 @@ impl Sinks {
                 }
             }
         };
-        futures_util::join!(stdout, dir, callback);
+        futures_util::join!(stdout, async {
+            dir.await;
+            callback.await;
+        });
     }
 }
 
@@ -252,8 +257,16 @@ impl Callback {
 }
 
 /// A file name stem for an operation id: `[A-Za-z0-9._-]` kept, anything else `_`, at most
-/// 128 characters, never starting with a dot (no hidden files, no `..`).
+/// 128 characters, never starting with a dot (no hidden files, no `..`). A result without an
+/// operation id (a notification that could not be parsed) gets a unique
+/// `unidentified-<unix ms>-<random>` stem, so such results never compete for one name.
 fn file_stem(operation_id: &str) -> String {
+    if operation_id.is_empty() {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        return format!("unidentified-{ms}-{:08x}", rand::random::<u32>());
+    }
     let mut stem: String = operation_id
         .chars()
         .take(128)
@@ -302,8 +315,11 @@ fn write_result_file(dir: &Path, operation_id: &str, json: &[u8]) -> std::io::Re
                 break;
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            // File systems without hard links: a rename is still atomic, but it replaces, so
+            // taken names are skipped first (a race with another writer of the same id can
+            // still replace; only this sink writes here).
+            Err(_) if target.exists() => continue,
             Err(_) => {
-                // File systems without hard links: a rename is still atomic (but replaces).
                 outcome = std::fs::rename(&tmp, &target).map(|()| target);
                 break;
             }
@@ -348,7 +364,9 @@ mod tests {
     fn file_stems_are_safe() {
         assert_eq!(file_stem("0fe0623f-d628-42ed"), "0fe0623f-d628-42ed");
         assert_eq!(file_stem("../../etc/passwd"), "op-.._.._etc_passwd");
-        assert_eq!(file_stem(""), "op-");
+        assert!(file_stem("").starts_with("unidentified-"));
+        assert_ne!(file_stem(""), file_stem(""));
+        assert_eq!(file_stem(".hidden"), "op-.hidden");
         assert_eq!(file_stem("a/b\\c:d"), "a_b_c_d");
         assert_eq!(file_stem(&"x".repeat(500)).len(), 128);
     }

@@ -27,7 +27,7 @@ use super::queue::{QueuedJob, Work};
 use super::sink::Sinks;
 use super::{AppState, ServeReport};
 use crate::error::ErrorKind;
-use crate::processor::{failed_result, source_of};
+use crate::notification::{failed_result, source_of};
 use crate::result::{ErrorInfo, RecordingResult};
 
 /// Most operation ids listed in the log line about unfinished jobs.
