@@ -1,18 +1,24 @@
 //! Transcribe: the speech span of a [`Mono16k`] → timed text, with whisper.cpp via whisper-rs.
 //!
 //! The model ([`WhisperContext`]) is loaded once and shared; each job makes its own
-//! [`whisper_rs::WhisperState`]. Only the span found by [`crate::trim`] is decoded, so silence
-//! never reaches the model, and the guards below drop what Whisper is known to invent on
-//! non-speech ("you", "Thank you.", `[BLANK_AUDIO]`).
+//! [`WhisperState`]. Only the span found by [`crate::trim`] is decoded, so silence never reaches
+//! the model, and the guards below drop what Whisper is known to invent on non-speech ("you",
+//! "Thank you.", `[BLANK_AUDIO]`).
+//!
+//! A span longer than [`MAX_PIECE_S`] is cut into pieces at pauses ([`plan_pieces`]) and each
+//! piece is decoded with an encoder context sized to it: whisper.cpp would otherwise encode the
+//! span window by window, a full 30 s window even for the last fraction of a second.
 
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use crate::audio::{Mono16k, Seconds, TARGET_RATE};
 use crate::config::TranscribeOptions;
 use crate::error::{Error, Result};
 use crate::pipeline::round_ms;
 use crate::result::{Transcript, TranscriptSegment};
-use crate::trim::SpeechReport;
+use crate::trim::{Segment, SpeechReport};
 
 /// whisper.cpp returns nothing for input under 1 s; shorter spans are padded to this, in
 /// seconds.
@@ -24,6 +30,27 @@ const CTX_PER_SECOND: f64 = 50.0;
 /// Extra encoder positions beyond the clip's length (≈1.3 s), so the decoder sees the end of the
 /// last word followed by some silence and can emit its final timestamp.
 const CTX_MARGIN: u32 = 64;
+
+/// Longest piece of a span decoded as one clip, in seconds. A clip gets
+/// `ceil(50 × seconds) + CTX_MARGIN` encoder positions ([`Transcriber::audio_ctx`]), which fits
+/// in one 30 s window (1500 positions) up to 28.7 s; longer spans are cut ([`plan_pieces`]).
+const MAX_PIECE_S: f64 = 28.0;
+
+/// Shortest piece a cut may leave, in seconds: a shorter one would be padded out of its
+/// neighbour's audio to [`MIN_CLIP_S`] and cost the encoder's `min_audio_ctx` floor anyway.
+const MIN_PIECE_S: f64 = 2.0;
+
+/// A pause within this many seconds of the balanced cut point (the remaining span divided
+/// evenly) is preferred to one further away: a quarter of [`MAX_PIECE_S`].
+const BALANCE_S: f64 = 7.0;
+
+/// Without a pause to cut at, the cut is the quietest frame within this many seconds before the
+/// piece limit.
+const QUIET_SEARCH_S: f64 = 5.0;
+
+/// Frame of the quietest-point search: 320 samples = 20 ms at 16 kHz, about one phone, so the
+/// quietest frame is a closure or a breath rather than the middle of a vowel.
+const QUIET_FRAME: usize = 320;
 
 /// Phrases Whisper produces on near-silence. Dropped when the segment also looks like non-speech
 /// (no-speech probability above [`HALLUCINATION_NO_SPEECH`]), so a caller who really says
@@ -82,6 +109,12 @@ impl Transcriber {
     /// Transcribes the speech span of `audio`. Without speech, returns an empty transcript
     /// without running the model.
     ///
+    /// A span up to [`MAX_PIECE_S`] is decoded as one clip. A longer one is cut at pauses into
+    /// pieces of at most that length ([`plan_pieces`]), decoded one after the other on the same
+    /// [`WhisperState`], each standing alone (no text context carried over), and their segments
+    /// joined in time order. With `language = "auto"`, the language detected on the first piece
+    /// is used for the others, and reported.
+    ///
     /// `threads` = 0 uses the configured threads, or all cores.
     ///
     /// Errors: `transcription` when whisper.cpp fails.
@@ -91,7 +124,7 @@ impl Transcriber {
         speech: &SpeechReport,
         threads: u32,
     ) -> Result<Transcript> {
-        let language = self.language().to_owned();
+        let mut language = self.language().to_owned();
         let Some(span) = speech.span else {
             return Ok(Transcript {
                 text: String::new(),
@@ -99,13 +132,55 @@ impl Transcriber {
                 segments: Vec::new(),
             });
         };
-        let (clip, clip_start) = padded_clip(audio, span.start_s, span.end_s);
-        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
+        let pieces = plan_pieces(audio, span, &speech.segments);
+        if pieces.len() > 1 {
+            tracing::debug!(
+                pieces = pieces.len(),
+                span_s = round_ms(span.end_s - span.start_s),
+                "long span cut into pieces"
+            );
+        }
 
-        let err = |e: whisper_rs::WhisperError| Error::Transcription {
-            detail: e.to_string(),
-        };
-        let mut state = self.ctx.create_state().map_err(err)?;
+        let mut state = self.ctx.create_state().map_err(whisper_error)?;
+        let threads = self.threads(threads);
+        let mut segments = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
+            let mut kept = self.decode_clip(&mut state, &clip, clip_start, threads, &language)?;
+            if i == 0 && self.multilingual && self.opts.language == "auto" {
+                language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                    .unwrap_or("auto")
+                    .to_owned();
+            }
+            // Pieces tile the span in order, so clamping each into its piece keeps the whole
+            // transcript monotone and inside the span.
+            clamp_times(&mut kept, piece.start_s, piece.end_s);
+            segments.append(&mut kept);
+        }
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Transcript {
+            text,
+            language,
+            segments,
+        })
+    }
+
+    /// Runs whisper.cpp on one clip (at most one encoder window, with a context sized to it)
+    /// and returns the segments that pass the non-speech guards, timed in seconds of the
+    /// recording (`clip_start` plus whisper.cpp's offsets), not yet clamped.
+    fn decode_clip(
+        &self,
+        state: &mut WhisperState,
+        clip: &[f32],
+        clip_start: f64,
+        threads: u32,
+        language: &str,
+    ) -> Result<Vec<TranscriptSegment>> {
+        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
         let strategy = if self.opts.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: self.opts.beam_size as i32,
@@ -115,15 +190,12 @@ impl Transcriber {
             SamplingStrategy::Greedy { best_of: 1 }
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(self.threads(threads) as i32);
+        params.set_n_threads(threads as i32);
         params.set_audio_ctx(self.audio_ctx(clip_s) as i32);
-        params.set_language(Some(if self.multilingual {
-            &self.opts.language
-        } else {
-            "en"
-        }));
+        params.set_language(Some(language));
         params.set_translate(false);
-        // Each recording stands alone: no prompt carried over from an earlier window.
+        // Each recording, and each piece of it, stands alone: no prompt carried over from an
+        // earlier window (whisper.cpp clears the state's past text when this is set).
         params.set_no_context(true);
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
@@ -139,18 +211,12 @@ impl Transcriber {
         params.set_print_special(false);
         params.set_print_timestamps(false);
 
-        state.full(params, &clip).map_err(err)?;
-        let detected = if self.multilingual && self.opts.language == "auto" {
-            whisper_rs::get_lang_str(state.full_lang_id_from_state())
-                .unwrap_or("auto")
-                .to_owned()
-        } else {
-            language
-        };
+        // `full` replaces the state's previous results, so one state serves every piece.
+        state.full(params, clip).map_err(whisper_error)?;
 
         let mut segments = Vec::new();
         for segment in state.as_iter() {
-            let text = strip_non_speech(&segment.to_str_lossy().map_err(err)?);
+            let text = strip_non_speech(&segment.to_str_lossy().map_err(whisper_error)?);
             if text.is_empty() {
                 continue;
             }
@@ -166,26 +232,14 @@ impl Transcriber {
                 continue;
             }
             // whisper.cpp times are in 10 ms units from the clip start.
-            let start = clip_start + segment.start_timestamp() as f64 / 100.0;
-            let end = clip_start + segment.end_timestamp() as f64 / 100.0;
             segments.push(TranscriptSegment {
-                start_s: start,
-                end_s: end,
+                start_s: clip_start + segment.start_timestamp() as f64 / 100.0,
+                end_s: clip_start + segment.end_timestamp() as f64 / 100.0,
                 text,
                 confidence: f64::from(mean_p),
             });
         }
-        clamp_times(&mut segments, span.start_s, span.end_s);
-        let text = segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Ok(Transcript {
-            text,
-            language: detected,
-            segments,
-        })
+        Ok(segments)
     }
 
     fn language(&self) -> &str {
@@ -230,6 +284,112 @@ fn padded_clip(audio: &Mono16k, start_s: f64, end_s: f64) -> (zeroize::Zeroizing
         clip.resize(min_len, 0.0);
     }
     (clip, start)
+}
+
+/// whisper-rs's error as ours (`transcription`).
+fn whisper_error(e: whisper_rs::WhisperError) -> Error {
+    Error::Transcription {
+        detail: e.to_string(),
+    }
+}
+
+/// Cuts the speech `span` into pieces of at most [`MAX_PIECE_S`] that tile it exactly (each
+/// piece starts where the previous one ends), preferring cuts in the pauses between `segments`
+/// (trim's padded, merged speech segments, in seconds of the recording). A span up to
+/// [`MAX_PIECE_S`] is one piece.
+///
+/// Greedy, from the start: while more than [`MAX_PIECE_S`] remains after the current start,
+/// the next cut leaves at least [`MIN_PIECE_S`] on either side and at most [`MAX_PIECE_S`]
+/// before it. With `k` = the fewest pieces that can still cover the rest, the cut is, in order
+/// of preference:
+/// 1. the middle of the longest pause (gap between segments) within [`BALANCE_S`] of the
+///    balanced point (current start + rest / `k`) that still lets `k` pieces cover the rest
+///    (leaves at most `(k − 1) × MAX_PIECE_S` behind): pieces of similar length, no extra one;
+/// 2. the middle of the longest pause anywhere before the limit, even if that costs one piece
+///    more: an extra piece is cheap, a cut through a word is not;
+/// 3. without a pause (continuous speech, no silence as long as trim's `min_silence_ms`): the
+///    middle of the quietest 20 ms frame (lowest RMS) within [`QUIET_SEARCH_S`] before the
+///    limit (and leaving no more than `(k − 1) × MAX_PIECE_S`), so the cut lands in a closure
+///    or a breath and seldom inside a word.
+///
+/// A pause that only partly overlaps the range is cut at the point of the overlap nearest its
+/// middle; ties between equally long pauses go to the one nearer the balanced point.
+fn plan_pieces(audio: &Mono16k, span: Segment, segments: &[Segment]) -> Vec<Segment> {
+    let gaps: Vec<Segment> = segments
+        .windows(2)
+        .map(|w| Segment {
+            start_s: w[0].end_s.max(span.start_s),
+            end_s: w[1].start_s.min(span.end_s),
+        })
+        .filter(|g| g.end_s > g.start_s)
+        .collect();
+    let mut pieces = Vec::new();
+    let mut start = span.start_s;
+    while span.end_s - start > MAX_PIECE_S {
+        let rest = span.end_s - start;
+        let k = (rest / MAX_PIECE_S).ceil();
+        let balanced = start + rest / k;
+        // Earliest and latest cut: `lo` keeps to `k` pieces, `earliest` only to MIN_PIECE_S.
+        let earliest = start + MIN_PIECE_S;
+        let hi = (start + MAX_PIECE_S).min(span.end_s - MIN_PIECE_S);
+        let lo = (span.end_s - (k - 1.0) * MAX_PIECE_S).max(earliest).min(hi);
+        let near = (
+            (balanced - BALANCE_S).max(lo),
+            (balanced + BALANCE_S).min(hi),
+        );
+        let cut = longest_gap_cut(&gaps, near, balanced)
+            .or_else(|| longest_gap_cut(&gaps, (earliest, hi), balanced))
+            .unwrap_or_else(|| quietest_point(audio, (hi - QUIET_SEARCH_S).max(lo), hi));
+        pieces.push(Segment {
+            start_s: start,
+            end_s: cut,
+        });
+        start = cut;
+    }
+    pieces.push(Segment {
+        start_s: start,
+        end_s: span.end_s,
+    });
+    pieces
+}
+
+/// The cut point in the longest gap overlapping `lo..=hi` (its middle, moved into the range if
+/// need be), ties to the gap nearer `balanced`; `None` when no gap overlaps the range.
+fn longest_gap_cut(gaps: &[Segment], (lo, hi): (f64, f64), balanced: f64) -> Option<f64> {
+    gaps.iter()
+        .filter(|g| g.start_s < hi && g.end_s > lo)
+        .map(|g| {
+            let middle = (g.start_s + g.end_s) / 2.0;
+            let cut = middle.clamp(g.start_s.max(lo), g.end_s.min(hi));
+            (g.end_s - g.start_s, cut)
+        })
+        .max_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then((b.1 - balanced).abs().total_cmp(&(a.1 - balanced).abs()))
+        })
+        .map(|(_, cut)| cut)
+}
+
+/// The middle of the quietest [`QUIET_FRAME`] (lowest energy; the earliest on ties) between
+/// `lo` and `hi` seconds; `hi` when the range holds no whole frame.
+fn quietest_point(audio: &Mono16k, lo: f64, hi: f64) -> f64 {
+    let rate = audio.rate();
+    let samples = audio.samples();
+    let first = rate.samples(Seconds(lo)).min(samples.len());
+    let last = rate.samples(Seconds(hi)).min(samples.len());
+    let mut best: Option<(f64, usize)> = None;
+    let mut at = first;
+    while at + QUIET_FRAME <= last {
+        let energy: f64 = samples[at..at + QUIET_FRAME]
+            .iter()
+            .map(|&s| f64::from(s) * f64::from(s))
+            .sum();
+        if best.is_none_or(|(e, _)| energy < e) {
+            best = Some((energy, at));
+        }
+        at += QUIET_FRAME;
+    }
+    best.map_or(hi, |(_, at)| rate.seconds(at + QUIET_FRAME / 2).0)
 }
 
 /// Mean probability and mean log-probability of a segment's text tokens (special tokens, whose
@@ -331,6 +491,153 @@ mod tests {
         clamp_times(&mut segs, 1.0, 5.0);
         assert_eq!((segs[0].start_s, segs[0].end_s), (1.0, 2.0));
         assert_eq!((segs[1].start_s, segs[1].end_s), (2.0, 5.0));
+    }
+
+    fn seg(start_s: f64, end_s: f64) -> Segment {
+        Segment { start_s, end_s }
+    }
+
+    /// `seconds` of a 200 Hz sine at 0.3 peak: steady "speech" with no quiet frame (every 20 ms
+    /// frame holds four whole periods, so all frames have the same energy).
+    fn tone(seconds: f64) -> Mono16k {
+        let n = (seconds * 16_000.0) as usize;
+        let samples = (0..n)
+            .map(|i| 0.3 * (std::f32::consts::TAU * (i % 80) as f32 / 80.0).sin())
+            .collect();
+        Mono16k::from_samples(zeroize::Zeroizing::new(samples))
+    }
+
+    /// The pieces tile `span` (first starts at its start, each starts where the previous ends,
+    /// last ends at its end) and none is longer than the limit.
+    fn assert_tiles(pieces: &[Segment], span: Segment) {
+        assert_eq!(
+            pieces.first().map(|p| p.start_s),
+            Some(span.start_s),
+            "{pieces:?}"
+        );
+        assert_eq!(
+            pieces.last().map(|p| p.end_s),
+            Some(span.end_s),
+            "{pieces:?}"
+        );
+        for pair in pieces.windows(2) {
+            assert_eq!(pair[0].end_s, pair[1].start_s, "{pieces:?}");
+        }
+        for p in pieces {
+            let len = p.end_s - p.start_s;
+            assert!(len <= MAX_PIECE_S + 1e-9, "{len} s piece in {pieces:?}");
+            assert!(len > 0.0, "empty piece in {pieces:?}");
+        }
+    }
+
+    #[test]
+    fn a_span_within_the_limit_is_one_piece() {
+        let audio = tone(40.0);
+        for (span, segments) in [
+            (seg(1.0, 29.0), vec![seg(1.0, 10.0), seg(12.0, 29.0)]),
+            (seg(0.5, 3.0), vec![seg(0.5, 3.0)]),
+            (
+                seg(2.0, 2.0 + MAX_PIECE_S),
+                vec![seg(2.0, 2.0 + MAX_PIECE_S)],
+            ),
+        ] {
+            assert_eq!(plan_pieces(&audio, span, &segments), vec![span]);
+        }
+    }
+
+    #[test]
+    fn long_spans_are_cut_in_pauses_into_pieces_within_the_limit() {
+        // Spans of 28.5 s to 3 min of utterances 1.5–12 s long separated by 0.2–1.5 s pauses
+        // (lengths from a fixed LCG), so every feasible cut range holds a pause.
+        let audio = tone(200.0);
+        let mut lcg = 0x2545_F491_u64;
+        let mut next = move |lo: f64, hi: f64| {
+            lcg = lcg.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            lo + (hi - lo) * ((lcg >> 11) as f64 / (1u64 << 53) as f64)
+        };
+        for target in [28.5, 30.48, 41.0, 56.5, 60.0, 95.0, 180.0] {
+            let mut segments = Vec::new();
+            let mut t = 1.0;
+            while t < 1.0 + target {
+                let end = (t + next(1.5, 12.0)).min(1.0 + target);
+                segments.push(seg(t, end));
+                t = end + next(0.2, 1.5);
+            }
+            if let Some(last) = segments.last_mut() {
+                last.end_s = 1.0 + target;
+            }
+            let span = seg(1.0, 1.0 + target);
+            let pieces = plan_pieces(&audio, span, &segments);
+            assert_tiles(&pieces, span);
+            let needed = ((span.end_s - span.start_s) / MAX_PIECE_S).ceil() as usize;
+            assert!(pieces.len() >= needed, "{target} s: {pieces:?}");
+            for p in &pieces[1..] {
+                let cut = p.start_s;
+                assert!(
+                    segments
+                        .windows(2)
+                        .any(|w| cut >= w[0].end_s && cut <= w[1].start_s),
+                    "{target} s: cut at {cut} is not in a pause: {pieces:?} {segments:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_longest_pause_near_the_balance_point_wins() {
+        // 40 s span: balanced cut at 21 s. Pauses at 9 s (2 s long, but too early: 30 s would
+        // remain), 17 s (0.25 s), 20 s (0.75 s) and 27 s (0.5 s): the cut is the middle of the
+        // 0.75 s pause.
+        let audio = tone(45.0);
+        let segments = [
+            seg(1.0, 9.0),
+            seg(11.0, 17.0),
+            seg(17.25, 20.0),
+            seg(20.75, 27.0),
+            seg(27.5, 41.0),
+        ];
+        let pieces = plan_pieces(&audio, seg(1.0, 41.0), &segments);
+        assert_eq!(pieces, vec![seg(1.0, 20.375), seg(20.375, 41.0)]);
+        // 30 s span, balanced cut at 16 s: a pause far from it (25–26 s) still beats cutting
+        // speech.
+        let segments = [seg(1.0, 25.0), seg(26.0, 31.0)];
+        let pieces = plan_pieces(&audio, seg(1.0, 31.0), &segments);
+        assert_eq!(pieces, vec![seg(1.0, 25.5), seg(25.5, 31.0)]);
+        // 55 s span: the only pause (at 10 s) leaves 45 s, so three pieces instead of two, but
+        // no cut through speech.
+        let segments = [seg(1.0, 10.0), seg(10.5, 56.0)];
+        let pieces = plan_pieces(&tone(60.0), seg(1.0, 56.0), &segments);
+        assert_tiles(&pieces, seg(1.0, 56.0));
+        assert_eq!(pieces.len(), 3, "{pieces:?}");
+        assert_eq!(pieces[0], seg(1.0, 10.25));
+    }
+
+    #[test]
+    fn continuous_speech_is_cut_at_the_quietest_frame_before_the_limit() {
+        let span = seg(0.0, 120.0);
+        let pieces = plan_pieces(&tone(120.0), span, &[span]);
+        assert_tiles(&pieces, span);
+        assert!(pieces.len() >= 5, "{pieces:?}");
+
+        // A 40 ms dip to -40 dB at 25.5 s, inside the search window before the 28 s limit: the
+        // cut is in the dip. Another, quieter one at 21 s (before the window) is not used.
+        let mut audio = tone(40.0).samples().to_vec();
+        for (at, gain) in [(25.5, 0.01), (21.0, 0.0)] {
+            let first = (at * 16_000.0) as usize;
+            for s in &mut audio[first..first + 640] {
+                *s *= gain;
+            }
+        }
+        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(audio));
+        let span = seg(0.0, 40.0);
+        let pieces = plan_pieces(&audio, span, &[span]);
+        assert_tiles(&pieces, span);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert!(
+            (25.5..=25.54).contains(&pieces[0].end_s),
+            "cut at {} s, not in the dip at 25.5 s",
+            pieces[0].end_s
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Transcription with the real Whisper model (tiny.en): word error rate on every speech sample,
-//! no words from silence, noise or tones, timed segments, short clips, audio_ctx, CLI options.
+//! no words from silence, noise or tones, timed segments, short clips, long spans decoded in
+//! pieces, audio_ctx, CLI options.
 //!
 //! Every model test starts with the model gate (`support::model::require_model`): without
 //! `models/ggml-tiny.en.bin` it fails on CI and prints a loud `SKIPPED` line elsewhere. Model
@@ -14,10 +15,11 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use callscribe::config::PipelineConfig;
+use callscribe::audio::Seconds;
+use callscribe::config::{Limits, PipelineConfig};
 use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::transcribe::strip_non_speech;
-use callscribe::Pipeline;
+use callscribe::{decode, resample, Pipeline};
 
 use crate::support::cli_run::run_cli;
 use crate::support::model::{
@@ -410,6 +412,175 @@ fn short_utterance_is_padded_and_transcribed() {
         "a sub-second utterance gave no words: {result:?}"
     );
     assert!(rate <= 0.5, "{text:?} vs {:?}", truth(entry));
+}
+
+/// Digital silence between the sentences of [`long_recording`], in seconds: longer than trim's
+/// 300 ms minimum silence, so each sentence is its own speech segment and the pauses are where
+/// the transcriber may cut.
+const LONG_PAUSE_S: f64 = 0.6;
+
+/// [`long_recording`] adds sentences until it is at least this long, in seconds: over 30 s, so
+/// the span needs more than one encoder window, and under a minute to keep the test quick.
+const LONG_MIN_S: f64 = 45.0;
+
+/// One sentence of [`long_recording`] and where it lies there, in seconds.
+struct Placed {
+    entry: &'static SampleEntry,
+    start_s: f64,
+    end_s: f64,
+}
+
+/// A 16 kHz recording of the speech samples' sentences one after the other (in manifest order,
+/// until [`LONG_MIN_S`]), each cut to its manifest speech span after callscribe's own decode and
+/// resample, with [`LONG_PAUSE_S`] of silence between them and 0.5 s before and after.
+fn long_recording() -> (Vec<f32>, Vec<Placed>) {
+    let edge = vec![0.0f32; 8_000];
+    let pause = vec![0.0f32; (LONG_PAUSE_S * 16_000.0) as usize];
+    let mut out = edge.clone();
+    let mut placed = Vec::new();
+    for entry in speech_samples() {
+        if out.len() as f64 / 16_000.0 >= LONG_MIN_S {
+            break;
+        }
+        let decoded = decode::decode(&entry.bytes(), &Limits::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        let mono =
+            resample::to_mono16k(decoded.pcm).unwrap_or_else(|e| panic!("{}: {e}", entry.name));
+        let (start, end) = entry
+            .speech_start_s
+            .zip(entry.speech_end_s)
+            .expect("speech samples have boundaries");
+        if !placed.is_empty() {
+            out.extend_from_slice(&pause);
+        }
+        let start_s = out.len() as f64 / 16_000.0;
+        out.extend_from_slice(mono.slice(Seconds(start), Seconds(end)));
+        placed.push(Placed {
+            entry,
+            start_s,
+            end_s: out.len() as f64 / 16_000.0,
+        });
+    }
+    out.extend_from_slice(&edge);
+    (out, placed)
+}
+
+/// The normalized words of `part`'s text, of at least four letters, that no other part's text
+/// has: words whose presence in the transcript shows that this sentence was transcribed.
+fn distinctive_words(part: &Placed, all: &[Placed]) -> Vec<String> {
+    let others: Vec<String> = all
+        .iter()
+        .filter(|p| p.entry.name != part.entry.name)
+        .flat_map(|p| normalized_words(truth(p.entry)))
+        .collect();
+    normalized_words(truth(part.entry))
+        .into_iter()
+        .filter(|w| w.len() >= 4 && w.chars().all(|c| c.is_alphabetic()))
+        .filter(|w| !others.contains(w))
+        .collect()
+}
+
+#[test]
+fn long_recording_is_transcribed_in_pieces() {
+    let Some(model) = require_model() else { return };
+    let (recording, parts) = long_recording();
+    let seconds = recording.len() as f64 / 16_000.0;
+    assert!(
+        (LONG_MIN_S..=65.0).contains(&seconds),
+        "{seconds} s recording"
+    );
+    let reference: Vec<&str> = parts.iter().map(|p| truth(p.entry)).collect();
+    let reference = reference.join(" ");
+    // One whisper thread: on a shared 2-core machine ggml's thread barriers make 2 threads
+    // several times slower than 1 (BENCHMARKS.md, "1 thread").
+    let result = {
+        let _serial = model_lock();
+        let bytes = wav_pcm16(16_000, 1, &recording);
+        pipeline(&model, 512)
+            .run(&bytes, Source::default(), false, 1)
+            .result
+    };
+    assert_eq!(result.status, Status::Ok, "{result:?}");
+    let audio = result.audio.as_ref().expect("audio");
+    let transcript = result.transcript.as_ref().expect("transcript");
+    let (start, end) = audio
+        .speech_start_s
+        .zip(audio.speech_end_s)
+        .expect("a speech span");
+    // More than one 30 s window: the transcriber must cut it.
+    assert!(end - start > 30.0, "{audio:?}");
+    let rate = wer(&reference, &transcript.text);
+    eprintln!(
+        "long recording: {seconds:.2} s, {} sentences, speech {start:.2}..{end:.2} s, \
+         {} speech segments, {} transcript segments, WER {:.1}%, timings_ms {:?}\n{:?}",
+        parts.len(),
+        audio.segments.len(),
+        transcript.segments.len(),
+        rate * 100.0,
+        result.timings_ms,
+        transcript.text
+    );
+    assert!(
+        rate <= PER_FILE_WER_BOUND,
+        "WER {:.1}% > {:.0}%: {:?}",
+        rate * 100.0,
+        PER_FILE_WER_BOUND * 100.0,
+        transcript.text
+    );
+
+    // The first and the last sentence are both there: neither end of the span was lost.
+    let said = normalized_words(&transcript.text);
+    let (first, last) = (&parts[0], &parts[parts.len() - 1]);
+    for part in [first, last] {
+        let words = distinctive_words(part, &parts);
+        let found = words.iter().filter(|w| said.contains(w)).count();
+        assert!(
+            found >= (words.len() / 2).max(1),
+            "{}: only {found} of {words:?} in {:?}",
+            part.entry.name,
+            transcript.text
+        );
+    }
+
+    // Segments: ordered, inside the span, and reaching both ends of it (a piece timed from the
+    // wrong origin would land elsewhere or be clamped away).
+    let joined: Vec<&str> = transcript
+        .segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect();
+    assert_eq!(transcript.text, joined.join(" "));
+    let mut previous_end = start;
+    for s in &transcript.segments {
+        assert!(!s.text.trim().is_empty(), "empty segment {s:?}");
+        assert!(s.start_s <= s.end_s, "{s:?}");
+        assert!(
+            s.start_s >= previous_end - 1e-9,
+            "overlaps the previous: {s:?}"
+        );
+        assert!(
+            s.start_s >= start - 1e-9 && s.end_s <= end + 1e-9,
+            "{s:?} outside the speech span {start}..{end}"
+        );
+        assert!((0.0..=1.0).contains(&s.confidence), "{s:?}");
+        previous_end = s.end_s;
+    }
+    let segments = &transcript.segments;
+    let (Some(first_segment), Some(last_segment)) = (segments.first(), segments.last()) else {
+        panic!("no segments")
+    };
+    assert!(
+        first_segment.start_s < first.end_s,
+        "{first_segment:?} starts after the first sentence ({}..{})",
+        first.start_s,
+        first.end_s
+    );
+    assert!(
+        last_segment.end_s > last.start_s,
+        "{last_segment:?} ends before the last sentence ({}..{})",
+        last.start_s,
+        last.end_s
+    );
 }
 
 #[test]
