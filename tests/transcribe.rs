@@ -27,21 +27,24 @@ use crate::support::model::{
 };
 use crate::support::samples::{wav_pcm16, Manifest, SampleEntry};
 
-/// Bound on the aggregate WER over all speech samples (edits / reference words). Measured on
-/// 2025-11-27 with tiny.en (`models/ggml-tiny.en.bin`, greedy, 2 threads): 20.0% (35 edits /
-/// 175 words) with min_audio_ctx 512, and 20.0% with the full 1500 context; the transcripts were
-/// identical over repeated runs. tiny.en on espeak voices over 8 kHz lines mishears real words
-/// ("dental" → "mental", "Tuesday" → "two next"), so the bound sits a few points above the
-/// measurement, not near zero.
-const AGGREGATE_BOUND: f64 = 0.27;
+/// Bound on the aggregate WER over all speech samples (edits / reference words). Measured with
+/// tiny.en (`models/ggml-tiny.en.bin`, greedy): 20.0% (35 edits / 175 words) on 2026-11-27 at
+/// first, with min_audio_ctx 512 and with the full 1500 context alike; 18.3% (32 / 175) after the
+/// VAD began skipping frames below the level gate and whisper.cpp was built with llamafile's
+/// SGEMM (1 thread). The transcripts were identical over repeated runs. tiny.en on espeak voices
+/// over 8 kHz lines mishears real words ("dental" → "mental", "Tuesday" → "two next"), so the
+/// bound sits a few points above the measurement (40 edits), not near zero.
+const AGGREGATE_BOUND: f64 = 0.23;
 
 /// How much worse the reduced encoder context (min_audio_ctx 512, the default) may be than the
-/// full one (1500), in aggregate WER. Measured 2025-11-27: both 20.0% (22.9% vs 23.4% before the
+/// full one (1500), in aggregate WER. Measured 2026-11-27: both 20.0% (22.9% vs 23.4% before the
 /// normalizer read "5.5.1.2" as digits).
 const AUDIO_CTX_MARGIN: f64 = 0.03;
 
-/// Whisper threads for every run here (the CI machine has 2 cores).
-const THREADS: u32 = 2;
+/// Whisper threads for every run here. The test harness runs tests in parallel on the 2-core CI
+/// machine; two tests with 2 whisper threads each oversubscribe it, and ggml's spinning thread
+/// barriers then make them several times slower (BENCHMARKS.md, "Transcription").
+const THREADS: u32 = 1;
 
 fn config(model: &Path, min_audio_ctx: u32) -> PipelineConfig {
     let mut config = PipelineConfig::default();
