@@ -102,6 +102,10 @@ struct PipelineArgs {
     /// Beam size for decoding (0 or 1 = greedy).
     #[arg(long, default_value_t = 0)]
     beam_size: u32,
+    /// Smallest Whisper encoder context, in 20 ms positions (1500 = always the full 30 s
+    /// window). A clip gets its own length plus 1.3 s, at least this: smaller is faster.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1500))]
+    min_audio_ctx: u32,
     /// Spoken language (`en`; `auto` for multilingual models).
     #[arg(long, default_value = "en")]
     language: String,
@@ -138,6 +142,7 @@ impl PipelineArgs {
         config.transcribe.model = self.model.clone();
         config.transcribe.threads = self.threads;
         config.transcribe.beam_size = self.beam_size;
+        config.transcribe.min_audio_ctx = self.min_audio_ctx;
         config.transcribe.language = self.language.clone();
         config
     }
