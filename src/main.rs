@@ -35,8 +35,9 @@ enum Command {
     #[cfg(feature = "fetch")]
     Notification(NotificationArgs),
     /// Run the webhook service: Graph notifications in, results out.
+    // Boxed: the service's options are several times larger than the other commands'.
     #[cfg(feature = "server")]
-    Serve(callscribe::server::ServeArgs),
+    Serve(Box<callscribe::server::ServeArgs>),
     /// Whisper model tools.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -201,7 +202,7 @@ fn main() -> ExitCode {
         Command::Notification(args) => notification(args),
         #[cfg(feature = "server")]
         // Accepted operations left without a result at the shutdown deadline are a failure.
-        Command::Serve(args) => callscribe::server::run(args)
+        Command::Serve(args) => callscribe::server::run(*args)
             .map(|report| {
                 if report.unfinished == 0 {
                     ExitCode::SUCCESS
