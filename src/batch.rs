@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::pipeline::Pipeline;
-use crate::result::{ErrorInfo, RecordingResult, Status};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::{Pipeline, Processed};
+use crate::result::{ErrorInfo, RecordingResult, Source, Status};
 
 /// File extensions picked up when a directory is given (case-insensitive). Formats callscribe
 /// can't decode (Opus, WebM) are included so they are reported as `unsupported_format` rather
@@ -128,7 +128,7 @@ pub fn run(
             .enumerate()
             .map(|(index, path)| {
                 let keep = opts.keep_audio.is_some();
-                let mut processed = pipeline.run_file(path, keep, threads);
+                let mut processed = run_file_isolated(pipeline, path, keep, threads);
                 if let (Some(dir), Some(speech)) = (&opts.keep_audio, &processed.speech) {
                     if let Err(e) = write_speech(dir, path, speech.samples()) {
                         processed.result.status = Status::Failed;
@@ -149,6 +149,30 @@ pub fn run(
         }
     }
     Ok(summary)
+}
+
+/// [`Pipeline::run_file`], with a panic in any stage turned into a failed result for that file:
+/// a stage bug on one hostile input must not end the whole batch without the other results.
+/// (The service does the same through tokio's `JoinError`.)
+fn run_file_isolated(pipeline: &Pipeline, path: &Path, keep: bool, threads: u32) -> Processed {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pipeline.run_file(path, keep, threads)
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(path = %path.display(), "processing panicked (a bug: please report it)");
+        let source = Source {
+            path: Some(path.display().to_string()),
+            ..Source::default()
+        };
+        let error = ErrorInfo {
+            kind: ErrorKind::CorruptMedia,
+            message: "processing failed".into(),
+        };
+        Processed {
+            result: RecordingResult::failed(source, error),
+            speech: None,
+        }
+    })
 }
 
 /// Writes cleaned speech as 16-bit 16 kHz mono WAV (`<stem>.speech.wav`), the only media
