@@ -4,7 +4,9 @@
 //! Speech is found with earshot, a small neural VAD (16 ms frames at 16 kHz), followed by
 //! hysteresis (separate onset and offset thresholds), bridging of short pauses, removal of short
 //! blips, and padding. Beep and stop tone come from [`crate::tones`] and are masked out of the
-//! VAD's input so a tone is never reported as speech.
+//! VAD's input so a tone is never reported as speech. earshot only scores frames that pass a
+//! level gate, and sees them with white comfort noise at the recording's noise floor added, so
+//! band-limited telephone line noise is not mistaken for speech (see `vad_scores`).
 
 use earshot::Detector;
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,9 @@ const FLOOR_MARGIN_DB: f64 = 6.0;
 /// … but the gate never rises above the loud frames (95th percentile) minus this, so a recording
 /// that is speech from end to end keeps its quieter syllables.
 const LOUD_MARGIN_DB: f64 = 25.0;
+
+/// Seed of the comfort-noise generator: fixed, so a recording always gets the same result.
+const COMFORT_NOISE_SEED: u32 = 0x9E37_79B9;
 
 /// A stretch of speech, in seconds of the original recording.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,7 +96,7 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let lower = beep.map_or(0.0, |b| b.end_s);
     let upper = stop_tone.map_or(duration, |t| t.start_s);
 
-    let gate = energy_gate(samples);
+    let (gate, floor_dbfs) = energy_gate(samples);
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
         let t1 = t0 + VAD_FRAME as f64 / 16_000.0;
@@ -102,7 +107,7 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     };
 
     let active: Vec<bool> = (0..gate.len()).map(|f| gate[f] && !masked(f)).collect();
-    let scores = vad_scores(samples, &active);
+    let scores = vad_scores(samples, &active, 10f64.powf(floor_dbfs / 20.0) as f32);
     let raw = hysteresis(&scores, opts, |frame| !active[frame]);
     let merged = merge_and_filter(raw, opts);
     let frame_s = VAD_FRAME as f64 / 16_000.0;
@@ -146,21 +151,38 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 /// One earshot score per 16 ms frame (the last partial frame is zero-padded), computed only
 /// where `active` says the frame can be speech; inactive frames score 0.
 ///
+/// earshot sees the audio plus white "comfort noise" of RMS `comfort_rms` (the recording's own
+/// noise floor). Telephone audio is band-limited: from an 8 kHz source nothing lies above 4 kHz
+/// after resampling, and earshot, trained on wideband audio, scores stationary band-limited
+/// noise (white, pink or brown line noise at 8 kHz) as speech from end to end, where the same
+/// noise at 16 kHz scores as silence. Filling the empty band at the floor's level gives it the
+/// wideband input it knows; it raises the floor by 3 dB, far below speech. Only the VAD's
+/// input is changed, never the audio that is measured or transcribed. The generator is a
+/// 32-bit xorshift with a fixed seed, so results are reproducible (no `rand` dependency for
+/// three lines of arithmetic).
+///
 /// earshot is ~80 % of the audio chain's time, and a frame that fails the level gate (or lies
 /// in a tone) is discarded whatever its score, so such frames are skipped. earshot is recurrent,
 /// so the frames before an active run still matter: a gap shorter than [`WARM_UP_FRAMES`] is fed
 /// through as before; after a longer gap the detector is reset and warmed up on the
 /// [`WARM_UP_FRAMES`] frames before the run, as at the start of a recording. A recording that
 /// is active throughout gets exactly the scores of a plain frame-by-frame pass.
-fn vad_scores(samples: &[f32], active: &[bool]) -> Vec<f32> {
+fn vad_scores(samples: &[f32], active: &[bool], comfort_rms: f32) -> Vec<f32> {
     let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
     let mut detector = Detector::default();
     let mut buf = [0f32; VAD_FRAME];
+    // Uniform noise in [-a, a] has RMS a / sqrt(3).
+    let amplitude = comfort_rms * 3f32.sqrt();
+    let mut state = COMFORT_NOISE_SEED;
     let mut score = |detector: &mut Detector, chunk: &[f32]| {
         buf.fill(0.0);
-        // earshot expects [-1, 1]; float sources can overshoot.
-        for (dst, s) in buf.iter_mut().zip(chunk) {
-            *dst = s.clamp(-1.0, 1.0);
+        for (i, dst) in buf.iter_mut().enumerate() {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let noise = amplitude * (state as f32 / u32::MAX as f32 * 2.0 - 1.0);
+            // earshot expects [-1, 1]; float sources can overshoot.
+            *dst = (chunk.get(i).copied().unwrap_or(0.0) + noise).clamp(-1.0, 1.0);
         }
         detector.predict_f32(&buf)
     };
@@ -189,8 +211,9 @@ fn vad_scores(samples: &[f32], active: &[bool]) -> Vec<f32> {
 }
 
 /// Per frame: is it loud enough to be speech? See [`ABS_FLOOR_DBFS`], [`FLOOR_MARGIN_DB`] and
-/// [`LOUD_MARGIN_DB`].
-fn energy_gate(samples: &[f32]) -> Vec<bool> {
+/// [`LOUD_MARGIN_DB`]. Also returns the noise floor (the 10th percentile of frame levels, in
+/// dB relative to full-scale RMS; -120 for an empty buffer).
+fn energy_gate(samples: &[f32]) -> (Vec<bool>, f64) {
     let levels: Vec<f64> = samples
         .chunks(VAD_FRAME)
         .map(|c| {
@@ -199,15 +222,16 @@ fn energy_gate(samples: &[f32]) -> Vec<bool> {
         })
         .collect();
     if levels.is_empty() {
-        return Vec::new();
+        return (Vec::new(), -120.0);
     }
     let mut sorted = levels.clone();
     sorted.sort_by(f64::total_cmp);
     let percentile = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
-    let gate = (percentile(0.10) + FLOOR_MARGIN_DB)
+    let floor = percentile(0.10);
+    let gate = (floor + FLOOR_MARGIN_DB)
         .min(percentile(0.95) - LOUD_MARGIN_DB)
         .max(ABS_FLOOR_DBFS);
-    levels.into_iter().map(|db| db >= gate).collect()
+    (levels.into_iter().map(|db| db >= gate).collect(), floor)
 }
 
 /// Frame ranges `[start, end)` where the score rose above the onset threshold and had not yet
@@ -312,7 +336,7 @@ mod tests {
             detector.predict_f32(f);
         }
         let plain: Vec<f32> = frames.iter().map(|f| detector.predict_f32(f)).collect();
-        assert_eq!(vad_scores(&samples, &vec![true; frames.len()]), plain);
+        assert_eq!(vad_scores(&samples, &vec![true; frames.len()], 0.0), plain);
     }
 
     #[test]
@@ -321,7 +345,7 @@ mod tests {
         let n = samples.len().div_ceil(VAD_FRAME);
         // Active only in the last quarter, after a gap far longer than the warm-up.
         let active: Vec<bool> = (0..n).map(|i| i >= 3 * n / 4).collect();
-        let scores = vad_scores(&samples, &active);
+        let scores = vad_scores(&samples, &active, 1e-4);
         assert!(scores[..3 * n / 4].iter().all(|&s| s == 0.0));
         assert!(scores[3 * n / 4..]
             .iter()
