@@ -27,14 +27,18 @@ use crate::support::model::{
 };
 use crate::support::samples::{wav_pcm16, Manifest, SampleEntry};
 
-/// Bound on the aggregate WER over all speech samples (edits / reference words). Measured with
-/// tiny.en (`models/ggml-tiny.en.bin`, greedy): 20.0% (35 edits / 175 words) on 2026-11-27 at
-/// first, with min_audio_ctx 512 and with the full 1500 context alike; 18.3% (32 / 175) after the
-/// VAD began skipping frames below the level gate and whisper.cpp was built with llamafile's
-/// SGEMM (1 thread). The transcripts were identical over repeated runs. tiny.en on espeak voices
-/// over 8 kHz lines mishears real words ("dental" → "mental", "Tuesday" → "two next"), so the
-/// bound sits a few points above the measurement (40 edits), not near zero.
-const AGGREGATE_BOUND: f64 = 0.23;
+/// Bound on the aggregate WER over all speech samples (edits / reference words), tiny.en
+/// (`models/ggml-tiny.en.bin`, greedy, 1 thread). Measured on 2026-11-27: 20.0% (35 edits / 175
+/// words) at first, with min_audio_ctx 512 and the full 1500 alike; 18.3% (32) after the VAD
+/// began skipping frames below the level gate and whisper.cpp was built with llamafile's SGEMM;
+/// 22.9% (40) after comfort noise was added to the VAD's input. That last change moved two
+/// speech starts by one or two 16 ms frames, and tiny.en turned "running about 10 minutes late"
+/// into "running an out-band minute slate" and "Hi, it's Jennifer" into "High is standard": on
+/// 13 short espeak clips the aggregate moves by several points with the clip's first frame. The
+/// transcripts are identical over repeated runs. tiny.en on espeak voices over 8 kHz lines also
+/// mishears real words ("dental" → "mental"), so the bound sits above the measurements (44
+/// edits), not near zero.
+const AGGREGATE_BOUND: f64 = 0.25;
 
 /// How much worse the reduced encoder context (min_audio_ctx 512, the default) may be than the
 /// full one (1500), in aggregate WER. Measured 2026-11-27: both 20.0% (22.9% vs 23.4% before the
