@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use callscribe::audio::Seconds;
 use callscribe::config::{Limits, PipelineConfig};
-use callscribe::result::{RecordingResult, Source, Status};
+use callscribe::result::{RecordingResult, Source, Status, Transcript};
 use callscribe::transcribe::strip_non_speech;
 use callscribe::{decode, resample, Pipeline};
 
@@ -264,36 +264,44 @@ fn transcript_segments_are_ordered_inside_the_speech_span() {
         let (spoken_start, spoken_end) = spoken.expect("speech samples have boundaries");
         assert!(!transcript.segments.is_empty(), "{name}: no segments");
         assert_eq!(transcript.language, "en");
-        let joined: Vec<&str> = transcript
-            .segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect();
-        assert_eq!(
-            transcript.text,
-            joined.join(" "),
-            "{name}: text is the segments joined"
-        );
-        let mut previous_end = start;
+        check_segments(name, transcript, start, end);
         for s in &transcript.segments {
-            assert!(!s.text.trim().is_empty(), "{name}: empty segment {s:?}");
-            assert!(s.start_s <= s.end_s, "{name}: {s:?}");
-            assert!(
-                s.start_s >= previous_end - 1e-9,
-                "{name}: overlaps the previous: {s:?}"
-            );
-            assert!(
-                s.start_s >= start - 1e-9 && s.end_s <= end + 1e-9,
-                "{name}: {s:?} outside the speech span {start}..{end}"
-            );
-            assert!((0.0..=1.0).contains(&s.confidence), "{name}: {s:?}");
             // Against the manifest: every segment touches the real speech.
             assert!(
                 s.end_s >= spoken_start - 0.3 && s.start_s <= spoken_end + 0.3,
                 "{name}: {s:?} outside the spoken {spoken_start}..{spoken_end}"
             );
-            previous_end = s.end_s;
         }
+    }
+}
+
+/// The transcript's text is its segments joined; segments are non-empty, ordered, not
+/// overlapping, inside the speech span `start..end`, with a confidence in [0, 1].
+fn check_segments(name: &str, transcript: &Transcript, start: f64, end: f64) {
+    let joined: Vec<&str> = transcript
+        .segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect();
+    assert_eq!(
+        transcript.text,
+        joined.join(" "),
+        "{name}: text is the segments joined"
+    );
+    let mut previous_end = start;
+    for s in &transcript.segments {
+        assert!(!s.text.trim().is_empty(), "{name}: empty segment {s:?}");
+        assert!(s.start_s <= s.end_s, "{name}: {s:?}");
+        assert!(
+            s.start_s >= previous_end - 1e-9,
+            "{name}: overlaps the previous: {s:?}"
+        );
+        assert!(
+            s.start_s >= start - 1e-9 && s.end_s <= end + 1e-9,
+            "{name}: {s:?} outside the speech span {start}..{end}"
+        );
+        assert!((0.0..=1.0).contains(&s.confidence), "{name}: {s:?}");
+        previous_end = s.end_s;
     }
 }
 
@@ -551,27 +559,7 @@ fn long_recording_is_transcribed_in_pieces() {
 
     // Segments: ordered, inside the span, and reaching both ends of it (a piece timed from the
     // wrong origin would land elsewhere or be clamped away).
-    let joined: Vec<&str> = transcript
-        .segments
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect();
-    assert_eq!(transcript.text, joined.join(" "));
-    let mut previous_end = start;
-    for s in &transcript.segments {
-        assert!(!s.text.trim().is_empty(), "empty segment {s:?}");
-        assert!(s.start_s <= s.end_s, "{s:?}");
-        assert!(
-            s.start_s >= previous_end - 1e-9,
-            "overlaps the previous: {s:?}"
-        );
-        assert!(
-            s.start_s >= start - 1e-9 && s.end_s <= end + 1e-9,
-            "{s:?} outside the speech span {start}..{end}"
-        );
-        assert!((0.0..=1.0).contains(&s.confidence), "{s:?}");
-        previous_end = s.end_s;
-    }
+    check_segments("long recording", transcript, start, end);
     let segments = &transcript.segments;
     let (Some(first_segment), Some(last_segment)) = (segments.first(), segments.last()) else {
         panic!("no segments")
