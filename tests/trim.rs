@@ -9,7 +9,7 @@ use callscribe::result::Status;
 use callscribe::trim::{find_speech, Segment, SpeechReport};
 use zeroize::Zeroizing;
 
-use crate::support::samples::sine;
+use crate::support::samples::{sine, wav_pcm16};
 use crate::support::{pipeline_without_transcription, Manifest, SampleEntry};
 
 /// VAD boundary tolerance against the manifest, in seconds (earshot frames are 16 ms; the
@@ -355,14 +355,6 @@ fn telephone_noise(kind: &str, rms: f64, seconds: f64) -> Vec<f32> {
     raw.iter().map(|x| (x / actual * rms) as f32).collect()
 }
 
-fn pcm16_8k(samples: &[f32]) -> Vec<u8> {
-    let ints: Vec<i16> = samples
-        .iter()
-        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
-        .collect();
-    crate::support::wav::pcm16_wav(&ints, 8_000, 1)
-}
-
 /// Band-limited noise is not speech. earshot alone scored 8 kHz white, pink and brown noise as
 /// speech from end to end (the 4–8 kHz band is empty after resampling); the comfort noise that
 /// `trim` adds to the VAD's input at the noise floor fixes that.
@@ -372,7 +364,7 @@ fn telephone_band_noise_is_no_speech() {
     for kind in ["white", "pink", "brown"] {
         for rms_db in [-50.0, -40.0, -30.0] {
             let noise = telephone_noise(kind, 10f64.powf(rms_db / 20.0), 9.0);
-            let result = pipeline.process(&pcm16_8k(&noise), Default::default());
+            let result = pipeline.process(&wav_pcm16(8_000, 1, &noise), Default::default());
             let audio = result.audio.as_ref().expect("decoded");
             assert_eq!(
                 result.status,
@@ -409,7 +401,7 @@ fn speech_on_a_noisy_telephone_line_keeps_its_boundaries() {
     for kind in ["white", "pink", "brown"] {
         let noise = telephone_noise(kind, speech_rms / 10f64.powf(15.0 / 20.0), 60.0);
         let mixed: Vec<f32> = speech.iter().zip(&noise).map(|(s, n)| s + n).collect();
-        let result = pipeline.process(&pcm16_8k(&mixed), Default::default());
+        let result = pipeline.process(&wav_pcm16(8_000, 1, &mixed), Default::default());
         assert_eq!(result.status, Status::Ok, "{kind}: {:?}", result.error);
         let audio = result.audio.as_ref().expect("decoded");
         let (found_start, found_end) = (

@@ -11,31 +11,27 @@ use crate::support::model::repo_path;
 
 /// 16-bit PCM WAV bytes of interleaved `samples` (`channels` per frame) at `rate` Hz.
 pub fn pcm16_wav(samples: &[i16], rate: u32, channels: u16) -> Vec<u8> {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut out = Cursor::new(Vec::new());
-    {
-        let mut writer = hound::WavWriter::new(&mut out, spec).expect("wav header");
-        for &s in samples {
-            writer.write_sample(s).expect("wav sample");
-        }
-        writer.finalize().expect("wav finalize");
-    }
-    out.into_inner()
+    hound_wav(samples, channels, rate, 16, hound::SampleFormat::Int)
 }
 
 /// 32-bit float WAV bytes of mono `samples` at `rate` Hz (values are written as given, so
 /// NaN and infinities too).
 pub fn float32_wav(samples: &[f32], rate: u32) -> Vec<u8> {
+    hound_wav(samples, 1, rate, 32, hound::SampleFormat::Float)
+}
+
+fn hound_wav<S: hound::Sample + Copy>(
+    samples: &[S],
+    channels: u16,
+    sample_rate: u32,
+    bits_per_sample: u16,
+    sample_format: hound::SampleFormat,
+) -> Vec<u8> {
     let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
+        channels,
+        sample_rate,
+        bits_per_sample,
+        sample_format,
     };
     let mut out = Cursor::new(Vec::new());
     {
