@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use callscribe::result::Status;
 use callscribe::{ErrorKind, RecordingResult};
 
+use crate::support::cli_run::collect;
 use crate::support::model::{model_lock, repo_path, require_model};
 use crate::support::wav::{looped_pcm16_wav, pcm16_wav, read_pcm16_sample, ScratchDir};
 
@@ -101,7 +102,7 @@ fn require_time() -> bool {
 fn measure(args: &[&str], limit: Duration) -> Measured {
     let scratch = ScratchDir::new("memory-time");
     let report = scratch.join("time.txt");
-    let mut child = Command::new("/usr/bin/time")
+    let child = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o"])
         .arg(&report)
         .args(["sh", "-c", r#"ulimit -v "$1" && shift && exec "$@""#, "sh"])
@@ -116,39 +117,8 @@ fn measure(args: &[&str], limit: Duration) -> Measured {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn /usr/bin/time");
-    let read_all = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = read_all(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    );
-    let err = read_all(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("callscribe {args:?} still running after {limit:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let run = collect(child, limit)
+        .unwrap_or_else(|_| panic!("callscribe {args:?} still running after {limit:?}; killed"));
     let text = std::fs::read_to_string(&report).expect("GNU time's report");
     // A child killed by a signal makes time write "Command terminated by signal N" first.
     let peak_kib = text
@@ -158,9 +128,9 @@ fn measure(args: &[&str], limit: Duration) -> Measured {
         .unwrap_or_else(|| panic!("no peak RSS in GNU time's report: {text:?}"));
     let measured = Measured {
         peak_kib,
-        code: status.code(),
-        stdout: out.join().expect("stdout"),
-        stderr: err.join().expect("stderr"),
+        code: run.status.code(),
+        stdout: run.stdout,
+        stderr: run.stderr,
     };
     eprintln!(
         "memory: callscribe {}: peak RSS {} KiB ({:.1} MiB), exit {:?}",

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,22 +72,47 @@ pub fn run_cli_env(
             let _ = pipe.write_all(&bytes);
         })
     });
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
+    let run = collect(child, limit).unwrap_or_else(|stderr| {
+        panic!("callscribe {args:?} still running after {limit:?}; killed. stderr:\n{stderr}")
+    });
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
+    run
+}
+
+/// Reads a spawned child's piped stdout and stderr on threads and waits for it, polling at
+/// most `limit` (a bounded number of 20 ms steps). On time-out the child is killed and reaped,
+/// and its stderr so far is the error.
+pub fn collect(mut child: Child, limit: Duration) -> Result<CliRun, String> {
+    let read_all = |pipe: Option<Box<dyn Read + Send>>| {
         thread::spawn(move || {
             let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
             String::from_utf8_lossy(&buf).into_owned()
         })
     };
-    let out = read_all(Box::new(child.stdout.take().expect("stdout")));
-    let err = read_all(Box::new(child.stderr.take().expect("stderr")));
+    let out = read_all(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = read_all(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
 
     let started = Instant::now();
     let step = Duration::from_millis(20);
     let max_polls = (limit.as_millis() / step.as_millis()).max(1) + 1;
     let mut status = None;
     for _ in 0..max_polls {
-        if let Some(s) = child.try_wait().expect("wait for callscribe") {
+        if let Some(s) = child.try_wait().expect("wait for the child") {
             status = Some(s);
             break;
         }
@@ -99,15 +124,11 @@ pub fn run_cli_env(
     let Some(status) = status else {
         let _ = child.kill();
         let _ = child.wait();
-        let stderr = err.join().unwrap_or_default();
-        panic!("callscribe {args:?} still running after {limit:?}; killed. stderr:\n{stderr}");
+        return Err(err.join().unwrap_or_default());
     };
-    if let Some(w) = writer {
-        let _ = w.join();
-    }
-    CliRun {
+    Ok(CliRun {
         status,
         stdout: out.join().expect("stdout reader"),
         stderr: err.join().expect("stderr reader"),
-    }
+    })
 }

@@ -10,11 +10,12 @@
 
 #![allow(dead_code)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::support::cli_run::collect;
 
 /// The system calls traced: every file-name call (`%file`: open, creat, rename, unlink, mkdir,
 /// truncate, link, chmod, …) and every call that writes bytes to a descriptor.
@@ -188,36 +189,18 @@ pub fn run_traced(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Trace
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut child = command.spawn().expect("spawn strace");
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = read_all(Box::new(child.stdout.take().expect("stdout")));
-    let err = read_all(Box::new(child.stderr.take().expect("stderr")));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for strace") {
-            break s;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            let _ = std::fs::remove_file(&log);
-            panic!("strace callscribe {args:?} still running after {limit:?}; killed");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let child = command.spawn().expect("spawn strace");
+    let run = collect(child, limit).unwrap_or_else(|_| {
+        let _ = std::fs::remove_file(&log);
+        panic!("strace callscribe {args:?} still running after {limit:?}; killed");
+    });
     let trace = std::fs::read(&log).expect("read the strace log");
     let _ = std::fs::remove_file(&log);
     let (events, unparsed) = parse_trace(&String::from_utf8_lossy(&trace), cwd);
     Traced {
-        status,
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
+        status: run.status,
+        stdout: run.stdout,
+        stderr: run.stderr,
         events,
         unparsed,
     }
