@@ -12,7 +12,8 @@
 //! - [`decode`]: symphonia, from in-memory bytes → mono PCM at the source rate
 //! - [`resample`]: rubato → 16 kHz, time-aligned with the original
 //! - [`tones`]: beep and DTMF detection (Goertzel)
-//! - [`trim`]: earshot VAD → speech span and levels
+//! - [`vad`]: earshot's voice-activity network behind a realfft feature front end
+//! - [`trim`]: VAD, level gate and tones → speech span and levels
 //! - `transcribe` (feature `whisper`): whisper.cpp through whisper-rs
 //! - [`result`]: the JSON result schema `callscribe.result/v1`
 //! - [`pipeline`]: builds the stages once and chains them
@@ -53,6 +54,7 @@ pub mod tones;
 #[cfg(feature = "whisper")]
 pub mod transcribe;
 pub mod trim;
+pub mod vad;
 
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};

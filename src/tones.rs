@@ -151,8 +151,6 @@ struct DtmfWindows {
     power: Vec<[f32; 8]>,
     /// `(row, column)` of the key each window passed as.
     key: Vec<Option<(usize, usize)>>,
-    /// Mean-square power of every block (DC removed), for the stop tone's activity test.
-    block_power: Vec<f32>,
 }
 
 /// Runs the 8 Goertzel filters over every [`DTMF_HOP`] block and classifies each window.
@@ -162,7 +160,6 @@ fn dtmf_windows(samples: &[f32]) -> DtmfWindows {
     let mut out = DtmfWindows {
         power: Vec::with_capacity(windows),
         key: Vec::with_capacity(windows),
-        block_power: Vec::with_capacity(blocks),
     };
     if windows == 0 {
         return out;
@@ -202,9 +199,6 @@ fn dtmf_windows(samples: &[f32]) -> DtmfWindows {
     let mut window = [[(0f32, 0f32); 8]; DTMF_WINDOW_HOPS];
     let mut push = |b: usize, block: &[f32], z: [(f32, f32); 8], out: &mut DtmfWindows| {
         let sums = block_sums(block);
-        let len = DTMF_HOP as f64;
-        out.block_power
-            .push(((sums.1 - sums.0 * sums.0 / len) / len) as f32);
         let slot = &mut ring[b % DTMF_WINDOW_HOPS];
         for (t, (old, new)) in total_z.iter_mut().zip(slot.0.iter().zip(&z)) {
             t.0 += f64::from(new.0) - f64::from(old.0);
@@ -448,12 +442,13 @@ struct Press {
 /// ≥ 90 % of the energy, for ≥ 35 ms. Presses of one key interrupted for < 20 ms are merged.
 /// Times are accurate to ±2.5 ms for a clean press.
 pub fn find_dtmf(samples: &[f32]) -> Vec<DtmfTone> {
-    dtmf_scan(samples).0
+    dtmf_from(samples, 0)
 }
 
-/// [`find_dtmf`], also returning the mean-square power of every [`DTMF_HOP`] block.
-fn dtmf_scan(samples: &[f32]) -> (Vec<DtmfTone>, Vec<f32>) {
-    let win = dtmf_windows(samples);
+/// [`find_dtmf`] on `samples[from..]`, with times still in seconds of the whole of `samples`.
+fn dtmf_from(samples: &[f32], from: usize) -> Vec<DtmfTone> {
+    let from = from.min(samples.len());
+    let win = dtmf_windows(&samples[from..]);
     let count = win.key.len();
 
     // Cores: runs of ≥ DTMF_MIN_CORE_WINDOWS windows that passed as the same key.
@@ -518,7 +513,7 @@ fn dtmf_scan(samples: &[f32]) -> (Vec<DtmfTone>, Vec<f32>) {
 
     // Seconds: a window stands for its centre ± half a hop.
     let total_s = samples.len() as f64 / FS;
-    let centre_s = |w: usize| (w * DTMF_HOP + DTMF_WINDOW / 2) as f64 / FS;
+    let centre_s = |w: usize| (from + w * DTMF_HOP + DTMF_WINDOW / 2) as f64 / FS;
     let half_hop_s = DTMF_HOP as f64 / 2.0 / FS;
     let mut tones: Vec<DtmfTone> = Vec::with_capacity(presses.len());
     for p in presses {
@@ -537,7 +532,7 @@ fn dtmf_scan(samples: &[f32]) -> (Vec<DtmfTone>, Vec<f32>) {
     // Compare with a tolerance of a tenth of a sample so that exactly 35 ms passes despite
     // floating-point rounding.
     tones.retain(|t| t.end_s - t.start_s >= DTMF_MIN_PRESS_S - 0.1 / FS);
-    (tones, win.block_power)
+    tones
 }
 
 /// Median of the values (0 for none).
@@ -578,27 +573,98 @@ const ACTIVITY_BELOW_TONE_DB: f64 = 20.0;
 /// "Silence" allows background noise and up to 200 ms of short bursts (clicks, breaths) after
 /// the press, all ending within `tail_s` seconds ([`DEFAULT_STOP_TAIL_S`]) of the press's end.
 /// Speech after the last press means the caller kept talking, so it was not the stop tone.
+///
+/// Only the end of the recording is searched for presses: walking back from the end, once more
+/// than 200 ms of audio loud enough to count as activity after *any* tone has gone by, no
+/// earlier press can qualify. The DTMF filters then run from [`STOP_SCAN_LOOKBACK_S`] before
+/// that point (the whole recording when a press reaches back to the start of that region), so
+/// the answer is the one a scan of the whole recording gives, for a fraction of its cost.
 pub fn find_stop_tone(samples: &[f32], tail_s: f64) -> Option<DtmfTone> {
-    let (presses, block_power) = dtmf_scan(samples);
-    stop_tone_in(&presses, &block_power, tail_s)
+    let block_power = block_powers(samples);
+    let floor = noise_floor(&block_power);
+    let first_block = stop_scan_start(&block_power, floor);
+    if first_block > 0 {
+        let from = first_block * DTMF_HOP;
+        let presses = dtmf_from(samples, from);
+        // A press found in the region's first window may have begun before it: scan it all.
+        let region_start_s = (from + DTMF_WINDOW) as f64 / FS;
+        if presses.iter().all(|p| p.start_s > region_start_s) {
+            return stop_tone_in(&presses, &block_power, floor, tail_s);
+        }
+    }
+    let presses = find_dtmf(samples);
+    stop_tone_in(&presses, &block_power, floor, tail_s)
+}
+
+/// How far before the point where the trailing activity exceeds
+/// [`STOP_MAX_TRAILING_ACTIVITY_S`] the stop-tone search starts, in seconds: a qualifying press
+/// ends after that point, so this only needs to cover the press itself (a press longer than
+/// this is still found, by the fallback to a whole scan).
+const STOP_SCAN_LOOKBACK_S: f64 = 1.0;
+
+/// The first [`DTMF_HOP`] block the stop-tone search needs to look at.
+///
+/// The activity threshold of [`stop_tone_in`] is at most `max(floor + 12 dB, -60 dBFS)`,
+/// whatever the tone's level, so a block above that is activity after any press. A press
+/// followed (from its guard on) by more than [`STOP_MAX_TRAILING_ACTIVITY_S`] of such blocks is
+/// not the stop tone, which puts every candidate's end after the block returned here plus the
+/// lookback.
+fn stop_scan_start(block_power: &[f32], floor: f64) -> usize {
+    let block_s = DTMF_HOP as f64 / FS;
+    let surely_active =
+        (floor * power_ratio(ACTIVITY_ABOVE_FLOOR_DB)).max(mean_square_at(ACTIVITY_MIN_DBFS));
+    let mut active_blocks = 0usize;
+    for (i, &p) in block_power.iter().enumerate().rev() {
+        if f64::from(p) >= surely_active {
+            active_blocks += 1;
+            if active_blocks as f64 * block_s > STOP_MAX_TRAILING_ACTIVITY_S + 1e-9 {
+                // Margin: the press's guard and the rounding of its end to a block.
+                let margin = ((STOP_GUARD_S + STOP_SCAN_LOOKBACK_S) / block_s).ceil() as usize;
+                return i.saturating_sub(margin + 1);
+            }
+        }
+    }
+    0
 }
 
 /// [`find_stop_tone`] with the presses already found by [`find_dtmf`] over the same samples, so
 /// a caller that wants both scans only once.
 pub fn stop_tone_among(samples: &[f32], presses: &[DtmfTone], tail_s: f64) -> Option<DtmfTone> {
+    let block_power = block_powers(samples);
+    let floor = noise_floor(&block_power);
+    stop_tone_in(presses, &block_power, floor, tail_s)
+}
+
+/// Mean-square power (DC removed) of every whole [`DTMF_HOP`] block.
+fn block_powers(samples: &[f32]) -> Vec<f32> {
     let len = DTMF_HOP as f64;
-    let block_power: Vec<f32> = samples
+    samples
         .chunks_exact(DTMF_HOP)
         .map(|block| {
             let (sum, sq) = block_sums(block);
             ((sq - sum * sum / len) / len) as f32
         })
-        .collect();
-    stop_tone_in(presses, &block_power, tail_s)
+        .collect()
 }
 
-/// The stop-tone decision over per-block (5 ms) mean-square powers.
-fn stop_tone_in(presses: &[DtmfTone], block_power: &[f32], tail_s: f64) -> Option<DtmfTone> {
+/// The background level: the [`NOISE_FLOOR_QUANTILE`] of the block powers (0 for none).
+fn noise_floor(block_power: &[f32]) -> f64 {
+    if block_power.is_empty() {
+        return 0.0;
+    }
+    let mut sorted = block_power.to_vec();
+    let q = ((sorted.len() as f64 * NOISE_FLOOR_QUANTILE) as usize).min(sorted.len() - 1);
+    let (_, f, _) = sorted.select_nth_unstable_by(q, f32::total_cmp);
+    f64::from(*f)
+}
+
+/// The stop-tone decision over per-block (5 ms) mean-square powers and their noise floor.
+fn stop_tone_in(
+    presses: &[DtmfTone],
+    block_power: &[f32],
+    floor: f64,
+    tail_s: f64,
+) -> Option<DtmfTone> {
     let last = *presses.iter().max_by(|a, b| a.end_s.total_cmp(&b.end_s))?;
     let block_s = DTMF_HOP as f64 / FS;
     let block_at = |t: f64| ((t.max(0.0) / block_s).round() as usize).min(block_power.len());
@@ -607,14 +673,6 @@ fn stop_tone_in(presses: &[DtmfTone], block_power: &[f32], tail_s: f64) -> Optio
         .get(block_at(last.start_s)..block_at(last.end_s))
         .unwrap_or(&[]);
     let tone_power = tone.iter().map(|&p| f64::from(p)).sum::<f64>() / tone.len().max(1) as f64;
-    let floor = if block_power.is_empty() {
-        0.0
-    } else {
-        let mut sorted = block_power.to_vec();
-        let q = ((sorted.len() as f64 * NOISE_FLOOR_QUANTILE) as usize).min(sorted.len() - 1);
-        let (_, f, _) = sorted.select_nth_unstable_by(q, f32::total_cmp);
-        f64::from(*f)
-    };
     let threshold = (floor * power_ratio(ACTIVITY_ABOVE_FLOOR_DB))
         .min(tone_power / power_ratio(ACTIVITY_BELOW_TONE_DB))
         .max(mean_square_at(ACTIVITY_MIN_DBFS));
@@ -1596,6 +1654,59 @@ mod tests {
             stop_tone_among(&x, &presses, DEFAULT_STOP_TAIL_S).map(|t| t.key),
             Some('9')
         );
+    }
+
+    #[test]
+    fn the_tail_search_answers_like_a_whole_scan() {
+        // Long recordings, so the search really starts late, and a press long enough to reach
+        // back past the start of the searched region (the fallback).
+        let cases: Vec<(&str, Vec<f32>, Option<char>)> = vec![
+            (
+                "short press after long speech",
+                concat(&[speechlike(20.0, 31), dtmf('#', 0.12), silence(2.0)]),
+                Some('#'),
+            ),
+            (
+                "3 s press after long speech",
+                concat(&[speechlike(20.0, 32), dtmf('*', 3.0), silence(0.5)]),
+                Some('*'),
+            ),
+            (
+                "press, then long silence",
+                concat(&[speechlike(10.0, 33), dtmf('5', 0.1), silence(20.0)]),
+                Some('5'),
+            ),
+            (
+                "press mid-speech only",
+                concat(&[speechlike(10.0, 34), dtmf('1', 0.1), speechlike(10.0, 35)]),
+                None,
+            ),
+            (
+                "two presses, speech between",
+                concat(&[
+                    speechlike(8.0, 36),
+                    dtmf('2', 0.1),
+                    speechlike(8.0, 37),
+                    dtmf('#', 0.1),
+                    silence(1.0),
+                ]),
+                Some('#'),
+            ),
+        ];
+        for (name, x, key) in cases {
+            let whole = stop_tone_among(&x, &find_dtmf(&x), DEFAULT_STOP_TAIL_S);
+            let tail = find_stop_tone(&x, DEFAULT_STOP_TAIL_S);
+            assert_eq!(whole.map(|t| t.key), key, "{name}: whole scan {whole:?}");
+            assert_eq!(tail, whole, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_tail_search_starts_late_in_long_recordings() {
+        let x = concat(&[speechlike(20.0, 38), silence(2.0)]);
+        let power = block_powers(&x);
+        let start_s = (stop_scan_start(&power, noise_floor(&power)) * DTMF_HOP) as f64 / FS;
+        assert!((18.0..20.0).contains(&start_s), "{start_s}");
     }
 
     // ---- Beep -------------------------------------------------------------------------------

@@ -8,15 +8,15 @@
 //! level gate, and sees them with white comfort noise at the recording's noise floor added, so
 //! band-limited telephone line noise is not mistaken for speech (see `vad_scores`).
 
-use earshot::Detector;
 use serde::{Deserialize, Serialize};
 
 use crate::audio::{Mono16k, Seconds};
 use crate::config::TrimOptions;
 use crate::tones::{self, Beep, DtmfTone};
+use crate::vad::{self, Vad};
 
 /// earshot's fixed frame: 256 samples = 16 ms at 16 kHz.
-pub const VAD_FRAME: usize = 256;
+pub const VAD_FRAME: usize = vad::FRAME;
 
 /// How far into the recording a beep is looked for, in seconds: Graph plays it right after the
 /// prompt, before the caller speaks.
@@ -157,11 +157,10 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 /// noise (white, pink or brown line noise at 8 kHz) as speech from end to end, where the same
 /// noise at 16 kHz scores as silence. Filling the empty band at the floor's level gives it the
 /// wideband input it knows; it raises the floor by 3 dB, far below speech. Only the VAD's
-/// input is changed, never the audio that is measured or transcribed. The generator is a
-/// 32-bit xorshift with a fixed seed, so results are reproducible (no `rand` dependency for
-/// three lines of arithmetic).
+/// input is changed, never the audio that is measured or transcribed; [`ComfortNoise`] is
+/// deterministic, so results are reproducible.
 ///
-/// earshot is ~80 % of the audio chain's time, and a frame that fails the level gate (or lies
+/// The VAD is the largest part of the audio chain's time, and a frame that fails the level gate (or lies
 /// in a tone) is discarded whatever its score, so such frames are skipped. earshot is recurrent,
 /// so the frames before an active run still matter: a gap shorter than [`WARM_UP_FRAMES`] is fed
 /// through as before; after a longer gap the detector is reset and warmed up on the
@@ -169,22 +168,12 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 /// is active throughout gets exactly the scores of a plain frame-by-frame pass.
 fn vad_scores(samples: &[f32], active: &[bool], comfort_rms: f32) -> Vec<f32> {
     let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
-    let mut detector = Detector::default();
+    let mut detector = Vad::new();
+    let mut noise = ComfortNoise::new(comfort_rms);
     let mut buf = [0f32; VAD_FRAME];
-    // Uniform noise in [-a, a] has RMS a / sqrt(3).
-    let amplitude = comfort_rms * 3f32.sqrt();
-    let mut state = COMFORT_NOISE_SEED;
-    let mut score = |detector: &mut Detector, chunk: &[f32]| {
-        buf.fill(0.0);
-        for (i, dst) in buf.iter_mut().enumerate() {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let noise = amplitude * (state as f32 / u32::MAX as f32 * 2.0 - 1.0);
-            // earshot expects [-1, 1]; float sources can overshoot.
-            *dst = (chunk.get(i).copied().unwrap_or(0.0) + noise).clamp(-1.0, 1.0);
-        }
-        detector.predict_f32(&buf)
+    let mut score = |detector: &mut Vad, chunk: &[f32]| {
+        noise.add_to(chunk, &mut buf);
+        detector.score(&buf)
     };
     for chunk in frames.iter().take(WARM_UP_FRAMES) {
         score(&mut detector, chunk);
@@ -210,6 +199,48 @@ fn vad_scores(samples: &[f32], active: &[bool], comfort_rms: f32) -> Vec<f32> {
     scores
 }
 
+/// White noise for the VAD's input (see [`vad_scores`]): eight interleaved 32-bit xorshift
+/// generators with fixed seeds, so results are reproducible and the loop vectorises (one
+/// generator is a serial chain of shifts per sample). No `rand` dependency for this.
+struct ComfortNoise {
+    lanes: [u32; 8],
+    /// Uniform noise in [-a, a] has RMS a / sqrt(3).
+    amplitude: f32,
+}
+
+impl ComfortNoise {
+    fn new(rms: f32) -> Self {
+        Self {
+            // Distinct odd (so non-zero) seeds, one per lane.
+            lanes: std::array::from_fn(|i| {
+                COMFORT_NOISE_SEED
+                    .wrapping_mul(2 * i as u32 + 1)
+                    .rotate_left(i as u32 * 4)
+                    | 1
+            }),
+            amplitude: rms * 3f32.sqrt(),
+        }
+    }
+
+    /// `out` = `chunk` (zero-padded to a frame) plus noise, clamped to [-1, 1] as earshot
+    /// expects (float sources can overshoot).
+    fn add_to(&mut self, chunk: &[f32], out: &mut [f32; VAD_FRAME]) {
+        out.fill(0.0);
+        out[..chunk.len()].copy_from_slice(chunk);
+        // 24 random bits → [-1, 1).
+        let unit = self.amplitude * 2.0 / (1u32 << 24) as f32;
+        for block in out.chunks_exact_mut(8) {
+            for (x, state) in block.iter_mut().zip(&mut self.lanes) {
+                *state ^= *state << 13;
+                *state ^= *state >> 17;
+                *state ^= *state << 5;
+                let noise = (*state >> 8) as i32 as f32 * unit - self.amplitude;
+                *x = (*x + noise).clamp(-1.0, 1.0);
+            }
+        }
+    }
+}
+
 /// Per frame: is it loud enough to be speech? See [`ABS_FLOOR_DBFS`], [`FLOOR_MARGIN_DB`] and
 /// [`LOUD_MARGIN_DB`]. Also returns the noise floor (the 10th percentile of frame levels, in
 /// dB relative to full-scale RMS; -120 for an empty buffer).
@@ -217,7 +248,7 @@ fn energy_gate(samples: &[f32]) -> (Vec<bool>, f64) {
     let levels: Vec<f64> = samples
         .chunks(VAD_FRAME)
         .map(|c| {
-            let energy: f64 = c.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+            let energy = f64::from(crate::vad::dot(c, c));
             10.0 * (energy / VAD_FRAME as f64).max(1e-12).log10()
         })
         .collect();
@@ -330,12 +361,15 @@ mod tests {
     #[test]
     fn all_active_frames_score_like_a_plain_pass() {
         let samples = chirp(2.0);
-        let mut detector = Detector::default();
-        let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
+        let mut detector = Vad::new();
+        let frames: Vec<&[f32; VAD_FRAME]> = samples
+            .chunks_exact(VAD_FRAME)
+            .map(|f| f.try_into().expect("frame"))
+            .collect();
         for f in frames.iter().take(WARM_UP_FRAMES) {
-            detector.predict_f32(f);
+            detector.score(f);
         }
-        let plain: Vec<f32> = frames.iter().map(|f| detector.predict_f32(f)).collect();
+        let plain: Vec<f32> = frames.iter().map(|f| detector.score(f)).collect();
         assert_eq!(vad_scores(&samples, &vec![true; frames.len()], 0.0), plain);
     }
 
