@@ -10,6 +10,8 @@ Subcommands:
   wer         word error rate of hypotheses against a reference, after `normalize`
   wer-table   the WER table again from `inproc --json` output (after changing the normalizer)
   normalize   the text normalizer used for every WER here (prints the normalized text)
+  criterion   the last `cargo bench --bench pipeline` run as a markdown table: criterion's mean
+              estimate, the median and the fastest of its samples (per-iteration time)
 """
 
 import argparse
@@ -282,6 +284,45 @@ def wer(args):
     print(f"{errors / n:.4f} {errors} {n}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Criterion summary
+# ---------------------------------------------------------------------------------------------
+
+def criterion(args):
+    """On a shared VM, load comes in bursts of seconds: criterion's mean moves by ±20 % between
+    runs of the same code, while its fastest sample (the mean of one batch of iterations that
+    ran without interference) is stable. Both are reported."""
+    root = args.dir
+    rows = []
+    for group in sorted(os.listdir(root)):
+        gdir = os.path.join(root, group)
+        if not os.path.isdir(gdir) or group == "report":
+            continue
+        for bench in sorted(os.listdir(gdir)):
+            new = os.path.join(gdir, bench, "new")
+            try:
+                with open(os.path.join(new, "estimates.json")) as f:
+                    est = json.load(f)
+                with open(os.path.join(new, "sample.json")) as f:
+                    sample = json.load(f)
+            except FileNotFoundError:
+                continue
+            per_iter = [t / n for t, n in zip(sample["times"], sample["iters"])]
+            rows.append((f"{group}/{bench}", est["mean"]["point_estimate"],
+                         statistics.median(per_iter), min(per_iter), len(per_iter)))
+
+    def ms(ns):
+        return f"{ns / 1e6:.4f}" if ns < 1e5 else f"{ns / 1e6:.3f}" if ns < 1e6 else f"{ns / 1e6:.1f}"
+
+    def rt(ns):
+        return f"{args.audio_seconds * 1e9 / ns:,.0f}×"
+
+    print("| bench | mean ms (criterion) | median sample ms | fastest sample ms | × real time (fastest) | samples |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, mean, median, fastest, n in rows:
+        print(f"| `{name}` | {ms(mean)} | {ms(median)} | {ms(fastest)} | {rt(fastest)} | {n} |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -316,12 +357,16 @@ def main():
     t.add_argument("--json", required=True)
     n = sub.add_parser("normalize")
     n.add_argument("text")
+    c = sub.add_parser("criterion", help="summary of the last criterion run")
+    c.add_argument("--dir", default="target/criterion")
+    c.add_argument("--audio-seconds", type=float, default=120.0,
+                   help="length of the benched recordings, for × real time")
     args = p.parse_args()
     if args.cmd == "normalize":
         print(normalize(args.text))
     else:
         {"aggregate": aggregate, "fw": fw, "inproc": inproc, "wer": wer,
-         "wer-table": wer_from_json}[args.cmd](args)
+         "wer-table": wer_from_json, "criterion": criterion}[args.cmd](args)
 
 
 if __name__ == "__main__":

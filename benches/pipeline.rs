@@ -30,7 +30,7 @@
 use std::hint::black_box;
 use std::io::Cursor;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use callscribe::audio::Pcm;
 use callscribe::config::{Limits, TrimOptions};
@@ -370,7 +370,74 @@ fn main() {
         write_inputs(Path::new(&dir), &inputs());
         return;
     }
+    if let Some(rounds) = std::env::var_os("CALLSCRIBE_BENCH_ROUNDS") {
+        let rounds = rounds
+            .to_str()
+            .and_then(|r| r.parse().ok())
+            .filter(|&r: &usize| (1..=1000).contains(&r))
+            .expect("CALLSCRIBE_BENCH_ROUNDS is a number of rounds, 1..=1000");
+        chain_rounds(&inputs(), rounds);
+        return;
+    }
     let mut criterion = config();
     benches(&mut criterion);
     criterion.final_summary();
+}
+
+/// The chain per stage, in interleaved rounds (every input once per round), as a markdown
+/// table of the fastest and the median round. The machine this was written on is a shared VM
+/// whose load comes in bursts of seconds; criterion benches one input for seconds at a time, so
+/// a burst can slow one input's every sample, while here every input sees the same bursts and
+/// the fastest round shows the code's own speed.
+fn chain_rounds(inputs: &[Input], rounds: usize) {
+    let limits = Limits::default();
+    let opts = TrimOptions::default();
+    // Per input, per round: decode, resample, trim, whole chain (seconds).
+    let mut times = vec![Vec::with_capacity(rounds); inputs.len()];
+    for _ in 0..rounds {
+        for (input, times) in inputs.iter().zip(&mut times) {
+            let start = Instant::now();
+            let decoded = decode::decode(black_box(&input.bytes), &limits).expect("decode");
+            let decoded_at = start.elapsed();
+            let mono = resample::to_mono16k(decoded.pcm).expect("resample");
+            let resampled_at = start.elapsed();
+            black_box(trim::find_speech(&mono, &opts));
+            let done_at = start.elapsed();
+            times.push([
+                decoded_at,
+                resampled_at - decoded_at,
+                done_at - resampled_at,
+                done_at,
+            ]);
+        }
+    }
+    println!("{rounds} interleaved rounds; ms, fastest / median round");
+    println!();
+    println!("| input | decode | resample | trim | **chain** | chain × real time (fastest) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (input, times) in inputs.iter().zip(&times) {
+        let stat = |stage: usize| {
+            let mut v: Vec<Duration> = times.iter().map(|t| t[stage]).collect();
+            v.sort();
+            (v[0], v[v.len() / 2])
+        };
+        let cell = |stage: usize| {
+            let (fastest, median) = stat(stage);
+            format!(
+                "{:.1} / {:.1}",
+                fastest.as_secs_f64() * 1e3,
+                median.as_secs_f64() * 1e3
+            )
+        };
+        let fastest_chain = stat(3).0.as_secs_f64();
+        println!(
+            "| `{}` | {} | {} | {} | **{}** | {:.0}× |",
+            input.name,
+            cell(0),
+            cell(1),
+            cell(2),
+            cell(3),
+            f64::from(DURATION_S) / fastest_chain
+        );
+    }
 }

@@ -120,11 +120,32 @@ pub fn extend_zeroizing<T: Copy + Default + zeroize::Zeroize>(
     buf: &mut Zeroizing<Vec<T>>,
     data: &[T],
 ) {
-    let needed = buf.len() + data.len();
+    reserve_zeroizing(buf, data.len());
+    buf.extend_from_slice(data);
+}
+
+/// Appends `n` default values to a zeroizing buffer (to be overwritten in place) without
+/// leaving an unzeroized copy behind; returns the new tail.
+pub fn grow_zeroizing<T: Copy + Default + zeroize::Zeroize>(
+    buf: &mut Zeroizing<Vec<T>>,
+    n: usize,
+) -> &mut [T] {
+    reserve_zeroizing(buf, n);
+    let start = buf.len();
+    buf.resize(start + n, T::default());
+    &mut buf[start..]
+}
+
+/// Makes room for `additional` more elements, moving into a fresh `Zeroizing` buffer (the old
+/// one is wiped on drop) rather than letting `Vec` reallocate.
+fn reserve_zeroizing<T: Copy + Default + zeroize::Zeroize>(
+    buf: &mut Zeroizing<Vec<T>>,
+    additional: usize,
+) {
+    let needed = buf.len() + additional;
     if needed > buf.capacity() {
         let mut grown = Zeroizing::new(Vec::with_capacity(needed.max(buf.capacity() * 2)));
         grown.extend_from_slice(buf);
         *buf = grown;
     }
-    buf.extend_from_slice(data);
 }

@@ -17,7 +17,7 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 use zeroize::Zeroizing;
 
-use crate::audio::{Pcm, SampleRate};
+use crate::audio::{grow_zeroizing, Pcm, SampleRate};
 use crate::config::Limits;
 use crate::error::{Error, Limit, Result};
 use crate::resample::downmix_into;
@@ -205,12 +205,20 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
                 limit_s: limits.max_duration_s,
             });
         }
-        scratch.clear();
-        scratch.resize(buf.samples_interleaved(), 0.0);
-        buf.copy_to_slice_interleaved(&mut scratch[..]);
-        clipped += sanitize(&mut scratch);
-        total_samples += scratch.len() as u64;
-        downmix_into(&scratch, spec_channels, &mut mono);
+        if spec_channels == 1 {
+            // Mono (telephony): straight into the output, without the scratch copy.
+            let tail = grow_zeroizing(&mut mono, buf.frames());
+            buf.copy_to_slice_interleaved(&mut tail[..]);
+            clipped += sanitize(tail);
+            total_samples += tail.len() as u64;
+        } else {
+            scratch.clear();
+            scratch.resize(buf.samples_interleaved(), 0.0);
+            buf.copy_to_slice_interleaved(&mut scratch[..]);
+            clipped += sanitize(&mut scratch);
+            total_samples += scratch.len() as u64;
+            downmix_into(&scratch, spec_channels, &mut mono);
+        }
     }
 
     if mono.is_empty() {

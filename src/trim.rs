@@ -225,8 +225,9 @@ impl ComfortNoise {
     /// `out` = `chunk` (zero-padded to a frame) plus noise, clamped to [-1, 1] as earshot
     /// expects (float sources can overshoot).
     fn add_to(&mut self, chunk: &[f32], out: &mut [f32; VAD_FRAME]) {
-        out.fill(0.0);
-        out[..chunk.len()].copy_from_slice(chunk);
+        let n = chunk.len().min(VAD_FRAME);
+        out[..n].copy_from_slice(&chunk[..n]);
+        out[n..].fill(0.0);
         // 24 random bits → [-1, 1).
         let unit = self.amplitude * 2.0 / (1u32 << 24) as f32;
         for block in out.chunks_exact_mut(8) {
