@@ -313,8 +313,25 @@ pub fn levels(samples: &[f32]) -> (Option<f64>, Option<f64>) {
     if samples.is_empty() {
         return (None, None);
     }
-    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
-    let energy: f64 = samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+    // Eight running maxima and per-block f32 sums of squares (added up in f64), so both loops
+    // vectorise; a single running max or f64 sum is a dependency chain per sample.
+    let mut peaks = [0f32; 8];
+    let mut chunks = samples.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (p, s) in peaks.iter_mut().zip(chunk) {
+            *p = p.max(s.abs());
+        }
+    }
+    let peak = chunks
+        .remainder()
+        .iter()
+        .fold(peaks.into_iter().fold(0f32, f32::max), |m, s| {
+            m.max(s.abs())
+        });
+    let energy: f64 = samples
+        .chunks(4096)
+        .map(|block| f64::from(crate::vad::dot(block, block)))
+        .sum();
     let rms = (energy / samples.len() as f64).sqrt();
     let db = |x: f64| (20.0 * x.max(1e-6).log10()).max(-120.0);
     (Some(db(f64::from(peak))), Some(db(rms)))

@@ -46,10 +46,10 @@ struct Weights {
     l3_kernel_t: [[f32; CHANNELS]; 3],
     /// Transposed like `l2_weight_t`.
     l3_weight_t: [f32; CHANNELS * CHANNELS],
-    /// Q9, `[128 outputs][80 inputs]`.
-    rnn1: Vec<i16>,
-    /// Q9, `[128 outputs][64 inputs]`.
-    rnn2: Vec<i16>,
+    /// Q9, transposed to `[80 inputs][128 outputs]`.
+    rnn1_t: Vec<i16>,
+    /// Q9, transposed to `[64 inputs][128 outputs]`.
+    rnn2_t: Vec<i16>,
     /// Q9, 128.
     output: Vec<i16>,
 }
@@ -103,8 +103,11 @@ static WEIGHTS: LazyLock<Weights> = LazyLock::new(|| {
         l2_bias: [0.0; CHANNELS],
         l3_kernel_t: taps_transposed(401),
         l3_weight_t: transposed(449),
-        rnn1: i16s(0, 2 * RNN_HIDDEN * RNN1_IN),
-        rnn2: i16s(2 * RNN_HIDDEN * RNN1_IN, 2 * RNN_HIDDEN * RNN_HIDDEN),
+        rnn1_t: transpose(&i16s(0, 2 * RNN_HIDDEN * RNN1_IN), RNN1_IN),
+        rnn2_t: transpose(
+            &i16s(2 * RNN_HIDDEN * RNN1_IN, 2 * RNN_HIDDEN * RNN_HIDDEN),
+            RNN_HIDDEN,
+        ),
         output: i16s(2 * RNN_HIDDEN * (RNN1_IN + RNN_HIDDEN), 2 * RNN_HIDDEN),
     };
     floats(0, &mut w.norm);
@@ -169,8 +172,8 @@ impl Network {
             }
         }
         let (h1, h2) = self.state.split_at_mut(RNN_HIDDEN);
-        min_gru(&rnn_in, h1, &w.rnn1);
-        min_gru(h1, h2, &w.rnn2);
+        min_gru(&rnn_in, h1, &w.rnn1_t);
+        min_gru(h1, h2, &w.rnn2_t);
 
         let out = self
             .state
@@ -247,17 +250,33 @@ fn pointwise_layer<const IN: usize, const OUT: usize>(
     out
 }
 
+/// `[128][n_in]` → `[n_in][128]`.
+fn transpose(rows: &[i16], n_in: usize) -> Vec<i16> {
+    let n_out = rows.len() / n_in;
+    let mut t = vec![0i16; rows.len()];
+    for d in 0..n_out {
+        for f in 0..n_in {
+            t[f * n_out + d] = rows[d * n_in + f];
+        }
+    }
+    t
+}
+
 /// One minGRU layer in fixed point: `h ← (1 − g)·h + g·ĥ`, with the gate `g` and candidate `ĥ`
 /// linear in the input (Q15 input × Q9 weights = Q24).
+///
+/// The 128 pre-activations are accumulated a whole input at a time (weights transposed), so all
+/// 128 advance together in SIMD lanes with no horizontal sums. The sums wrap in i32 exactly as
+/// earshot's do in release builds, and wrapping addition does not depend on order, so the
+/// results are identical.
 #[inline(always)]
-fn min_gru(input: &[i16], h: &mut [i16], weight: &[i16]) {
-    let n_in = input.len();
+fn min_gru(input: &[i16], h: &mut [i16], weight_t: &[i16]) {
     let mut pre = [0i32; 2 * RNN_HIDDEN];
-    for (d, p) in pre.iter_mut().enumerate() {
-        let row = &weight[d * n_in..(d + 1) * n_in];
-        *p = input.iter().zip(row).fold(0i32, |acc, (&x, &k)| {
-            acc.wrapping_add(i32::from(x).wrapping_mul(i32::from(k)))
-        });
+    for (&x, row) in input.iter().zip(weight_t.chunks_exact(2 * RNN_HIDDEN)) {
+        let x = i32::from(x);
+        for (p, &k) in pre.iter_mut().zip(row) {
+            *p = p.wrapping_add(x.wrapping_mul(i32::from(k)));
+        }
     }
     for i in 0..RNN_HIDDEN {
         // The gate is multiplied by 4, then clamped to [0, 1] in Q24.
