@@ -576,7 +576,7 @@ const ACTIVITY_BELOW_TONE_DB: f64 = 20.0;
 ///
 /// Only the end of the recording is searched for presses: walking back from the end, once more
 /// than 200 ms of audio loud enough to count as activity after *any* tone has gone by, no
-/// earlier press can qualify. The DTMF filters then run from [`STOP_SCAN_LOOKBACK_S`] before
+/// earlier press can qualify. The DTMF filters then run from `STOP_SCAN_LOOKBACK_S` (1 s) before
 /// that point (the whole recording when a press reaches back to the start of that region), so
 /// the answer is the one a scan of the whole recording gives, for a fraction of its cost.
 pub fn find_stop_tone(samples: &[f32], tail_s: f64) -> Option<DtmfTone> {

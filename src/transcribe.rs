@@ -5,7 +5,7 @@
 //! the model, and the guards below drop what Whisper is known to invent on non-speech ("you",
 //! "Thank you.", `[BLANK_AUDIO]`).
 //!
-//! A span longer than [`MAX_PIECE_S`] is cut into pieces at pauses ([`plan_pieces`]) and each
+//! A span longer than `MAX_PIECE_S` (28 s) is cut into pieces at pauses (`plan_pieces`) and each
 //! piece is decoded with an encoder context sized to it: whisper.cpp would otherwise encode the
 //! span window by window, a full 30 s window even for the last fraction of a second.
 
@@ -109,8 +109,8 @@ impl Transcriber {
     /// Transcribes the speech span of `audio`. Without speech, returns an empty transcript
     /// without running the model.
     ///
-    /// A span up to [`MAX_PIECE_S`] is decoded as one clip. A longer one is cut at pauses into
-    /// pieces of at most that length ([`plan_pieces`]), decoded one after the other on the same
+    /// A span up to `MAX_PIECE_S` (28 s) is decoded as one clip. A longer one is cut at pauses into
+    /// pieces of at most that length (`plan_pieces`), decoded one after the other on the same
     /// [`WhisperState`], each standing alone (no text context carried over), and their segments
     /// joined in time order. With `language = "auto"`, the language detected on the first piece
     /// is used for the others, and reported.
