@@ -25,7 +25,9 @@
 //! `CALLSCRIBE_BENCH_INPUTS=DIR cargo bench --bench pipeline` writes the three inputs to `DIR`
 //! (as `ulaw-8000hz-mono-2min.wav`, `pcm16-16000hz-mono-2min.wav`,
 //! `pcm16-44100hz-stereo-2min.wav`) and exits without benchmarking; `benches/compare.sh` uses
-//! that so the whole-process comparison runs on the same bytes. Results: BENCHMARKS.md.
+//! that so the whole-process comparison runs on the same bytes.
+//! `CALLSCRIBE_BENCH_ROUNDS=N cargo bench --bench pipeline` times the chain per stage in N
+//! interleaved rounds instead of running criterion (see `chain_rounds`). Results: BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::io::Cursor;
@@ -395,7 +397,7 @@ fn chain_rounds(inputs: &[Input], rounds: usize) {
     // Per input, per round: decode, resample, trim, whole chain (seconds).
     let mut times = vec![Vec::with_capacity(rounds); inputs.len()];
     for _ in 0..rounds {
-        for (input, times) in inputs.iter().zip(&mut times) {
+        for (input, input_times) in inputs.iter().zip(&mut times) {
             let start = Instant::now();
             let decoded = decode::decode(black_box(&input.bytes), &limits).expect("decode");
             let decoded_at = start.elapsed();
@@ -403,7 +405,7 @@ fn chain_rounds(inputs: &[Input], rounds: usize) {
             let resampled_at = start.elapsed();
             black_box(trim::find_speech(&mono, &opts));
             let done_at = start.elapsed();
-            times.push([
+            input_times.push([
                 decoded_at,
                 resampled_at - decoded_at,
                 done_at - resampled_at,
@@ -415,9 +417,9 @@ fn chain_rounds(inputs: &[Input], rounds: usize) {
     println!();
     println!("| input | decode | resample | trim | **chain** | chain × real time (fastest) |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for (input, times) in inputs.iter().zip(&times) {
+    for (input, input_times) in inputs.iter().zip(&times) {
         let stat = |stage: usize| {
-            let mut v: Vec<Duration> = times.iter().map(|t| t[stage]).collect();
+            let mut v: Vec<Duration> = input_times.iter().map(|t| t[stage]).collect();
             v.sort();
             (v[0], v[v.len() / 2])
         };

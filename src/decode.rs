@@ -205,18 +205,19 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
                 limit_s: limits.max_duration_s,
             });
         }
-        if spec_channels == 1 {
-            // Mono (telephony): straight into the output, without the scratch copy.
-            let tail = grow_zeroizing(&mut mono, buf.frames());
-            buf.copy_to_slice_interleaved(&mut tail[..]);
-            clipped += sanitize(tail);
-            total_samples += tail.len() as u64;
+        // Mono (telephony) goes straight into the output; more channels through the scratch
+        // buffer, to be averaged.
+        let packet_samples = if spec_channels == 1 {
+            grow_zeroizing(&mut mono, buf.frames())
         } else {
             scratch.clear();
             scratch.resize(buf.samples_interleaved(), 0.0);
-            buf.copy_to_slice_interleaved(&mut scratch[..]);
-            clipped += sanitize(&mut scratch);
-            total_samples += scratch.len() as u64;
+            &mut scratch[..]
+        };
+        buf.copy_to_slice_interleaved(&mut packet_samples[..]);
+        clipped += sanitize(packet_samples);
+        total_samples += packet_samples.len() as u64;
+        if spec_channels > 1 {
             downmix_into(&scratch, spec_channels, &mut mono);
         }
     }

@@ -29,91 +29,74 @@ const L3_OUT: usize = 5;
 const RNN1_IN: usize = L3_OUT * CHANNELS;
 const RNN_HIDDEN: usize = 64;
 
-/// The weights, in the order and layout of earshot's `weights.bin`: 705 f32, then i16.
+/// The weights of earshot's `weights.bin` (layout in `WEIGHTS.md`), some transposed so that the
+/// loops below run over contiguous output channels.
 struct Weights {
     norm: [f32; N_FEATURES],
     l1_kernel: [f32; 9],
     l1_weight: [f32; CHANNELS],
     l1_bias: [f32; CHANNELS],
-    /// Depthwise taps transposed to `[tap][channel]`.
+    /// Depthwise taps, `[tap][channel]`.
     l2_kernel_t: [[f32; CHANNELS]; 3],
-    /// Pointwise weights transposed to `[input channel][output channel]`.
+    /// Pointwise weights, `[input channel][output channel]`.
     l2_weight_t: [f32; CHANNELS * CHANNELS],
     l2_bias: [f32; CHANNELS],
-    /// Transposed like `l2_kernel_t`.
+    /// Laid out like `l2_kernel_t`.
     l3_kernel_t: [[f32; CHANNELS]; 3],
-    /// Transposed like `l2_weight_t`.
+    /// Laid out like `l2_weight_t`.
     l3_weight_t: [f32; CHANNELS * CHANNELS],
-    /// Q9, transposed to `[80 inputs][128 outputs]`.
-    rnn1_t: Vec<i16>,
-    /// Q9, transposed to `[64 inputs][128 outputs]`.
-    rnn2_t: Vec<i16>,
+    /// Q9, `[80 inputs][128 outputs]`.
+    rnn1_t: [i16; 2 * RNN_HIDDEN * RNN1_IN],
+    /// Q9, `[64 inputs][128 outputs]`.
+    rnn2_t: [i16; 2 * RNN_HIDDEN * RNN_HIDDEN],
     /// Q9, 128.
-    output: Vec<i16>,
+    output: [i16; 2 * RNN_HIDDEN],
 }
 
 const WEIGHTS_BIN: &[u8] = include_bytes!("earshot-weights.bin");
 
-static WEIGHTS: LazyLock<Weights> = LazyLock::new(|| {
-    let f32_at = |i: usize| {
-        let b = &WEIGHTS_BIN[i * 4..i * 4 + 4];
-        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    };
-    let floats = |offset: usize, out: &mut [f32]| {
-        for (i, v) in out.iter_mut().enumerate() {
-            *v = f32_at(offset + i);
-        }
-    };
-    let transposed = |offset: usize| {
-        let mut t = [0f32; CHANNELS * CHANNELS];
-        for oc in 0..CHANNELS {
-            for c in 0..CHANNELS {
-                t[c * CHANNELS + oc] = f32_at(offset + oc * CHANNELS + c);
-            }
-        }
-        t
-    };
-    let taps_transposed = |offset: usize| {
-        let mut t = [[0f32; CHANNELS]; 3];
-        for (kw, taps) in t.iter_mut().enumerate() {
-            for (c, tap) in taps.iter_mut().enumerate() {
-                *tap = f32_at(offset + c * 3 + kw);
-            }
-        }
-        t
-    };
-    // The i16 part starts right after the 705 floats.
-    let i16s = |offset: usize, len: usize| -> Vec<i16> {
-        (0..len)
-            .map(|i| {
-                let at = 705 * 4 + (offset + i) * 2;
-                i16::from_le_bytes([WEIGHTS_BIN[at], WEIGHTS_BIN[at + 1]])
-            })
-            .collect()
-    };
-    let mut w = Weights {
-        norm: [0.0; N_FEATURES],
-        l1_kernel: [0.0; 9],
-        l1_weight: [0.0; CHANNELS],
-        l1_bias: [0.0; CHANNELS],
-        l2_kernel_t: taps_transposed(81),
-        l2_weight_t: transposed(129),
-        l2_bias: [0.0; CHANNELS],
-        l3_kernel_t: taps_transposed(401),
-        l3_weight_t: transposed(449),
-        rnn1_t: transpose(&i16s(0, 2 * RNN_HIDDEN * RNN1_IN), RNN1_IN),
-        rnn2_t: transpose(
-            &i16s(2 * RNN_HIDDEN * RNN1_IN, 2 * RNN_HIDDEN * RNN_HIDDEN),
-            RNN_HIDDEN,
-        ),
-        output: i16s(2 * RNN_HIDDEN * (RNN1_IN + RNN_HIDDEN), 2 * RNN_HIDDEN),
-    };
-    floats(0, &mut w.norm);
-    floats(40, &mut w.l1_kernel);
-    floats(49, &mut w.l1_weight);
-    floats(65, &mut w.l1_bias);
-    floats(385, &mut w.l2_bias);
-    w
+/// The file's f32 part: this many values; its i16 part follows.
+const F32_COUNT: usize = 705;
+
+/// f32 number `i` of the file (little-endian).
+fn f32_at(i: usize) -> f32 {
+    let b = &WEIGHTS_BIN[i * 4..i * 4 + 4];
+    f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+/// Value `i` of the file's i16 part (little-endian).
+fn i16_at(i: usize) -> i16 {
+    let at = F32_COUNT * 4 + i * 2;
+    i16::from_le_bytes([WEIGHTS_BIN[at], WEIGHTS_BIN[at + 1]])
+}
+
+/// The `N` values stored from `offset` on as `[N / cols][cols]` rows, returned transposed to
+/// `[cols][N / cols]` (`cols = 1`: as stored).
+fn load<T, const N: usize>(at: fn(usize) -> T, offset: usize, cols: usize) -> [T; N] {
+    let rows = N / cols;
+    std::array::from_fn(|i| at(offset + (i % rows) * cols + i / rows))
+}
+
+/// `[tap][channel]` values as three rows.
+fn taps(flat: [f32; 3 * CHANNELS]) -> [[f32; CHANNELS]; 3] {
+    std::array::from_fn(|kw| std::array::from_fn(|c| flat[kw * CHANNELS + c]))
+}
+
+static WEIGHTS: LazyLock<Box<Weights>> = LazyLock::new(|| {
+    Box::new(Weights {
+        norm: load(f32_at, 0, 1),
+        l1_kernel: load(f32_at, 40, 1),
+        l1_weight: load(f32_at, 49, 1),
+        l1_bias: load(f32_at, 65, 1),
+        l2_kernel_t: taps(load(f32_at, 81, 3)),
+        l2_weight_t: load(f32_at, 129, CHANNELS),
+        l2_bias: load(f32_at, 385, 1),
+        l3_kernel_t: taps(load(f32_at, 401, 3)),
+        l3_weight_t: load(f32_at, 449, CHANNELS),
+        rnn1_t: load(i16_at, 0, RNN1_IN),
+        rnn2_t: load(i16_at, 2 * RNN_HIDDEN * RNN1_IN, RNN_HIDDEN),
+        output: load(i16_at, 2 * RNN_HIDDEN * (RNN1_IN + RNN_HIDDEN), 1),
+    })
 });
 
 /// The network with its recurrent state (two minGRU layers of 64, Q15).
@@ -246,18 +229,6 @@ fn pointwise_layer<const IN: usize, const OUT: usize>(
         }
     }
     out
-}
-
-/// `[128][n_in]` → `[n_in][128]`.
-fn transpose(rows: &[i16], n_in: usize) -> Vec<i16> {
-    let n_out = rows.len() / n_in;
-    let mut t = vec![0i16; rows.len()];
-    for d in 0..n_out {
-        for f in 0..n_in {
-            t[f * n_out + d] = rows[d * n_in + f];
-        }
-    }
-    t
 }
 
 /// One minGRU layer in fixed point: `h ← (1 − g)·h + g·ĥ`, with the gate `g` and candidate `ĥ`
