@@ -1,28 +1,47 @@
 #!/usr/bin/env bash
-# Builds the cargo-fuzz targets and runs each for a fixed time budget, then replays the
-# committed regression inputs. Exits non-zero if any target crashed (the input is saved in
-# fuzz/artifacts/<target>/ and its path printed).
+# Builds the cargo-fuzz targets and runs them in one of two modes.
 #
-#   bash fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     # default: 30 s, every target
+#   bash fuzz/run.sh [TARGET...]                      # check: deterministic, what CI runs
+#   bash fuzz/run.sh --explore SECONDS [TARGET...]    # exploration: random seed, a time budget
 #
-# CI runs it with a short budget (.ci/run); run it for longer by hand, e.g.
-# `bash fuzz/run.sh 1800 decode_pipeline`. The working corpus (fuzz/corpus/<target>/, git-ignored)
-# is seeded from fuzz/seeds/<target>/ and keeps what the fuzzer found between runs.
+# check (the default; `.ci/run` runs it): for each target, every committed input is executed once
+# — fuzz/regressions/<target>/ (crashers found earlier, now fixed), fuzz/corpus/<target>/ (the
+# corpus exploration has grown, committed) and fuzz/seeds/<target>/ — then the target mutates a
+# scratch copy of them for a fixed number of runs from a fixed seed (FUZZ_RUNS below). Same
+# commit, same inputs, same seed, same verdict: nothing here depends on the clock or on what an
+# earlier run left behind (the scratch corpus is deleted; only time-outs, at 20 s per input,
+# could depend on the machine, and no input comes near them).
+#
+# --explore: each target runs for SECONDS from a random seed, starting from the same committed
+# inputs; new coverage is merged into fuzz/corpus/<target>/ (commit it), a crash is saved in
+# fuzz/artifacts/<target>/ with its path printed. Then follow fuzz/README.md "When the fuzzer
+# finds something": a fix, a test, and the input in fuzz/regressions/<target>/.
 #
 # cargo-fuzz needs nightly-only rustc flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the
 # stable toolchain accept them, so no nightly toolchain is needed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-budget="${1:-30}"
-shift || true
+mode=check
+budget=0
+if [[ ${1:-} == --explore ]]; then
+    mode=explore
+    budget="${2:-}"
+    shift 2 || true
+    if ! [[ $budget =~ ^[0-9]+$ ]] || ((budget < 1)); then
+        echo "fuzz: --explore needs a whole number of seconds per target, got '$budget'" >&2
+        exit 2
+    fi
+fi
 all_targets=(decode_pipeline notification_parse ct2_parse)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
-if ! [[ $budget =~ ^[0-9]+$ ]] || ((budget < 1)); then
-    echo "fuzz: the budget must be a whole number of seconds, got '$budget'" >&2
-    exit 2
-fi
+
+# Mutation runs per target in check mode, and the seed they start from. Sized so the three
+# targets take about a minute together on one core of a 2-core CI machine. Counts, not a time
+# budget: a slower machine takes longer but reaches the same verdict.
+declare -A FUZZ_RUNS=([decode_pipeline]=4000 [notification_parse]=60000 [ct2_parse]=20000)
+readonly FUZZ_SEED=20261203
 
 export RUSTC_BOOTSTRAP=1
 # libFuzzer's runtime is C++, built by libfuzzer-sys with the system compiler.
@@ -40,42 +59,70 @@ fi
 cargo fuzz build --fuzz-dir fuzz
 
 bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
-logs="$(mktemp -d)"
+scratch="$(mktemp -d)"
 # ct2_parse keeps a scratch model folder per process in /dev/shm (see the target).
-trap 'rm -rf "$logs" /dev/shm/callscribe-fuzz-ct2-*' EXIT
+trap 'rm -rf "$scratch" /dev/shm/callscribe-fuzz-ct2-*' EXIT
+common=(-timeout=20 -rss_limit_mb=2048 -print_final_stats=1)
 failed=()
 summary=()
-for target in "${targets[@]}"; do
-    corpus="fuzz/corpus/$target"
-    mkdir -p "$corpus" "fuzz/artifacts/$target"
-    cp -n "fuzz/seeds/$target"/* "$corpus"/ 2>/dev/null || true
 
-    # Regression inputs (crashers found earlier, now fixed) are run once each first.
-    regressions="fuzz/regressions/$target"
-    if [[ -d $regressions ]] && compgen -G "$regressions/*" >/dev/null; then
-        if ! "$bin_dir/$target" -rss_limit_mb=2048 -timeout=20 "$regressions"/* \
-            >"$logs/$target.regressions" 2>&1; then
-            tail -n 40 "$logs/$target.regressions" >&2
-            echo "fuzz: $target: a committed regression input fails again" >&2
-            failed+=("$target (regression)")
+# The committed inputs of a target that exist, as directories.
+inputs_of() {
+    local dir
+    for dir in "fuzz/regressions/$1" "fuzz/corpus/$1" "fuzz/seeds/$1"; do
+        if [[ -d $dir ]] && compgen -G "$dir/*" >/dev/null; then
+            echo "$dir"
         fi
-    fi
+    done
+}
 
-    echo "fuzz: $target for ${budget}s" >&2
-    status=0
-    cargo fuzz run --fuzz-dir fuzz "$target" "$corpus" -- \
-        -max_total_time="$budget" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="fuzz/artifacts/$target/" >"$logs/$target.log" 2>&1 || status=$?
-    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$logs/$target.log" | tail -n 1)"
-    per_s="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$logs/$target.log" | tail -n 1)"
-    units="$(find "$corpus" -type f | wc -l)"
-    if ((status != 0)); then
-        tail -n 60 "$logs/$target.log" >&2
-        failed+=("$target")
-        summary+=("$target: CRASH after ${runs:-?} executions (see fuzz/artifacts/$target/)")
-    else
-        summary+=("$target: ${runs:-?} executions, ${per_s:-?}/s, corpus $units inputs, no crash")
+for target in "${targets[@]}"; do
+    mkdir -p "fuzz/artifacts/$target"
+    mapfile -t inputs < <(inputs_of "$target")
+    log="$scratch/$target.log"
+
+    # 1. Every committed input once (-runs=0 executes the given inputs and nothing else).
+    if ! "$bin_dir/$target" "${common[@]}" -runs=0 "${inputs[@]}" >"$scratch/$target.replay" 2>&1; then
+        tail -n 40 "$scratch/$target.replay" >&2
+        echo "fuzz: $target: a committed input fails" >&2
+        failed+=("$target (replay)")
+        summary+=("$target: a committed input FAILS (see above)")
+        continue
     fi
+    replayed="$(find "${inputs[@]}" -type f | wc -l)"
+
+    # 2. Mutation from the committed inputs: a scratch corpus in check mode, so the run leaves
+    # nothing behind; in explore mode, new coverage is merged into the committed corpus after.
+    work="$scratch/corpus-$target"
+    mkdir -p "$work"
+    if [[ $mode == check ]]; then
+        limit=(-seed="$FUZZ_SEED" -runs="${FUZZ_RUNS[$target]}")
+        echo "fuzz: $target: $replayed inputs replayed; ${FUZZ_RUNS[$target]} runs from seed $FUZZ_SEED" >&2
+    else
+        limit=(-max_total_time="$budget")
+        echo "fuzz: $target: $replayed inputs replayed; exploring for ${budget}s" >&2
+    fi
+    status=0
+    "$bin_dir/$target" "${common[@]}" "${limit[@]}" \
+        -artifact_prefix="fuzz/artifacts/$target/" "$work" "${inputs[@]}" >"$log" 2>&1 || status=$?
+    runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+    per_s="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)"
+    if ((status != 0)); then
+        tail -n 60 "$log" >&2
+        failed+=("$target")
+        summary+=("$target: CRASH after ${runs:-?} executions (input in fuzz/artifacts/$target/)")
+        continue
+    fi
+    line="$target: $replayed inputs replayed, ${runs:-?} executions (${per_s:-?}/s), no crash"
+    if [[ $mode == explore ]]; then
+        mkdir -p "fuzz/corpus/$target"
+        before="$(find "fuzz/corpus/$target" -type f | wc -l)"
+        "$bin_dir/$target" "${common[@]}" -merge=1 "fuzz/corpus/$target" "$work" \
+            >"$scratch/$target.merge" 2>&1
+        after="$(find "fuzz/corpus/$target" -type f | wc -l)"
+        line+=", $((after - before)) inputs with new coverage added to fuzz/corpus/$target/"
+    fi
+    summary+=("$line")
 done
 
 printf 'fuzz: %s\n' "${summary[@]}" >&2

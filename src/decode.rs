@@ -78,6 +78,8 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         });
     }
 
+    check_wave_format(bytes)?;
+
     let mss = MediaSourceStream::new(
         Box::new(Cursor::new(bytes)),
         MediaSourceStreamOptions::default(),
@@ -311,6 +313,78 @@ fn check_channels(channels: u64, limits: &Limits) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Most bits one WAVE sample frame may claim (`channels × bits_per_sample`).
+///
+/// symphonia-format-riff 0.6.1 multiplies the `fmt ` chunk's channel count by the sample width
+/// in `u16` (`wave/chunks.rs`: `num_channels * (bits_per_sample / 8)`; `common.rs`: `7 *
+/// num_channels`, `bits_per_sample * num_channels`). A header claiming 62,977 channels
+/// overflows there: a panic inside symphonia with overflow checks on (debug builds, the fuzz
+/// build), a wrapped frame size without. Every such product is at most `channels ×
+/// max(bits, 8)`, so a frame that fits in 16 bits of bits cannot overflow any of them; real
+/// recordings are far below it (8 channels of 32-bit float are 256 bits).
+const MAX_WAVE_FRAME_BITS: u64 = u16::MAX as u64;
+
+/// Refuses a RIFF/WAVE header that would overflow symphonia's frame-size arithmetic (see
+/// [`MAX_WAVE_FRAME_BITS`]) before symphonia reads it.
+///
+/// Checked here rather than by patching the crate: a `[patch.crates-io]` copy of
+/// symphonia-format-riff would have to be vendored and kept in step with every symphonia
+/// release, while this check is a dozen lines over a header layout fixed since 1991. Bytes that
+/// are not RIFF/WAVE, or whose `fmt ` chunk cannot be found, are left to symphonia.
+///
+/// Errors: `corrupt_media` (a sample frame too wide to exist).
+fn check_wave_format(bytes: &[u8]) -> Result<()> {
+    let Some(fmt) = wave_fmt_chunk(bytes) else {
+        return Ok(());
+    };
+    // WAVEFORMAT: format tag (u16), channels (u16), rate (u32), byte rate (u32), block align
+    // (u16), bits per sample (u16); all little-endian.
+    let (Some(channels), Some(bits)) = (le_u16(fmt, 2), le_u16(fmt, 14)) else {
+        return Ok(()); // too short: symphonia reports the malformed chunk
+    };
+    // The channel limit is left to the stream parameters below, as for every container; this
+    // check only keeps symphonia's arithmetic in range (a release build answered
+    // `corrupt_media` for such headers before, and still does).
+    let channels = u64::from(channels);
+    let frame_bits = channels * u64::from(bits).max(8);
+    if frame_bits > MAX_WAVE_FRAME_BITS {
+        return Err(Error::CorruptMedia {
+            detail: format!(
+                "wav fmt chunk claims {channels} channels of {bits} bits, a {frame_bits}-bit \
+                 sample frame (at most {MAX_WAVE_FRAME_BITS})"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The body of the first `fmt ` chunk of a RIFF/WAVE file, if the bytes are one and have it
+/// before the `data` chunk (where symphonia stops looking).
+fn wave_fmt_chunk(bytes: &[u8]) -> Option<&[u8]> {
+    if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut pos = 12usize;
+    // Each step advances by at least 8 bytes, so the walk ends within len / 8 steps.
+    while let Some(header) = bytes.get(pos..pos + 8) {
+        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let body = pos + 8;
+        match &header[..4] {
+            b"fmt " => return bytes.get(body..body.saturating_add(len).min(bytes.len())),
+            b"data" => return None,
+            // Chunks are padded to an even length.
+            _ => pos = body.checked_add(len)?.checked_add(len & 1)?,
+        }
+    }
+    None
+}
+
+fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
+    bytes
+        .get(at..at + 2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// Maps a probe failure: nothing recognised is `unsupported_format`; a recognised but broken

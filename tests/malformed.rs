@@ -317,6 +317,76 @@ fn wav_with_255_channels_is_refused() {
     report(kind.err().into_iter().collect());
 }
 
+/// The fuzzer's finding: a 6 KiB WAVE whose `fmt ` chunk claims 62,977 channels of 16-bit
+/// PCM (fuzz/regressions/decode_pipeline/). symphonia-format-riff 0.6.1 computes the frame size
+/// in `u16` and panics on it when overflow checks are on, as they are for every dependency in
+/// this test build (Cargo.toml, `[profile.dev.package."*"]`). callscribe refuses such headers
+/// as `corrupt_media` before symphonia reads them (what a release build answered), whatever the
+/// channel limit, so the overflow can't be reached by configuration either. Wider samples and
+/// the other products symphonia computes in `u16` are covered too.
+#[test]
+fn wave_fmt_overflowing_symphonia_frame_size_is_refused() {
+    let regression = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/decode_pipeline/pcm16-16000hz-62977-channels-fmt-overflow.wav"
+    ))
+    .expect("regression input");
+    let unlimited = Limits {
+        max_channels: u32::MAX,
+        ..Limits::default()
+    };
+    let data = vec![0u8; 4096];
+    let len = data.len() as u32;
+    let cases: [(&str, Vec<u8>, &Limits, ErrorKind); 5] = [
+        (
+            "fuzz regression, default limits",
+            regression.clone(),
+            &Limits::default(),
+            ErrorKind::CorruptMedia,
+        ),
+        (
+            "fuzz regression, no channel limit",
+            regression,
+            &unlimited,
+            ErrorKind::CorruptMedia,
+        ),
+        // 9,363 channels × 7 overflows the ADPCM block check; 4-bit IMA ADPCM.
+        (
+            "ima adpcm, 9363 channels",
+            wav_bytes(0x11, 9363, 8000, 4, 36 + len, len, &data),
+            &unlimited,
+            ErrorKind::CorruptMedia,
+        ),
+        // 32-bit float: 2,048 channels × 32 bits is exactly one bit over.
+        (
+            "float32, 2048 channels",
+            wav_bytes(3, 2048, 8000, 32, 36 + len, len, &data),
+            &unlimited,
+            ErrorKind::CorruptMedia,
+        ),
+        (
+            "pcm16, 4096 channels",
+            wav_bytes(1, 4096, 8000, 16, 36 + len, len, &data),
+            &unlimited,
+            ErrorKind::CorruptMedia,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, bytes, limits, expected) in cases {
+        match expect_decode_error(what, &bytes, limits, &[expected]) {
+            Ok(_) => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    // The widest frame that still fits (4,095 channels of 16 bits) is left to symphonia: no
+    // refusal by this check, and no panic.
+    let widest = wav_bytes(1, 4095, 8000, 16, 36 + len, len, &data);
+    if let Err(e) = no_panic("pcm16, 4095 channels", || decode(&widest, &unlimited)) {
+        failures.push(e);
+    }
+    report(failures);
+}
+
 /// A well-formed WAV over the channel or sample-rate limit: `too_large`, checked on the stream's
 /// parameters (9 channels > 8; 384 kHz > 192 kHz; and both under tighter custom limits).
 #[test]
