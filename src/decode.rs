@@ -357,8 +357,30 @@ fn check_wave_format(bytes: &[u8]) -> Result<()> {
             ),
         });
     }
+    // WAVE_FORMAT_EXTENSIBLE: symphonia-format-riff 0.6.1 (`wave/chunks.rs`,
+    // `fix_wave_channel_mask`) adds the channels its speaker mask lacks as `1 << missing`, shifted
+    // above the mask's highest bit: a shift by 32 or more, which panics with overflow checks on.
+    // A mask (at byte 20 of the extended `fmt ` body) can't describe those channels anyway.
+    if le_u16(fmt, 0) == Some(WAVE_FORMAT_EXTENSIBLE) {
+        if let Some(mask) = fmt
+            .get(20..24)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        {
+            let missing = channels.saturating_sub(u64::from(mask.count_ones()));
+            if missing >= 32 || (missing > 0 && mask >> 31 != 0) {
+                return Err(Error::CorruptMedia {
+                    detail: format!(
+                        "wav channel mask {mask:#010x} cannot describe {channels} channels"
+                    ),
+                });
+            }
+        }
+    }
     Ok(())
 }
+
+/// The `fmt ` chunk's format tag of a WAVE file whose channels are described by a speaker mask.
+const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 
 /// The body of the first `fmt ` chunk of a RIFF/WAVE file, if the bytes are one and have it
 /// before the `data` chunk (where symphonia stops looking).

@@ -323,7 +323,8 @@ fn wav_with_255_channels_is_refused() {
 /// this test build (Cargo.toml, `[profile.dev.package."*"]`). callscribe refuses such headers
 /// as `corrupt_media` before symphonia reads them (what a release build answered), whatever the
 /// channel limit, so the overflow can't be reached by configuration either. Wider samples and
-/// the other products symphonia computes in `u16` are covered too.
+/// the other products symphonia computes in `u16` are covered too, and the fuzzer's next
+/// finding: an extensible header whose speaker mask lacks more channels than a `u32` shift allows.
 #[test]
 fn wave_fmt_overflowing_symphonia_frame_size_is_refused() {
     let regression = std::fs::read(concat!(
@@ -335,9 +336,21 @@ fn wave_fmt_overflowing_symphonia_frame_size_is_refused() {
         max_channels: u32::MAX,
         ..Limits::default()
     };
+    let mask_overflow = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/decode_pipeline/pcm32-16000hz-255-channels-extensible-mask-overflow.wav"
+    ))
+    .expect("regression input");
     let data = vec![0u8; 4096];
     let len = data.len() as u32;
-    let cases: [(&str, Vec<u8>, &Limits, ErrorKind); 5] = [
+    let cases: [(&str, Vec<u8>, &Limits, ErrorKind); 6] = [
+        // Found next: 255 channels of 32 bits fit a frame, but not the extensible speaker mask.
+        (
+            "fuzz regression, extensible mask",
+            mask_overflow,
+            &unlimited,
+            ErrorKind::CorruptMedia,
+        ),
         (
             "fuzz regression, default limits",
             regression.clone(),

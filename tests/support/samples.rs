@@ -262,14 +262,14 @@ pub fn wav_bytes(
     out
 }
 
-/// An honest 16-bit PCM WAV of `samples` (interleaved, `channels`), sizes matching the data.
+/// An honest 16-bit PCM WAV of `samples` (interleaved, `channels`, full scale ±1.0), written by
+/// hound through [`crate::support::wav::pcm16_wav`].
 pub fn wav_pcm16(rate: u32, channels: u16, samples: &[f32]) -> Vec<u8> {
-    let data: Vec<u8> = samples
+    let pcm: Vec<i16> = samples
         .iter()
-        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).to_le_bytes())
+        .map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
         .collect();
-    let len = data.len() as u32;
-    wav_bytes(1, channels, rate, 16, 36 + len, len, &data)
+    crate::support::wav::pcm16_wav(&pcm, rate, channels)
 }
 
 /// A sine at `freq_hz` with peak `amplitude`, `seconds` long at `rate`, starting at phase 0.
