@@ -138,7 +138,7 @@ impl Processor {
         let bytes = match self.fetcher.download(&job.location, &job.token).await {
             Ok(bytes) => bytes,
             Err(e) => {
-                let kind = ErrorKind::from_name(e.kind()).unwrap_or(ErrorKind::DownloadFailed);
+                let kind = e.kind();
                 tracing::warn!(error_kind = %kind, "download failed: {e}");
                 let mut result = RecordingResult::failed(
                     source,

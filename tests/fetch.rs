@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use callscribe::fetch::{FetchConfig, FetchError, Fetcher};
 use callscribe::notification::{redact_url, AccessToken};
+use callscribe::ErrorKind;
 
 use crate::support::media_server::{Behaviour, MediaServer};
 
@@ -85,8 +86,11 @@ fn error_url(err: &FetchError) -> &str {
     }
 }
 
-async fn expect_err(fetcher: &Fetcher, url: &url::Url, kind: &str) -> FetchError {
-    let err = fetcher.download(url, &token()).await.expect_err(kind);
+async fn expect_err(fetcher: &Fetcher, url: &url::Url, kind: ErrorKind) -> FetchError {
+    let err = fetcher
+        .download(url, &token())
+        .await
+        .expect_err(kind.as_str());
     assert_eq!(err.kind(), kind, "{err}");
     assert_clean(&err);
     err
@@ -148,7 +152,7 @@ async fn wrong_token_is_unauthorized_without_retry() {
     let err = expect_err(
         &fetcher(config(&[&server])),
         &server.url(SIGNED),
-        "unauthorized",
+        ErrorKind::Unauthorized,
     )
     .await;
     assert!(matches!(
@@ -165,12 +169,12 @@ async fn wrong_token_is_unauthorized_without_retry() {
 #[tokio::test]
 async fn final_statuses_map_to_kinds_without_retry() {
     for (status, kind) in [
-        (401, "unauthorized"),
-        (403, "unauthorized"),
-        (404, "not_found"),
-        (410, "not_found"),
-        (400, "download_failed"),
-        (418, "download_failed"),
+        (401, ErrorKind::Unauthorized),
+        (403, ErrorKind::Unauthorized),
+        (404, ErrorKind::NotFound),
+        (410, ErrorKind::NotFound),
+        (400, ErrorKind::DownloadFailed),
+        (418, ErrorKind::DownloadFailed),
     ] {
         let server = MediaServer::start([Behaviour::status(status)]).await;
         let err = expect_err(&fetcher(config(&[&server])), &server.url(SIGNED), kind).await;
@@ -218,7 +222,12 @@ async fn persistent_server_error_gives_up_after_max_retries() {
         max_retries: 2,
         ..config(&[&server])
     };
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_failed").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadFailed,
+    )
+    .await;
     assert_eq!(attempts(&err), 3);
     assert!(matches!(
         err,
@@ -294,7 +303,12 @@ async fn retry_that_would_miss_the_deadline_is_not_attempted() {
         ..config(&[&server])
     };
     let start = Instant::now();
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_failed").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadFailed,
+    )
+    .await;
     assert_eq!(attempts(&err), 1);
     assert!(
         start.elapsed() < Duration::from_millis(900),
@@ -313,7 +327,12 @@ async fn truncated_body_is_retried_then_incomplete() {
         max_retries: 2,
         ..config(&[&server])
     };
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_incomplete").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadIncomplete,
+    )
+    .await;
     assert_eq!(attempts(&err), 3);
     assert!(
         matches!(
@@ -361,7 +380,12 @@ async fn stall_mid_body_times_out_per_attempt() {
         ..config(&[&server])
     };
     let start = Instant::now();
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_timeout").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadTimeout,
+    )
+    .await;
     assert_eq!(attempts(&err), 2);
     assert!(err.to_string().contains("no body bytes"), "{err}");
     assert!(
@@ -384,7 +408,12 @@ async fn stall_before_headers_times_out() {
         ..config(&[&server])
     };
     let start = Instant::now();
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_timeout").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadTimeout,
+    )
+    .await;
     assert!(err.to_string().contains("no response headers"), "{err}");
     assert!(
         start.elapsed() < Duration::from_secs(2),
@@ -423,7 +452,12 @@ async fn slow_drip_hits_total_deadline() {
         ..config(&[&server])
     };
     let start = Instant::now();
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_timeout").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadTimeout,
+    )
+    .await;
     assert!(err.to_string().contains("total time limit"), "{err}");
     assert!(
         start.elapsed() < Duration::from_secs(2),
@@ -438,7 +472,7 @@ async fn huge_content_length_is_refused_before_reading() {
     let err = expect_err(
         &fetcher(config(&[&server])),
         &server.url(SIGNED),
-        "too_large",
+        ErrorKind::TooLarge,
     )
     .await;
     assert!(matches!(err, FetchError::TooLarge { declared: Some(d), .. } if d == 1 << 40));
@@ -459,7 +493,7 @@ async fn body_over_limit_is_refused_while_streaming() {
         max_bytes: 100 * 1024,
         ..config(&[&server])
     };
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "too_large").await;
+    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), ErrorKind::TooLarge).await;
     assert!(matches!(
         err,
         FetchError::TooLarge {
@@ -526,7 +560,7 @@ async fn redirect_to_host_not_in_allow_list_is_blocked() {
     let outsider = MediaServer::start([Behaviour::serve(b"should never be fetched")]).await;
     let origin = MediaServer::start([Behaviour::redirect(outsider.url("/x").as_str())]).await;
     let f = fetcher(config(&[&origin]));
-    let err = expect_err(&f, &origin.url(SIGNED), "blocked_url").await;
+    let err = expect_err(&f, &origin.url(SIGNED), ErrorKind::BlockedUrl).await;
     assert!(err.to_string().contains("allow_hosts"), "{err}");
     // The error names the refused target, not the original URL.
     let FetchError::BlockedUrl { url, .. } = &err else {
@@ -547,7 +581,7 @@ async fn redirect_to_non_http_scheme_is_blocked() {
     let err = expect_err(
         &fetcher(config(&[&origin])),
         &origin.url(SIGNED),
-        "blocked_url",
+        ErrorKind::BlockedUrl,
     )
     .await;
     assert!(err.to_string().contains("only https"), "{err}");
@@ -561,7 +595,12 @@ async fn redirect_loop_stops_at_max_redirects() {
         max_redirects: 2,
         ..config(&[&server])
     };
-    let err = expect_err(&fetcher(cfg), &server.url(SIGNED), "download_failed").await;
+    let err = expect_err(
+        &fetcher(cfg),
+        &server.url(SIGNED),
+        ErrorKind::DownloadFailed,
+    )
+    .await;
     assert!(err.to_string().contains("too many redirects"), "{err}");
     assert!(!err.is_retryable());
     // The original request plus two followed redirects; the third redirect is refused.
@@ -589,14 +628,19 @@ async fn loopback_literal_is_blocked_unless_allow_listed_and_insecure() {
         },
     ];
     for cfg in variants {
-        let err = expect_err(&fetcher(cfg.clone()), &server.url(SIGNED), "blocked_url").await;
+        let err = expect_err(
+            &fetcher(cfg.clone()),
+            &server.url(SIGNED),
+            ErrorKind::BlockedUrl,
+        )
+        .await;
         assert!(!err.is_retryable(), "{cfg:?}");
         let https = server
             .url(SIGNED)
             .as_str()
             .replacen("http://", "https://", 1);
         let https = url::Url::parse(&https).expect("url");
-        expect_err(&fetcher(cfg), &https, "blocked_url").await;
+        expect_err(&fetcher(cfg), &https, ErrorKind::BlockedUrl).await;
     }
     assert_eq!(server.connection_count(), 0);
 }
@@ -613,7 +657,7 @@ async fn host_name_resolving_to_loopback_is_blocked() {
         allow_insecure_http: false,
         ..config(&[])
     };
-    let err = expect_err(&fetcher(cfg), &url, "blocked_url").await;
+    let err = expect_err(&fetcher(cfg), &url, ErrorKind::BlockedUrl).await;
     assert!(
         err.to_string()
             .contains("resolves to an address that is loopback"),
@@ -653,7 +697,7 @@ async fn connection_refused_is_retried_then_download_failed() {
         max_retries: 2,
         ..config(&[])
     };
-    let err = expect_err(&fetcher(cfg), &url, "download_failed").await;
+    let err = expect_err(&fetcher(cfg), &url, ErrorKind::DownloadFailed).await;
     assert_eq!(attempts(&err), 3);
     assert!(err.is_retryable());
     assert!(matches!(
@@ -730,7 +774,7 @@ async fn logs_name_the_host_but_never_the_token_or_query() {
         .expect("download");
     let failing = MediaServer::start([Behaviour::status(404)]).await;
     let f = fetcher(config(&[&failing]));
-    expect_err(&f, &failing.url(SIGNED), "not_found").await;
+    expect_err(&f, &failing.url(SIGNED), ErrorKind::NotFound).await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
         .expect("utf-8 logs");

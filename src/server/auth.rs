@@ -197,8 +197,7 @@ impl Authenticator {
             _ => {
                 let url = Url::parse(&config.openid_url)
                     .map_err(|e| ServerError::Config(format!("auth.openid_url: {e}")))?;
-                let client =
-                    super::http_client(KEY_FETCH_TIMEOUT, false).map_err(ServerError::Config)?;
+                let client = super::http_client(KEY_FETCH_TIMEOUT).map_err(ServerError::Config)?;
                 KeySource::OpenId { client, url }
             }
         };

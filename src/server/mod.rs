@@ -484,39 +484,15 @@ where
     }
 }
 
-/// An HTTP client for the key endpoint and the result callback: rustls on `ring` with the
-/// platform trust store (as `fetch` uses; reqwest's own `rustls` feature would pull in the
-/// aws-lc C build), no proxy, redirects only when `follow_redirects`.
-fn http_client(timeout: Duration, follow_redirects: bool) -> Result<reqwest::Client, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new(Arc::clone(&provider))
-        .map_err(|e| format!("cannot load the platform certificate verifier: {e}"))?;
-    // `dangerous()` is only rustls' name for "custom verifier": the platform verifier does full
-    // chain and host name validation.
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("cannot set tls versions: {e}"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    let redirects = if follow_redirects {
-        reqwest::redirect::Policy::limited(3)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .redirect(redirects)
-        .referer(false)
-        .no_proxy()
-        .retry(reqwest::retry::never())
+/// An HTTP client for the key endpoint and the result callback: the same TLS, proxy and
+/// retry set-up as recording downloads ([`crate::fetch::client::builder`]), no redirects (a
+/// signing-key URL or a callback that moves is a configuration to fix, not to follow), and
+/// `timeout` for the whole request, of which connecting may take at most 5 s.
+fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    crate::fetch::client::builder()?
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .user_agent(concat!(
-            env!("CARGO_PKG_NAME"),
-            "/",
-            env!("CARGO_PKG_VERSION")
-        ))
         .build()
         .map_err(|e| format!("cannot build http client: {e}"))
 }

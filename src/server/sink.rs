@@ -17,13 +17,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use sha2::Sha256;
 use url::Url;
 
 use super::config::{CallbackConfig, SecretValue, SinkConfig};
 use super::metrics::Metrics;
 use super::ServerError;
+use crate::fetch::retry::{retry_after, Backoff};
 use crate::notification::redact_url;
 use crate::result::RecordingResult;
 
@@ -95,8 +96,7 @@ struct Callback {
     url: Url,
     secret: SecretValue,
     max_retries: u32,
-    backoff_base: Duration,
-    backoff_max: Duration,
+    backoff: Backoff,
 }
 
 impl Sinks {
@@ -181,15 +181,17 @@ impl Callback {
                 "the result callback uses plain http: results (transcripts) travel unencrypted"
             );
         }
-        let client = super::http_client(Duration::from_millis(config.timeout_ms), false)
+        let client = super::http_client(Duration::from_millis(config.timeout_ms))
             .map_err(ServerError::Config)?;
         Ok(Self {
             client,
             url: config.url.clone(),
             secret: config.secret.clone(),
             max_retries: config.max_retries,
-            backoff_base: Duration::from_millis(config.backoff_base_ms),
-            backoff_max: Duration::from_millis(config.backoff_max_ms),
+            backoff: Backoff::new(
+                Duration::from_millis(config.backoff_base_ms),
+                Duration::from_millis(config.backoff_max_ms),
+            ),
         })
     }
 
@@ -220,12 +222,7 @@ impl Callback {
                     if !retryable {
                         return Err(format!("the callback answered {status}"));
                     }
-                    let after = response
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                    let after = retry_after(response.headers());
                     (format!("the callback answered {status}"), after)
                 }
                 Err(e) => (
@@ -238,21 +235,11 @@ impl Callback {
             }
             attempt += 1;
             let delay = retry_after
-                .unwrap_or_else(|| self.backoff(attempt))
-                .min(self.backoff_max);
+                .unwrap_or_else(|| self.backoff.delay(attempt))
+                .min(self.backoff.max());
             tracing::debug!(operation_id, attempt, "{reason}; retrying in {delay:?}");
             tokio::time::sleep(delay).await;
         }
-    }
-
-    /// `base · 2^(attempt-1)`, capped, minus a random jitter of up to half, so that many
-    /// results failing together do not retry in lockstep.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .backoff_base
-            .saturating_mul(1u32 << (attempt - 1).min(20));
-        let full = exp.min(self.backoff_max);
-        full.mul_f64(1.0 - rand::random::<f64>() * 0.5)
     }
 }
 
