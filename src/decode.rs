@@ -326,19 +326,36 @@ fn check_channels(channels: u64, limits: &Limits) -> Result<()> {
 /// recordings are far below it (8 channels of 32-bit float are 256 bits).
 const MAX_WAVE_FRAME_BITS: u64 = u16::MAX as u64;
 
-/// Refuses a RIFF/WAVE header that would overflow symphonia's frame-size arithmetic (see
-/// [`MAX_WAVE_FRAME_BITS`]) before symphonia reads it.
+/// Refuses RIFF/WAVE headers that would overflow symphonia's frame-size arithmetic (see
+/// [`MAX_WAVE_FRAME_BITS`]) before symphonia reads them.
 ///
 /// Checked here rather than by patching the crate: a `[patch.crates-io]` copy of
 /// symphonia-format-riff would have to be vendored and kept in step with every symphonia
-/// release, while this check is a dozen lines over a header layout fixed since 1991. Bytes that
-/// are not RIFF/WAVE, or whose `fmt ` chunk cannot be found, are left to symphonia.
+/// release, while this check is a few dozen lines over a header layout fixed since 1991.
 ///
-/// Errors: `corrupt_media` (a sample frame too wide to exist).
+/// symphonia's probe scans past junk (and metadata tags) for a format marker, so a `RIFF…WAVE`
+/// header anywhere in the input may be the one it parses: every one is checked. The walk over
+/// their chunk headers is bounded in total ([`MAX_RIFF_CHUNK_HEADERS`]).
+///
+/// Errors: `corrupt_media` (a sample frame too wide to exist, a speaker mask that can't
+/// describe the channels, or an input made of RIFF chunk headers).
 fn check_wave_format(bytes: &[u8]) -> Result<()> {
-    let Some(fmt) = wave_fmt_chunk(bytes) else {
-        return Ok(());
-    };
+    let mut budget = MAX_RIFF_CHUNK_HEADERS;
+    for at in memchr::memmem::find_iter(bytes, b"RIFF") {
+        if let Some(fmt) = wave_fmt_chunk(&bytes[at..], &mut budget)? {
+            check_wave_fmt(fmt)?;
+        }
+    }
+    Ok(())
+}
+
+/// Most RIFF chunk headers [`check_wave_format`] reads in one input, over all its `RIFF…WAVE`
+/// headers. A real recording has one header and a handful of chunks before `data`; the bound
+/// keeps an input packed with headers linear to check.
+const MAX_RIFF_CHUNK_HEADERS: usize = 65_536;
+
+/// Checks one `fmt ` chunk body against symphonia 0.6.1's arithmetic.
+fn check_wave_fmt(fmt: &[u8]) -> Result<()> {
     // WAVEFORMAT: format tag (u16), channels (u16), rate (u32), byte rate (u32), block align
     // (u16), bits per sample (u16); all little-endian.
     let (Some(channels), Some(bits)) = (le_u16(fmt, 2), le_u16(fmt, 14)) else {
@@ -382,25 +399,34 @@ fn check_wave_format(bytes: &[u8]) -> Result<()> {
 /// The `fmt ` chunk's format tag of a WAVE file whose channels are described by a speaker mask.
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 
-/// The body of the first `fmt ` chunk of a RIFF/WAVE file, if the bytes are one and have it
-/// before the `data` chunk (where symphonia stops looking).
-fn wave_fmt_chunk(bytes: &[u8]) -> Option<&[u8]> {
-    if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WAVE" {
-        return None;
+/// The body of the first `fmt ` chunk of the RIFF/WAVE file starting at `bytes[0]`, if it is
+/// one and has that chunk before `data` (where symphonia stops looking). Each chunk header read
+/// costs one unit of `budget`; running out is `corrupt_media`.
+fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a [u8]>> {
+    if bytes.get(8..12) != Some(b"WAVE".as_slice()) {
+        return Ok(None);
     }
     let mut pos = 12usize;
-    // Each step advances by at least 8 bytes, so the walk ends within len / 8 steps.
     while let Some(header) = bytes.get(pos..pos + 8) {
+        *budget = budget.checked_sub(1).ok_or_else(|| Error::CorruptMedia {
+            detail: format!("more than {MAX_RIFF_CHUNK_HEADERS} riff chunk headers"),
+        })?;
         let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
         let body = pos + 8;
         match &header[..4] {
-            b"fmt " => return bytes.get(body..body.saturating_add(len).min(bytes.len())),
-            b"data" => return None,
+            b"fmt " => return Ok(bytes.get(body..body.saturating_add(len).min(bytes.len()))),
+            b"data" => return Ok(None),
             // Chunks are padded to an even length.
-            _ => pos = body.checked_add(len)?.checked_add(len & 1)?,
+            _ => match body
+                .checked_add(len)
+                .and_then(|end| end.checked_add(len & 1))
+            {
+                Some(next) => pos = next,
+                None => return Ok(None),
+            },
         }
     }
-    None
+    Ok(None)
 }
 
 fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {

@@ -341,9 +341,21 @@ fn wave_fmt_overflowing_symphonia_frame_size_is_refused() {
         "/fuzz/regressions/decode_pipeline/pcm32-16000hz-255-channels-extensible-mask-overflow.wav"
     ))
     .expect("regression input");
+    // And then: the same header after 11 KB of junk, where symphonia's probe still finds it.
+    let behind_junk = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/decode_pipeline/junk-then-wave-extensible-255-channels-mask-overflow.bin"
+    ))
+    .expect("regression input");
     let data = vec![0u8; 4096];
     let len = data.len() as u32;
-    let cases: [(&str, Vec<u8>, &Limits, ErrorKind); 6] = [
+    let cases: [(&str, Vec<u8>, &Limits, ErrorKind); 7] = [
+        (
+            "fuzz regression, header behind junk",
+            behind_junk,
+            &Limits::default(),
+            ErrorKind::CorruptMedia,
+        ),
         // Found next: 255 channels of 32 bits fit a frame, but not the extensible speaker mask.
         (
             "fuzz regression, extensible mask",
