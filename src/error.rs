@@ -184,14 +184,6 @@ pub enum Error {
         /// Which setting and why.
         detail: String,
     },
-    /// An error from an earlier stage (notification, download) that already has its kind.
-    #[error("{message}")]
-    Other {
-        /// The stable kind.
-        kind: ErrorKind,
-        /// A redacted message.
-        message: String,
-    },
 }
 
 impl Error {
@@ -206,7 +198,6 @@ impl Error {
             Self::Io { .. } => ErrorKind::Io,
             Self::Transcription { .. } => ErrorKind::Transcription,
             Self::Config { .. } => ErrorKind::Config,
-            Self::Other { kind, .. } => *kind,
         }
     }
 

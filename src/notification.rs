@@ -15,13 +15,17 @@
 //!   * [`Parsed::Job`]: a `recordOperation` with `status: completed` and a usable location and
 //!     token. Hand it to `fetch`.
 //!   * [`Parsed::Skipped`]: anything that is not the end of a recording (call state updates,
-//!     participant rosters, `playPromptOperation`, a record operation that is still `running`,
-//!     …) with a stable snake_case [`Skipped::reason`]. Never an error: Graph sends many of
-//!     these to the same callback.
+//!     participant rosters, `playPromptOperation`, a record operation that is still `running`
+//!     or `notStarted`, …) with a [`SkipReason`]. Never an error: Graph sends many of these to
+//!     the same callback.
 //!   * [`Parsed::Failed`]: a record operation that ended without a recording
 //!     ([`FailedOperation::kind`] `operation_failed`) or whose fields are unusable
 //!     (`invalid_notification`). Problems in one operation never sink the others in the same
 //!     POST.
+//!
+//!   Every notification whose `resourceData` claims to be a `recordOperation` gives a job or a
+//!   failure, except a `running` or `notStarted` one (Graph notifies again when it ends): a
+//!   bot waiting for an operation always hears of it, however malformed the notification.
 //! * Errors ([`NotificationError`], always kind `invalid_notification`): only problems with the
 //!   body as a whole: not JSON, not an object, the wrong envelope, too many notifications.
 //!
@@ -43,6 +47,22 @@
 //!   operation `invalid_notification` (with an empty [`NotificationSource::operation_id`]).
 //! * **`resultInfo.subcode` of 0** means "no specific reason": [`NotificationSource::reason`]
 //!   then falls back to the beta `completionReason` string, if any.
+//! * **Fields of the wrong JSON type.** A record operation whose `status`, `id`,
+//!   `clientContext`, `resultInfo` (an object of integer `code` and `subcode` and a string
+//!   `message`), `completionReason`, `@odata.etag`, the notification's `resourceUrl`, or, when
+//!   completed, its location or token has another type than Graph documents is
+//!   `invalid_notification`. `null` counts as absent, as does an empty string where a value
+//!   is optional. The failure still carries the ids that could be read: the call id from
+//!   `resourceUrl`, the operation id from a string `id` or else `resourceUrl`, and a string
+//!   `clientContext` within its limit.
+//! * **Status.** `completed` and `failed` (compared case-insensitively) end the operation;
+//!   `running` and `notStarted` are skipped because Graph notifies again when the operation
+//!   ends. Any other value is `invalid_notification`: a missing or `null` status, a non-string,
+//!   a name Graph does not define, and Graph's own `unknownFutureValue` (what v1.0 sends for a
+//!   status added after the client's API version). Callscribe cannot tell whether such an
+//!   operation will notify again, and a failure the bot hears about beats one it waits for
+//!   forever; should a later notification for the same operation follow, it gets its own
+//!   result.
 //! * **The location's scheme and host** are not judged here: any absolute URL is accepted, and
 //!   `fetch`'s URL policy (https only, SSRF guard, allow-list) decides whether to download it.
 //!   That keeps one owner for that policy.
@@ -115,10 +135,9 @@ pub enum NotificationError {
 }
 
 impl NotificationError {
-    /// Stable snake_case name of the error, used in JSON results: always
-    /// `"invalid_notification"`.
-    pub fn kind(&self) -> &'static str {
-        "invalid_notification"
+    /// The kind written in the JSON result: always [`ErrorKind::InvalidNotification`].
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::InvalidNotification
     }
 }
 
@@ -163,20 +182,54 @@ impl fmt::Debug for RecordingJob {
 pub struct Skipped {
     /// The notification's `resourceUrl` (or `resourceData.@odata.id`), if it had one.
     pub resource_url: Option<String>,
-    /// Stable snake_case reason: `not_an_object`, `no_resource_data`,
-    /// `not_a_record_operation`, `operation_not_started`, `operation_running`,
-    /// `operation_status_missing` or `operation_status_unknown`.
-    pub reason: String,
+    /// Why it needs no work.
+    pub reason: SkipReason,
+}
+
+/// Why a notification needs no work; serialized (and displayed) as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The entry of `value` is not a JSON object.
+    NotAnObject,
+    /// The notification has no `resourceData` (or it is `null`).
+    NoResourceData,
+    /// `resourceData` is something else: a call, a participant roster, another operation.
+    NotARecordOperation,
+    /// A record operation with `status: notStarted`; Graph notifies again when it ends.
+    OperationNotStarted,
+    /// A record operation with `status: running`; Graph notifies again when it ends.
+    OperationRunning,
+}
+
+impl SkipReason {
+    /// The snake_case name (`"not_a_record_operation"`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotAnObject => "not_an_object",
+            Self::NoResourceData => "no_resource_data",
+            Self::NotARecordOperation => "not_a_record_operation",
+            Self::OperationNotStarted => "operation_not_started",
+            Self::OperationRunning => "operation_running",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A record operation that ended without a recording callscribe can download.
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedOperation {
-    /// `"operation_failed"` when Graph reported the failure (`status: failed`, or `completed`
-    /// without a location or token); `"invalid_notification"` when the operation's fields are
-    /// unusable (no id at all, a location that is not a URL, an oversized `clientContext`,
-    /// a field of the wrong JSON type).
-    pub kind: &'static str,
+    /// [`ErrorKind::OperationFailed`] when Graph reported the failure (`status: failed`, or
+    /// `completed` without a location or token); [`ErrorKind::InvalidNotification`] when the
+    /// operation's fields are unusable (no id at all, a status that does not say how it ended,
+    /// a location that is not a URL, an oversized `clientContext`, a field of the wrong JSON
+    /// type).
+    pub kind: ErrorKind,
     /// Which call and operation failed; `resultInfo` is kept verbatim.
     pub source: NotificationSource,
     /// Human-readable explanation. Never contains the access token or the location URL.
@@ -487,17 +540,17 @@ fn same_type(actual: &str, expected: &str) -> bool {
     strip(actual).eq_ignore_ascii_case(&strip(expected))
 }
 
-fn skipped(resource_url: Option<&str>, reason: &str) -> Parsed {
+fn skipped(resource_url: Option<&str>, reason: SkipReason) -> Parsed {
     Parsed::Skipped(Skipped {
         resource_url: resource_url.map(str::to_owned),
-        reason: reason.to_owned(),
+        reason,
     })
 }
 
 fn parse_notification(item: &Value) -> Parsed {
     match item {
         Value::Object(obj) => parse_object(obj),
-        _ => skipped(None, "not_an_object"),
+        _ => skipped(None, SkipReason::NotAnObject),
     }
 }
 
@@ -508,117 +561,145 @@ fn parse_object(obj: &Map<String, Value>) -> Parsed {
             .and_then(Value::as_str)
     });
     let data = match data {
-        None | Some(Value::Null) => return skipped(resource_url, "no_resource_data"),
+        None | Some(Value::Null) => return skipped(resource_url, SkipReason::NoResourceData),
         // Participant rosters arrive as arrays of participants: not ours either.
         Some(Value::Object(data)) => data,
-        Some(_) => return skipped(resource_url, "not_a_record_operation"),
+        Some(_) => return skipped(resource_url, SkipReason::NotARecordOperation),
     };
     let is_record_op = data
         .get("@odata.type")
         .and_then(Value::as_str)
         .is_some_and(|t| same_type(t, RECORD_OPERATION_TYPE));
     if !is_record_op {
-        return skipped(resource_url, "not_a_record_operation");
+        return skipped(resource_url, SkipReason::NotARecordOperation);
     }
+    // From here on the value claims to be a record operation: it gives exactly one job or
+    // failure, unless Graph will notify again.
     let status = match data.get("status") {
-        None | Some(Value::Null) => return skipped(resource_url, "operation_status_missing"),
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return skipped(resource_url, "operation_status_unknown"),
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => None,
     };
-    let failed = if status.eq_ignore_ascii_case("completed") {
-        false
-    } else if status.eq_ignore_ascii_case("failed") {
-        true
-    } else if status.eq_ignore_ascii_case("running") {
-        return skipped(resource_url, "operation_running");
-    } else if status.eq_ignore_ascii_case("notStarted") {
-        return skipped(resource_url, "operation_not_started");
-    } else {
-        return skipped(resource_url, "operation_status_unknown");
-    };
-    finished_operation(resource_url, data, failed)
+    if status.is_some_and(|s| s.eq_ignore_ascii_case("running")) {
+        return skipped(resource_url, SkipReason::OperationRunning);
+    }
+    if status.is_some_and(|s| s.eq_ignore_ascii_case("notStarted")) {
+        return skipped(resource_url, SkipReason::OperationNotStarted);
+    }
+    record_operation(obj, data)
 }
 
-/// Builds the outcome of a record operation whose status is `completed` or `failed`.
-fn finished_operation(
-    resource_url: Option<&str>,
-    data: &Map<String, Value>,
-    failed: bool,
-) -> Parsed {
-    let ids = resource_url
-        .map(ResourceIds::from_resource_url)
-        .unwrap_or_default();
-    let result_info = data
-        .get("resultInfo")
-        .and_then(Value::as_object)
-        .map(|ri| ResultInfo {
-            code: ri.get("code").and_then(Value::as_i64),
-            subcode: ri.get("subcode").and_then(Value::as_i64),
-            message: ri.get("message").and_then(Value::as_str).map(str::to_owned),
-        });
-    let mut source = NotificationSource {
-        call_id: ids.call_id,
-        operation_id: String::new(),
-        client_context: None,
-        reason: reason_of(result_info.as_ref(), data),
-        result_info,
-        etag: data
-            .get("@odata.etag")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+/// How a record operation's `status` says it ended.
+enum Ending {
+    Completed,
+    Failed,
+}
+
+/// Builds the outcome of a record operation that is neither `running` nor `notStarted`.
+///
+/// Reads every field it can, noting each one that has the wrong type, so that even an
+/// `invalid_notification` failure carries the ids a bot correlates on.
+fn record_operation(notification: &Map<String, Value>, data: &Map<String, Value>) -> Parsed {
+    let mut fields = Fields {
+        data,
+        problems: Vec::new(),
     };
-    let invalid = |source: NotificationSource, message: String| {
+    let ids = match notification.get("resourceUrl") {
+        None | Some(Value::Null) => data.get("@odata.id").and_then(Value::as_str),
+        Some(Value::String(url)) => Some(url.as_str()),
+        Some(_) => {
+            fields.problem("resourceUrl is not a string");
+            None
+        }
+    }
+    .map(ResourceIds::from_resource_url)
+    .unwrap_or_default();
+
+    let ending = match data.get("status") {
+        None | Some(Value::Null) => {
+            fields.problem("record operation has no status");
+            None
+        }
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("completed") => Some(Ending::Completed),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("failed") => Some(Ending::Failed),
+        // Never quoted: the value is the sender's, of any length.
+        Some(Value::String(_)) => {
+            fields
+                .problem("record operation status is not completed, failed, running or notStarted");
+            None
+        }
+        Some(_) => {
+            fields.problem("status is not a string");
+            None
+        }
+    };
+    let problems_before = fields.problems.len();
+    let id = fields.string("id");
+    let id_mistyped = fields.problems.len() > problems_before;
+    let operation_id = match (id, ids.operation_id) {
+        (Some(id), _) => id.to_owned(),
+        (None, Some(id)) => id,
+        (None, None) => {
+            if !id_mistyped {
+                fields.problem("record operation has no id and its resourceUrl names no operation");
+            }
+            String::new()
+        }
+    };
+    let client_context = match fields.string("clientContext") {
+        Some(ctx) if ctx.chars().count() > MAX_CLIENT_CONTEXT_CHARS => {
+            fields.problems.push(format!(
+                "clientContext is longer than {MAX_CLIENT_CONTEXT_CHARS} characters"
+            ));
+            None
+        }
+        ctx => ctx.map(str::to_owned),
+    };
+    let result_info = fields.result_info();
+    let beta_reason = fields.string("completionReason");
+    let reason = match result_info.as_ref().and_then(|ri| ri.subcode) {
+        Some(subcode) if subcode != 0 => Some(CompletionReason::from_subcode(subcode)),
+        _ => beta_reason.and_then(CompletionReason::from_beta_name),
+    };
+    let etag = fields.string("@odata.etag").map(str::to_owned);
+    // v1.0 names first, then the older beta ones. Only a completed operation has them.
+    let (location, token) = match ending {
+        Some(Ending::Completed) => (
+            fields.first_string(&["recordingLocation", "recordResourceLocation"]),
+            fields.first_string(&["recordingAccessToken", "recordResourceAccessToken"]),
+        ),
+        _ => (None, None),
+    };
+    let source = NotificationSource {
+        call_id: ids.call_id,
+        operation_id,
+        client_context,
+        result_info,
+        reason,
+        etag,
+    };
+    let fail = |kind: ErrorKind, source: NotificationSource, message: String| {
         Parsed::Failed(FailedOperation {
-            kind: "invalid_notification",
+            kind,
             source,
             message,
         })
     };
 
-    match string_field(data, "id") {
-        Ok(Some(id)) => source.operation_id = id.to_owned(),
-        Ok(None) => match ids.operation_id {
-            Some(id) => source.operation_id = id,
-            None => {
-                let msg = "record operation has no id and its resourceUrl names no operation";
-                return invalid(source, msg.to_owned());
-            }
-        },
-        Err(msg) => return invalid(source, msg),
-    }
-    match string_field(data, "clientContext") {
-        Ok(Some(ctx)) if ctx.chars().count() > MAX_CLIENT_CONTEXT_CHARS => {
-            let msg = format!("clientContext is longer than {MAX_CLIENT_CONTEXT_CHARS} characters");
-            return invalid(source, msg);
+    let ending = match ending {
+        Some(ending) if fields.problems.is_empty() => ending,
+        _ => {
+            let message = fields.problems.join("; ");
+            return fail(ErrorKind::InvalidNotification, source, message);
         }
-        Ok(ctx) => source.client_context = ctx.map(str::to_owned),
-        Err(msg) => return invalid(source, msg),
-    }
-
-    if failed {
+    };
+    if let Ending::Failed = ending {
         let message = source
             .result_info
             .as_ref()
             .and_then(|ri| ri.message.clone())
             .unwrap_or_else(|| "recording operation failed".to_owned());
-        return Parsed::Failed(FailedOperation {
-            kind: "operation_failed",
-            source,
-            message,
-        });
+        return fail(ErrorKind::OperationFailed, source, message);
     }
-
-    // v1.0 names first, then the older beta ones.
-    let location = match first_string_field(data, &["recordingLocation", "recordResourceLocation"])
-    {
-        Ok(v) => v,
-        Err(msg) => return invalid(source, msg),
-    };
-    let token =
-        match first_string_field(data, &["recordingAccessToken", "recordResourceAccessToken"]) {
-            Ok(v) => v,
-            Err(msg) => return invalid(source, msg),
-        };
     let (location, token) = match (location, token) {
         (Some(l), Some(t)) => (l, t),
         (l, _) => {
@@ -627,19 +708,14 @@ fn finished_operation(
             } else {
                 "recordingAccessToken"
             };
-            return Parsed::Failed(FailedOperation {
-                kind: "operation_failed",
-                source,
-                message: format!("recording operation completed without a {missing}"),
-            });
+            let message = format!("recording operation completed without a {missing}");
+            return fail(ErrorKind::OperationFailed, source, message);
         }
     };
     // The location is never echoed: it can be a signed URL.
     let Ok(location) = Url::parse(location) else {
-        return invalid(
-            source,
-            "recordingLocation is not an absolute url".to_owned(),
-        );
+        let message = "recordingLocation is not an absolute url".to_owned();
+        return fail(ErrorKind::InvalidNotification, source, message);
     };
     Parsed::Job(RecordingJob {
         source,
@@ -648,39 +724,72 @@ fn finished_operation(
     })
 }
 
-/// Reads an optional string field; `null` and `""` count as absent, other types are invalid.
-fn string_field<'a>(data: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
-    match data.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(_) => Err(format!("{name} is not a string")),
-    }
+/// Reads a record operation's fields leniently, noting each one of the wrong JSON type.
+///
+/// Problems are fixed words naming the field, never its value (a token, a signed URL or
+/// arbitrary sender text).
+struct Fields<'a> {
+    data: &'a Map<String, Value>,
+    problems: Vec<String>,
 }
 
-/// The first present string among `names` (current name first, then deprecated aliases).
-fn first_string_field<'a>(
-    data: &'a Map<String, Value>,
-    names: &[&str],
-) -> Result<Option<&'a str>, String> {
-    for name in names {
-        if let Some(v) = string_field(data, name)? {
-            return Ok(Some(v));
+impl<'a> Fields<'a> {
+    fn problem(&mut self, problem: &str) {
+        self.problems.push(problem.to_owned());
+    }
+
+    /// An optional string field; `null` and blank strings count as absent.
+    fn string(&mut self, name: &str) -> Option<&'a str> {
+        match self.data.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                self.problems.push(format!("{name} is not a string"));
+                None
+            }
         }
     }
-    Ok(None)
-}
 
-fn reason_of(
-    result_info: Option<&ResultInfo>,
-    data: &Map<String, Value>,
-) -> Option<CompletionReason> {
-    match result_info.and_then(|ri| ri.subcode) {
-        Some(subcode) if subcode != 0 => Some(CompletionReason::from_subcode(subcode)),
-        _ => data
-            .get("completionReason")
-            .and_then(Value::as_str)
-            .and_then(CompletionReason::from_beta_name),
+    /// The first present string among `names` (current name first, then deprecated aliases).
+    fn first_string(&mut self, names: &[&str]) -> Option<&'a str> {
+        names.iter().find_map(|name| self.string(name))
+    }
+
+    /// `resultInfo`, verbatim; `None` when absent or of the wrong shape.
+    fn result_info(&mut self) -> Option<ResultInfo> {
+        let ri = match self.data.get("resultInfo") {
+            None | Some(Value::Null) => return None,
+            Some(Value::Object(ri)) => ri,
+            Some(_) => {
+                self.problem("resultInfo is not an object");
+                return None;
+            }
+        };
+        let integer = |name: &str| match ri.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| format!("resultInfo.{name} is not an integer")),
+        };
+        let message = match ri.get("message") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(m)) => Ok(Some(m.clone())),
+            Some(_) => Err("resultInfo.message is not a string".to_owned()),
+        };
+        match (integer("code"), integer("subcode"), message) {
+            (Ok(code), Ok(subcode), Ok(message)) => Some(ResultInfo {
+                code,
+                subcode,
+                message,
+            }),
+            (code, subcode, message) => {
+                let errors = [code.err(), subcode.err(), message.err()];
+                self.problems.extend(errors.into_iter().flatten());
+                None
+            }
+        }
     }
 }
 
@@ -727,11 +836,10 @@ impl ResourceIds {
 
 /// The result for an operation Graph reported as failed (or that can't be acted on).
 pub fn failed_result(failed: FailedOperation) -> RecordingResult {
-    let kind = ErrorKind::from_name(failed.kind).unwrap_or(ErrorKind::OperationFailed);
     RecordingResult::failed(
         source_of(&failed.source),
         ErrorInfo {
-            kind,
+            kind: failed.kind,
             message: failed.message,
         },
     )
@@ -779,9 +887,9 @@ mod tests {
         }
     }
 
-    fn skip_reason(p: &Parsed) -> &str {
+    fn skip_reason(p: &Parsed) -> SkipReason {
         match p {
-            Parsed::Skipped(s) => &s.reason,
+            Parsed::Skipped(s) => s.reason,
             other => panic!("expected skipped, got {other:?}"),
         }
     }
@@ -873,7 +981,7 @@ mod tests {
         let f = failed(only(
             parse(&sample("record-failed-initial-silence.json")).expect("parse"),
         ));
-        assert_eq!(f.kind, "operation_failed");
+        assert_eq!(f.kind, ErrorKind::OperationFailed);
         assert_eq!(
             f.source.reason,
             Some(CompletionReason::InitialSilenceTimeout)
@@ -892,10 +1000,10 @@ mod tests {
         const RECORD_OP_ID: &str = "b7a1c2d3-0000-4000-8000-000000000003";
         let parsed = parse(&sample("mixed-batch.json")).expect("parse");
         assert_eq!(parsed.len(), 4);
-        assert_eq!(skip_reason(&parsed[0]), "not_a_record_operation");
-        assert_eq!(skip_reason(&parsed[1]), "not_a_record_operation");
+        assert_eq!(skip_reason(&parsed[0]), SkipReason::NotARecordOperation);
+        assert_eq!(skip_reason(&parsed[1]), SkipReason::NotARecordOperation);
         assert!(matches!(&parsed[2], Parsed::Job(j) if j.source.operation_id == RECORD_OP_ID));
-        assert_eq!(skip_reason(&parsed[3]), "operation_running");
+        assert_eq!(skip_reason(&parsed[3]), SkipReason::OperationRunning);
         match &parsed[0] {
             Parsed::Skipped(s) => assert_eq!(
                 s.resource_url.as_deref(),
@@ -909,7 +1017,7 @@ mod tests {
     fn invalid_json_and_wrong_envelope_samples_are_rejected() {
         for name in ["invalid-json.json", "wrong-envelope.json"] {
             let err = parse(&sample(name)).expect_err(name);
-            assert_eq!(err.kind(), "invalid_notification", "{name}: {err}");
+            assert_eq!(err.kind(), ErrorKind::InvalidNotification, "{name}: {err}");
         }
     }
 
@@ -932,7 +1040,7 @@ mod tests {
         ];
         for (body, expected) in cases {
             let err = parse(body).expect_err(expected);
-            assert_eq!(err.kind(), "invalid_notification");
+            assert_eq!(err.kind(), ErrorKind::InvalidNotification);
             assert!(err.to_string().contains(expected), "{err}");
         }
     }
@@ -965,7 +1073,7 @@ mod tests {
     fn deep_nesting_is_rejected_not_overflowing() {
         let body = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         let err = parse(body.as_bytes()).expect_err("recursion limit");
-        assert_eq!(err.kind(), "invalid_notification");
+        assert_eq!(err.kind(), ErrorKind::InvalidNotification);
     }
 
     #[test]
@@ -999,18 +1107,265 @@ mod tests {
     }
 
     #[test]
-    fn statuses_other_than_finished_are_skipped() {
+    fn unfinished_operations_are_skipped() {
         let cases = [
-            (json!({"status": "running"}), "operation_running"),
-            (json!({"status": "notStarted"}), "operation_not_started"),
-            (json!({"status": "NOTSTARTED"}), "operation_not_started"),
-            (json!({"status": null}), "operation_status_missing"),
-            (json!({"status": "paused"}), "operation_status_unknown"),
-            (json!({"status": 3}), "operation_status_unknown"),
+            (json!({"status": "running"}), SkipReason::OperationRunning),
+            (
+                json!({"status": "notStarted"}),
+                SkipReason::OperationNotStarted,
+            ),
+            (
+                json!({"status": "NOTSTARTED"}),
+                SkipReason::OperationNotStarted,
+            ),
+            // Graph notifies again when it ends: a badly typed field waits for that one.
+            (
+                json!({"status": "running", "id": 7, "resultInfo": "x"}),
+                SkipReason::OperationRunning,
+            ),
         ];
         for (extra, reason) in cases {
             let p = only(parse(&envelope(record_op(extra))).expect("parse"));
             assert_eq!(skip_reason(&p), reason);
+        }
+    }
+
+    /// `record_op(extra)` without `field`.
+    fn record_op_without(field: &str, extra: Value) -> Value {
+        let mut op = record_op(extra);
+        op.as_object_mut().expect("object").remove(field);
+        op
+    }
+
+    #[test]
+    fn wrong_typed_fields_are_invalid_notification_with_the_ids_that_could_be_read() {
+        // (resourceData, message fragment, operation id, clientContext in the failure)
+        let cases = [
+            (
+                record_op(json!({"status": 3})),
+                "status is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"status": true})),
+                "status is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"status": {}})),
+                "status is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"status": null})),
+                "has no status",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op_without("status", json!({})),
+                "has no status",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"status": "paused"})),
+                "status is not completed",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"status": "unknownFutureValue"})),
+                "status is not completed",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"status": ""})),
+                "status is not completed",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            // The operation id falls back to resourceUrl's.
+            (
+                record_op(json!({"id": 42})),
+                "id is not a string",
+                "OP1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"id": ["a"]})),
+                "id is not a string",
+                "OP1",
+                Some("ctx-1"),
+            ),
+            // A failed operation with a bad id is invalid, not operation_failed.
+            (
+                record_op(json!({"id": 42, "status": "failed"})),
+                "id is not a string",
+                "OP1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"clientContext": 9})),
+                "clientContext is not a string",
+                "op-1",
+                None,
+            ),
+            (
+                record_op(json!({"recordingLocation": 5})),
+                "recordingLocation is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"recordingLocation": {"url": "https://x.test/"}})),
+                "recordingLocation is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op_without("recordingLocation", json!({"recordResourceLocation": 5})),
+                "recordResourceLocation is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"recordingAccessToken": false})),
+                "recordingAccessToken is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"resultInfo": "ok"})),
+                "resultInfo is not an object",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"resultInfo": [200]})),
+                "resultInfo is not an object",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"resultInfo": {"code": "200"}})),
+                "resultInfo.code is not an integer",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"resultInfo": {"code": 200, "subcode": 8514.5}})),
+                "resultInfo.subcode is not an integer",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"resultInfo": {"code": 200, "message": 1}})),
+                "resultInfo.message is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"completionReason": 8514})),
+                "completionReason is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            (
+                record_op(json!({"@odata.etag": 1})),
+                "@odata.etag is not a string",
+                "op-1",
+                Some("ctx-1"),
+            ),
+            // Several problems are all named.
+            (
+                record_op(json!({"status": 1, "id": 2, "clientContext": 3})),
+                "status is not a string; id is not a string; clientContext is not a string",
+                "OP1",
+                None,
+            ),
+        ];
+        for (data, fragment, operation_id, client_context) in cases {
+            let what = data.to_string();
+            let f = failed(only(parse(&envelope(data)).expect("parse")));
+            assert_eq!(
+                f.kind,
+                ErrorKind::InvalidNotification,
+                "{what}: {}",
+                f.message
+            );
+            assert!(f.message.contains(fragment), "{what}: {}", f.message);
+            assert_eq!(f.source.call_id.as_deref(), Some("CALL1"), "{what}");
+            assert_eq!(f.source.operation_id, operation_id, "{what}");
+            assert_eq!(f.source.client_context.as_deref(), client_context, "{what}");
+            assert!(
+                !f.message.contains("SECRETSIG") && !f.message.contains("eyJ"),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_typed_resource_url_is_invalid_and_the_id_still_comes_from_the_operation() {
+        let body = json!({"value": [{"resourceUrl": 17, "resourceData": record_op(json!({}))}]});
+        let f = failed(only(parse(body.to_string().as_bytes()).expect("parse")));
+        assert_eq!(f.kind, ErrorKind::InvalidNotification);
+        assert_eq!(f.message, "resourceUrl is not a string");
+        assert_eq!(
+            (f.source.call_id, f.source.operation_id.as_str()),
+            (None, "op-1")
+        );
+    }
+
+    #[test]
+    fn a_failed_operation_ignores_location_and_token() {
+        // They are only read from a completed operation, so their type does not matter here.
+        let extra = json!({"status": "failed", "recordingLocation": 1, "recordingAccessToken": 2});
+        let f = failed(only(parse(&envelope(record_op(extra))).expect("parse")));
+        assert_eq!(f.kind, ErrorKind::OperationFailed);
+        assert_eq!(f.message, "stop tone");
+    }
+
+    #[test]
+    fn every_value_that_claims_to_be_a_record_operation_gives_one_outcome() {
+        let fields = [
+            "status",
+            "id",
+            "clientContext",
+            "resultInfo",
+            "completionReason",
+            "@odata.etag",
+            "recordingLocation",
+            "recordingAccessToken",
+            "recordResourceLocation",
+            "recordResourceAccessToken",
+        ];
+        let values = [
+            json!(null),
+            json!(0),
+            json!(-1.5),
+            json!(true),
+            json!([]),
+            json!({}),
+            json!(""),
+            json!("x"),
+            json!("running"),
+        ];
+        for status in ["completed", "failed"] {
+            for field in fields {
+                for value in &values {
+                    let mut op = record_op(json!({"status": status}));
+                    op[field] = value.clone();
+                    let what = op.to_string();
+                    let outcome = only(parse(&envelope(op)).expect("parse"));
+                    let running = field == "status" && value == "running";
+                    assert_eq!(matches!(outcome, Parsed::Skipped(_)), running, "{what}");
+                }
+            }
         }
     }
 
@@ -1027,17 +1382,35 @@ mod tests {
             {"resourceData": {"status": "completed"}},
         ]});
         let parsed = parse(body.to_string().as_bytes()).expect("parse");
-        let reasons: Vec<&str> = parsed.iter().map(skip_reason).collect();
+        let reasons: Vec<SkipReason> = parsed.iter().map(skip_reason).collect();
         assert_eq!(
             reasons,
             [
-                "not_an_object",
-                "no_resource_data",
-                "not_a_record_operation",
-                "not_a_record_operation",
-                "not_a_record_operation"
+                SkipReason::NotAnObject,
+                SkipReason::NoResourceData,
+                SkipReason::NotARecordOperation,
+                SkipReason::NotARecordOperation,
+                SkipReason::NotARecordOperation
             ]
         );
+    }
+
+    #[test]
+    fn skip_reasons_display_and_serialize_as_their_names() {
+        let table = [
+            (SkipReason::NotAnObject, "not_an_object"),
+            (SkipReason::NoResourceData, "no_resource_data"),
+            (SkipReason::NotARecordOperation, "not_a_record_operation"),
+            (SkipReason::OperationNotStarted, "operation_not_started"),
+            (SkipReason::OperationRunning, "operation_running"),
+        ];
+        for (reason, name) in table {
+            assert_eq!(reason.to_string(), name);
+            assert_eq!(
+                serde_json::to_value(reason).expect("serialize"),
+                json!(name)
+            );
+        }
     }
 
     #[test]
@@ -1051,7 +1424,7 @@ mod tests {
             ),
         ] {
             let f = failed(only(parse(&envelope(record_op(extra))).expect("parse")));
-            assert_eq!(f.kind, "operation_failed");
+            assert_eq!(f.kind, ErrorKind::OperationFailed);
             assert!(f.message.contains(missing), "{}", f.message);
             assert_eq!(
                 f.source.result_info.as_ref().and_then(|r| r.code),
@@ -1076,7 +1449,7 @@ mod tests {
             let Parsed::Failed(f) = p else {
                 panic!("{p:?}")
             };
-            assert_eq!(f.kind, "invalid_notification", "{}", f.message);
+            assert_eq!(f.kind, ErrorKind::InvalidNotification, "{}", f.message);
             assert!(!f.message.contains("SECRETSIG") && !f.message.contains("eyJ"));
         }
         // An oversized clientContext is not echoed; a valid one is kept for correlation.
@@ -1120,7 +1493,7 @@ mod tests {
     fn failed_without_result_info_has_a_default_message() {
         let extra = json!({"status": "failed", "resultInfo": null});
         let f = failed(only(parse(&envelope(record_op(extra))).expect("parse")));
-        assert_eq!(f.kind, "operation_failed");
+        assert_eq!(f.kind, ErrorKind::OperationFailed);
         assert_eq!(f.message, "recording operation failed");
         assert_eq!(f.source.reason, None);
     }

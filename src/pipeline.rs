@@ -5,7 +5,6 @@
 //! bytes ─ decode ─▶ Pcm ─ resample ─▶ Mono16k ─ trim ─▶ span ─ transcribe ─▶ RecordingResult
 //! ```
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
@@ -18,7 +17,8 @@ use crate::decode::{self, Decoded};
 use crate::error::{Error, Limit, Result};
 use crate::resample;
 use crate::result::{
-    AudioReport, BeepReport, ErrorInfo, RecordingResult, Source, Status, StopToneReport, SCHEMA,
+    AudioReport, BeepReport, ErrorInfo, RecordingResult, Source, Stage, Status, StopToneReport,
+    Timings, SCHEMA,
 };
 use crate::trim::{self, SpeechReport};
 
@@ -90,7 +90,7 @@ impl Pipeline {
             Ok(bytes) => {
                 let read_ms = ms_since(started);
                 let mut processed = self.run(&bytes, source, keep_speech, threads);
-                processed.result.timings_ms.insert("read".into(), read_ms);
+                processed.result.timings_ms.set(Stage::Read, read_ms);
                 processed
             }
             Err(e) => Processed {
@@ -103,9 +103,9 @@ impl Pipeline {
     /// Runs every stage on one recording.
     pub fn run(&self, bytes: &[u8], source: Source, keep_speech: bool, threads: u32) -> Processed {
         let started = Instant::now();
-        let mut timings = BTreeMap::new();
+        let mut timings = Timings::default();
         let outcome = self.stages(bytes, &mut timings, keep_speech, threads);
-        timings.insert("total".to_owned(), ms_since(started));
+        timings.set(Stage::Total, ms_since(started));
         match outcome {
             Ok(done) => Processed {
                 result: RecordingResult {
@@ -136,7 +136,7 @@ impl Pipeline {
     fn stages(
         &self,
         bytes: &[u8],
-        timings: &mut BTreeMap<String, f64>,
+        timings: &mut Timings,
         keep_speech: bool,
         threads: u32,
     ) -> std::result::Result<StagesDone, Box<StageFailure>> {
@@ -147,15 +147,15 @@ impl Pipeline {
             info,
             clipped_ratio,
         } = decode::decode(bytes, &self.config.limits).map_err(fail)?;
-        timings.insert("decode".into(), ms_since(t));
+        timings.set(Stage::Decode, ms_since(t));
 
         let t = Instant::now();
         let mono = resample::to_mono16k(pcm).map_err(fail)?;
-        timings.insert("resample".into(), ms_since(t));
+        timings.set(Stage::Resample, ms_since(t));
 
         let t = Instant::now();
         let speech = trim::find_speech(&mono, &self.config.trim);
-        timings.insert("trim".into(), ms_since(t));
+        timings.set(Stage::Trim, ms_since(t));
 
         let audio = audio_report(&info, clipped_ratio, &speech);
         let status = if speech.span.is_some() {
@@ -192,14 +192,14 @@ impl Pipeline {
         mono: &Mono16k,
         speech: &SpeechReport,
         threads: u32,
-        timings: &mut BTreeMap<String, f64>,
+        timings: &mut Timings,
     ) -> Result<Option<crate::result::Transcript>> {
         let Some(transcriber) = &self.transcriber else {
             return Ok(None);
         };
         let t = Instant::now();
         let transcript = transcriber.transcribe(mono, speech, threads)?;
-        timings.insert("transcribe".into(), ms_since(t));
+        timings.set(Stage::Transcribe, ms_since(t));
         Ok(Some(transcript))
     }
 
@@ -209,7 +209,7 @@ impl Pipeline {
         _mono: &Mono16k,
         _speech: &SpeechReport,
         _threads: u32,
-        _timings: &mut BTreeMap<String, f64>,
+        _timings: &mut Timings,
     ) -> Result<Option<crate::result::Transcript>> {
         Ok(None)
     }

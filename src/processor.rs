@@ -5,7 +5,6 @@
 //! stages run on tokio's blocking pool, bounded by a semaphore sized to the cores so a burst
 //! of notifications queues instead of oversubscribing the machine.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::notification::{self, failed_result, source_of, Parsed, RecordingJob, Skipped};
 use crate::pipeline::{ms_since, Pipeline};
-use crate::result::{ErrorInfo, RecordingResult, Source};
+use crate::result::{ErrorInfo, RecordingResult, Source, Stage, Timings};
 use crate::PipelineConfig;
 
 /// Configuration of a [`Processor`].
@@ -147,9 +146,7 @@ impl Processor {
                         message: e.to_string(),
                     },
                 );
-                result
-                    .timings_ms
-                    .insert("download".into(), ms_since(started));
+                result.timings_ms.set(Stage::Download, ms_since(started));
                 return result;
             }
         };
@@ -178,9 +175,9 @@ impl Processor {
         .await;
         match result {
             Ok(mut result) => {
-                result.timings_ms.insert("download".into(), download_ms);
-                if let Some(total) = result.timings_ms.get_mut("total") {
-                    *total = ms_since(started);
+                result.timings_ms.set(Stage::Download, download_ms);
+                if result.timings_ms.total.is_some() {
+                    result.timings_ms.set(Stage::Total, ms_since(started));
                 }
                 result
             }
@@ -192,7 +189,10 @@ impl Processor {
                     message: "processing failed".into(),
                 };
                 let mut result = RecordingResult::failed(source, error);
-                result.timings_ms = BTreeMap::from([("download".to_owned(), download_ms)]);
+                result.timings_ms = Timings {
+                    download: Some(download_ms),
+                    ..Timings::default()
+                };
                 result
             }
         }

@@ -3,8 +3,6 @@
 //! The types derive `Deserialize` with `deny_unknown_fields` too, so tests (and Rust consumers)
 //! can read results back strictly: a renamed or added field breaks a test, not a bot.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
@@ -29,13 +27,129 @@ pub struct RecordingResult {
     pub audio: Option<AudioReport>,
     /// The transcript (`null` when transcription is off or the job failed).
     pub transcript: Option<Transcript>,
-    /// Wall time per stage in milliseconds (`download`, `decode`, `resample`, `trim`,
-    /// `transcribe`, `total`).
-    pub timings_ms: BTreeMap<String, f64>,
+    /// Wall time per stage in milliseconds; only the stages that ran are present.
+    pub timings_ms: Timings,
+}
+
+/// A stage whose wall time a result reports in `timings_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Reading the input file (batch mode).
+    Read,
+    /// Downloading the recording (notifications).
+    Download,
+    /// Decoding the container to PCM.
+    Decode,
+    /// Downmixing and resampling to 16 kHz mono.
+    Resample,
+    /// Finding the speech (VAD, beep, stop tone).
+    Trim,
+    /// Speech to text.
+    Transcribe,
+    /// The whole job: for a download, from its start to the end of the last stage.
+    Total,
+}
+
+impl Stage {
+    /// Every stage, in the order the JSON writes them (alphabetical, see [`Timings`]).
+    pub const ALL: [Stage; 7] = [
+        Self::Decode,
+        Self::Download,
+        Self::Read,
+        Self::Resample,
+        Self::Total,
+        Self::Transcribe,
+        Self::Trim,
+    ];
+
+    /// The key in `timings_ms` (`"decode"`, …), also the `stage` label of the service's metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Download => "download",
+            Self::Decode => "decode",
+            Self::Resample => "resample",
+            Self::Trim => "trim",
+            Self::Transcribe => "transcribe",
+            Self::Total => "total",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Wall time per [`Stage`] in milliseconds, serialized as the `timings_ms` object.
+///
+/// Absent stages are omitted. The fields are declared in alphabetical order, so the object's
+/// keys come out sorted, exactly as the map that `timings_ms` used to be wrote them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timings {
+    /// [`Stage::Decode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decode: Option<f64>,
+    /// [`Stage::Download`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download: Option<f64>,
+    /// [`Stage::Read`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<f64>,
+    /// [`Stage::Resample`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resample: Option<f64>,
+    /// [`Stage::Total`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
+    /// [`Stage::Transcribe`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcribe: Option<f64>,
+    /// [`Stage::Trim`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trim: Option<f64>,
+}
+
+impl Timings {
+    /// The time of `stage`, if it ran.
+    pub fn get(&self, stage: Stage) -> Option<f64> {
+        match stage {
+            Stage::Read => self.read,
+            Stage::Download => self.download,
+            Stage::Decode => self.decode,
+            Stage::Resample => self.resample,
+            Stage::Trim => self.trim,
+            Stage::Transcribe => self.transcribe,
+            Stage::Total => self.total,
+        }
+    }
+
+    /// Records (or replaces) the time of `stage`.
+    pub fn set(&mut self, stage: Stage, ms: f64) {
+        let slot = match stage {
+            Stage::Read => &mut self.read,
+            Stage::Download => &mut self.download,
+            Stage::Decode => &mut self.decode,
+            Stage::Resample => &mut self.resample,
+            Stage::Trim => &mut self.trim,
+            Stage::Transcribe => &mut self.transcribe,
+            Stage::Total => &mut self.total,
+        };
+        *slot = Some(ms);
+    }
+
+    /// The stages that ran and their times, in JSON order.
+    pub fn iter(&self) -> impl Iterator<Item = (Stage, f64)> + '_ {
+        Stage::ALL
+            .into_iter()
+            .filter_map(|stage| self.get(stage).map(|ms| (stage, ms)))
+    }
 }
 
 /// The outcome class of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Speech was found (and transcribed when enabled).
@@ -198,7 +312,7 @@ impl RecordingResult {
             source,
             audio: None,
             transcript: None,
-            timings_ms: BTreeMap::new(),
+            timings_ms: Timings::default(),
         }
     }
 
@@ -208,5 +322,41 @@ impl RecordingResult {
         serde_json::to_string(self).unwrap_or_else(|e| {
             format!(r#"{{"schema":"{SCHEMA}","status":"failed","error":{{"kind":"io","message":"{e}"}}}}"#)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn timings_serialize_like_the_sorted_map_they_replace() {
+        // Every subset of stages: same keys, same order, same numbers as a BTreeMap<String, f64>.
+        for mask in 0u32..1 << Stage::ALL.len() {
+            let mut timings = Timings::default();
+            let mut map = BTreeMap::new();
+            for (i, stage) in Stage::ALL.into_iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    let ms = f64::from(mask) + i as f64 / 8.0;
+                    timings.set(stage, ms);
+                    map.insert(stage.as_str().to_owned(), ms);
+                }
+            }
+            let json = serde_json::to_string(&timings).expect("serialize");
+            assert_eq!(json, serde_json::to_string(&map).expect("serialize"));
+            let back: Timings = serde_json::from_str(&json).expect("deserialize");
+            assert_eq!(back, timings);
+            let pairs: Vec<(&str, f64)> = timings.iter().map(|(s, ms)| (s.as_str(), ms)).collect();
+            let expected: Vec<(&str, f64)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+            assert_eq!(pairs, expected);
+        }
+    }
+
+    #[test]
+    fn timings_refuse_unknown_stages() {
+        let err = serde_json::from_str::<Timings>(r#"{"decode":1.0,"upload":2.0}"#);
+        assert!(err.is_err_and(|e| e.to_string().contains("unknown field `upload`")));
     }
 }

@@ -241,7 +241,8 @@ fn check_line(
     match (mirror.status.as_str(), &mirror.error) {
         ("ok" | "no_speech", None) => {}
         ("failed", Some(error)) => {
-            if !is_snake_case(&error.kind) || ErrorKind::from_name(&error.kind).is_none() {
+            let known = serde_json::from_value::<ErrorKind>(Value::from(error.kind.as_str()));
+            if !is_snake_case(&error.kind) || known.is_err() {
                 problems.push(format!(
                     "error.kind {:?} is not a known snake_case kind",
                     error.kind
@@ -525,4 +526,27 @@ fn strict_reading_rejects_a_changed_schema() {
     let text = good.to_string();
     serde_json::from_str::<ResultV1>(&text).expect("mirror reads the original");
     serde_json::from_str::<RecordingResult>(&text).expect("RecordingResult reads the original");
+}
+
+/// `timings_ms` is typed: its keys are the stage names, written in sorted order as the map it
+/// replaced wrote them, and a stage callscribe does not know is refused on reading.
+#[test]
+fn timings_keys_are_sorted_stage_names() {
+    let result = pipeline_without_transcription(|_| {})
+        .process_file(&sample_path("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav"));
+    let line = result.to_json_line();
+    let timings = &line[line.find("\"timings_ms\":{").expect("timings_ms")..];
+    let at = |key: &str| {
+        timings
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("no {key} in {timings}"))
+    };
+    let order = ["decode", "read", "resample", "total", "trim"].map(at);
+    assert!(order.is_sorted(), "{timings}");
+
+    let mut value: Value = serde_json::from_str(&line).expect("json");
+    value["timings_ms"]["upload"] = Value::from(1.0);
+    let text = value.to_string();
+    serde_json::from_str::<ResultV1>(&text).expect("the mirror reads any stage name");
+    assert!(serde_json::from_str::<RecordingResult>(&text).is_err());
 }

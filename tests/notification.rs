@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use callscribe::config::PipelineConfig;
 use callscribe::fetch::FetchConfig;
-use callscribe::result::{ResultInfo, Source, Status};
+use callscribe::notification::SkipReason;
+use callscribe::result::{ResultInfo, Source, Stage, Status};
 use callscribe::{ErrorKind, Outcome, Pipeline, Processor, ProcessorConfig, RecordingResult};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -208,9 +209,9 @@ async fn completed_operation_gives_one_ok_result_with_its_source() {
         end >= spoken_end - 0.1 && end <= spoken_end + 0.5,
         "{audio:?}"
     );
-    for stage in ["download", "decode", "total"] {
+    for stage in [Stage::Download, Stage::Decode, Stage::Total] {
         assert!(
-            result.timings_ms.contains_key(stage),
+            result.timings_ms.get(stage).is_some(),
             "no {stage} timing: {:?}",
             result.timings_ms
         );
@@ -268,20 +269,20 @@ async fn mixed_batch_gives_one_result_per_record_operation_and_skips_the_rest() 
     let outcomes = handle(&processor(&[server.authority()]), &payload).await;
     assert_eq!(outcomes.len(), 4, "one outcome per notification, in order");
     let skip_reason = |o: &Outcome| match o {
-        Outcome::Skipped(s) => Some(s.reason.clone()),
+        Outcome::Skipped(s) => Some(s.reason),
         Outcome::Result(_) => None,
     };
     assert_eq!(
-        skip_reason(&outcomes[0]).as_deref(),
-        Some("not_a_record_operation")
+        skip_reason(&outcomes[0]),
+        Some(SkipReason::NotARecordOperation)
     );
     assert_eq!(
-        skip_reason(&outcomes[1]).as_deref(),
-        Some("not_a_record_operation")
+        skip_reason(&outcomes[1]),
+        Some(SkipReason::NotARecordOperation)
     );
     assert_eq!(
-        skip_reason(&outcomes[3]).as_deref(),
-        Some("operation_running")
+        skip_reason(&outcomes[3]),
+        Some(SkipReason::OperationRunning)
     );
     let Outcome::Result(result) = &outcomes[2] else {
         panic!("{:?}", outcomes[2])
@@ -386,7 +387,7 @@ async fn refused_token_and_missing_recording_become_typed_failures() {
         assert_eq!(result.source, completed_source(), "{kind}");
         assert_eq!(result.audio, None);
         assert!(
-            result.timings_ms.contains_key("download"),
+            result.timings_ms.download.is_some(),
             "{:?}",
             result.timings_ms
         );
@@ -636,7 +637,7 @@ async fn completed_operation_is_transcribed_with_the_model() {
         "WER {rate:.2}: {:?} vs {truth:?}",
         transcript.text
     );
-    assert!(result.timings_ms.contains_key("transcribe"));
+    assert!(result.timings_ms.transcribe.is_some());
     assert_clean(result, &[&server.authority()]);
 }
 
@@ -797,6 +798,76 @@ async fn cli_invalid_payload_prints_one_invalid_notification_line() {
     assert_eq!(
         results[0].error.as_ref().map(|e| e.kind),
         Some(ErrorKind::InvalidNotification)
+    );
+    assert_cli_clean(&run, &["media.example.test", "eyJ0eXAi"]);
+}
+
+/// A record operation with a field of the wrong JSON type is a failed `invalid_notification`
+/// line carrying the ids that could be read, and the exit code says so; it is never dropped.
+#[tokio::test]
+async fn cli_wrong_typed_record_operations_print_invalid_notification_results() {
+    let template = notification("record-completed.json")["value"][0].clone();
+    let call_url = "/communications/calls/57DAB8B1894C409AB240BD8BEAE78896/operations";
+    // (operation id in resourceUrl, changes to resourceData)
+    let cases = [
+        ("URL-1", json!({"id": "op-status", "status": 3})),
+        ("URL-2", json!({"id": 42})),
+        (
+            "URL-3",
+            json!({"id": "op-location", "recordingLocation": 7}),
+        ),
+        // Still running: Graph notifies again, so no line.
+        (
+            "URL-4",
+            json!({"id": "op-running", "status": "running", "resultInfo": 1}),
+        ),
+    ];
+    let items: Vec<Value> = cases
+        .iter()
+        .map(|(url_op, changes)| {
+            let mut item = template.clone();
+            item["resourceUrl"] = json!(format!("{call_url}/{url_op}"));
+            for (k, v) in changes.as_object().expect("object") {
+                item["resourceData"][k] = v.clone();
+            }
+            item
+        })
+        .collect();
+    let payload = json!({"@odata.type": "#microsoft.graph.commsNotifications", "value": items});
+    let args = ["notification", "-", "--no-transcribe"]
+        .map(str::to_owned)
+        .to_vec();
+    let stdin = serde_json::to_vec(&payload).expect("json");
+    let run = cli(args, Some(stdin), vec![]).await;
+
+    assert_eq!(run.code(), Some(1), "stderr:\n{}", run.stderr);
+    let results = parse_lines(&run);
+    let expected = [
+        ("op-status", "status is not a string"),
+        ("URL-2", "id is not a string"),
+        ("op-location", "recordingLocation is not a string"),
+    ];
+    assert_eq!(results.len(), expected.len(), "{}", run.stdout);
+    for (result, (operation_id, message)) in results.iter().zip(expected) {
+        assert_eq!(result.status, Status::Failed, "{result:?}");
+        let error = result.error.as_ref().expect("error");
+        assert_eq!(error.kind, ErrorKind::InvalidNotification, "{result:?}");
+        assert_eq!(error.message, message);
+        assert_eq!(result.source.operation_id.as_deref(), Some(operation_id));
+        assert_eq!(
+            result.source.call_id.as_deref(),
+            Some("57DAB8B1894C409AB240BD8BEAE78896")
+        );
+        assert_eq!(
+            result.source.client_context.as_deref(),
+            Some("d45324c1-fcb5-430a-902c-f20af696537c")
+        );
+    }
+    assert!(
+        run.stderr
+            .contains("3 record operations: 0 succeeded, 3 failed"),
+        "{}",
+        run.stderr
     );
     assert_cli_clean(&run, &["media.example.test", "eyJ0eXAi"]);
 }

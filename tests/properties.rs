@@ -6,14 +6,13 @@
 //! printed; proptest also records its seed in `tests/properties.proptest-regressions`, which
 //! should be committed so the case is replayed first from then on.
 
-use std::collections::BTreeMap;
 use std::f64::consts::TAU;
 
 use callscribe::audio::{Mono16k, Pcm, SampleRate, TARGET_RATE};
 use callscribe::config::{PipelineConfig, TrimOptions};
 use callscribe::result::{
-    AudioReport, BeepReport, ErrorInfo, RecordingResult, ResultInfo, Source, Status,
-    StopToneReport, Transcript, TranscriptSegment,
+    AudioReport, BeepReport, ErrorInfo, RecordingResult, ResultInfo, Source, Stage, Status,
+    StopToneReport, Timings, Transcript, TranscriptSegment,
 };
 use callscribe::trim::{find_speech, Segment};
 use callscribe::{resample, ErrorKind, Pipeline};
@@ -684,6 +683,19 @@ fn transcript(num: BoxedStrategy<f64>) -> impl Strategy<Value = Transcript> {
         })
 }
 
+/// Any subset of the stages, with times drawn from `num`.
+fn timings(num: BoxedStrategy<f64>) -> impl Strategy<Value = Timings> {
+    prop::collection::vec(prop::option::of(num), Stage::ALL.len()).prop_map(|times| {
+        let mut timings = Timings::default();
+        for (stage, ms) in Stage::ALL.into_iter().zip(times) {
+            if let Some(ms) = ms {
+                timings.set(stage, ms);
+            }
+        }
+        timings
+    })
+}
+
 /// Any result, with numbers drawn from `num`.
 fn result(num: BoxedStrategy<f64>) -> impl Strategy<Value = RecordingResult> {
     (
@@ -699,7 +711,7 @@ fn result(num: BoxedStrategy<f64>) -> impl Strategy<Value = RecordingResult> {
         source(),
         prop::option::of(audio_report(num.clone())),
         prop::option::of(transcript(num.clone())),
-        prop::collection::btree_map(any::<String>(), num, 0..8),
+        timings(num),
     )
         .prop_map(
             |(schema, status, error, source, audio, transcript, timings_ms)| RecordingResult {
@@ -709,7 +721,7 @@ fn result(num: BoxedStrategy<f64>) -> impl Strategy<Value = RecordingResult> {
                 source,
                 audio,
                 transcript,
-                timings_ms: timings_ms.into_iter().collect::<BTreeMap<_, _>>(),
+                timings_ms,
             },
         )
 }

@@ -120,10 +120,10 @@ impl From<AuthError> for ApiError {
 async fn notifications(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let metrics = &state.inner.metrics;
-    metrics.received.fetch_add(1, Ordering::Relaxed);
+    metrics.received.inc();
     let response = match accept(&state, &headers, body).await {
         Ok(ack) => {
-            metrics.accepted.fetch_add(1, Ordering::Relaxed);
+            metrics.accepted.inc();
             (StatusCode::ACCEPTED, Json(ack)).into_response()
         }
         Err(e) => {
@@ -170,17 +170,11 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Ack
         }
     }
     let metrics = &shared.metrics;
-    metrics
-        .operations_ignored
-        .fetch_add(ignored as u64, Ordering::Relaxed);
+    metrics.operations_ignored.inc_by(ignored as u64);
     match shared.admission.admit(works) {
         Admit::Accepted { queued, duplicates } => {
-            metrics
-                .operations_accepted
-                .fetch_add(queued as u64, Ordering::Relaxed);
-            metrics
-                .operations_duplicate
-                .fetch_add(duplicates as u64, Ordering::Relaxed);
+            metrics.operations_accepted.inc_by(queued as u64);
+            metrics.operations_duplicate.inc_by(duplicates as u64);
             Ok(Ack {
                 accepted: queued,
                 duplicates,

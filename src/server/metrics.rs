@@ -1,19 +1,30 @@
-//! Service metrics in the Prometheus text exposition format, hand-rolled.
+//! Service metrics: `prometheus-client` families, exposed in the Prometheus text format.
 //!
-//! A dozen counters and two histogram families do not justify a metrics stack (a global
-//! registry, macros, an exporter crate): atomics are updated on the hot path without locks, and
-//! `/metrics` formats them on demand. Names follow `callscribe_<noun>_<unit>`; every label has
-//! a small fixed set of values (reasons, statuses, error kinds, stages), never ids.
+//! The [`Registry`] belongs to the service's [`Metrics`] (owned by its state), not to the
+//! process: two services in one process, such as tests or a bot mounting the router twice,
+//! never share counts. Names follow `callscribe_<noun>_<unit>`; every label is a typed value
+//! with a small fixed set of values (reasons, statuses, error kinds, stages, sinks), never an
+//! id, and every series exists from the first scrape (with 0) so rates need no warm-up. The
+//! order of a family's series in the text is the crate's (a hash map's), as Prometheus allows.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use prometheus_client::encoding::{
+    prometheus_text, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder,
+};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
 use crate::error::ErrorKind;
-use crate::result::{RecordingResult, Status};
+use crate::result::{RecordingResult, Stage, Status};
 
 /// Why a notification POST was not accepted (the `reason` label).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Reject {
     Unauthorized,
     Forbidden,
@@ -48,18 +59,39 @@ impl Reject {
     }
 }
 
-/// The stages with a latency histogram: `queue` (wait for a worker), the processor's stage
-/// timings, and `deliver` (all sinks).
-const STAGES: [&str; 8] = [
-    "queue",
-    "download",
-    "decode",
-    "resample",
-    "trim",
-    "transcribe",
-    "total",
-    "deliver",
-];
+/// A step of a job with a latency histogram (the `stage` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum JobStage {
+    /// Waiting in the queue for a worker.
+    Queue,
+    /// A stage the processor timed, from the result's `timings_ms`.
+    Processing(Stage),
+    /// Handing the result to every sink.
+    Deliver,
+}
+
+impl JobStage {
+    /// The series that exist from the start: what a service job goes through. (`read` is
+    /// batch mode's file read; a runner that reported one would add its series.)
+    const ALL: [JobStage; 8] = [
+        Self::Queue,
+        Self::Processing(Stage::Download),
+        Self::Processing(Stage::Decode),
+        Self::Processing(Stage::Resample),
+        Self::Processing(Stage::Trim),
+        Self::Processing(Stage::Transcribe),
+        Self::Processing(Stage::Total),
+        Self::Deliver,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::Processing(stage) => stage.as_str(),
+            Self::Deliver => "deliver",
+        }
+    }
+}
 
 /// Upper bounds of the stage histogram buckets, in seconds (1 ms … 2 min: a Graph recording
 /// is at most 2 min and whisper may take about as long on a slow machine).
@@ -76,95 +108,112 @@ const RESPONSE_BUCKETS: [f64; 11] = [
 /// Sinks with a delivery-failure counter.
 pub(crate) const SINKS: [&str; 3] = ["stdout", "results_dir", "callback"];
 
-/// A fixed-bucket histogram. Counts are per bucket (not cumulative) so an observation is one
-/// increment; `render` accumulates.
-struct Histogram<const N: usize> {
-    bounds: &'static [f64; N],
-    counts: [AtomicU64; N],
-    /// Observations above the last bound (the `+Inf` bucket minus the rest).
-    overflow: AtomicU64,
-    /// Sum of observations in nanoseconds (u64 ns overflows after 584 years).
-    sum_ns: AtomicU64,
-}
+// Label values are the snake_case names used everywhere else (JSON, logs).
 
-impl<const N: usize> Histogram<N> {
-    fn new(bounds: &'static [f64; N]) -> Self {
-        Self {
-            bounds,
-            counts: std::array::from_fn(|_| AtomicU64::new(0)),
-            overflow: AtomicU64::new(0),
-            sum_ns: AtomicU64::new(0),
-        }
-    }
-
-    fn observe(&self, d: Duration) {
-        let s = d.as_secs_f64();
-        match self.bounds.iter().position(|&b| s <= b) {
-            Some(i) => self.counts[i].fetch_add(1, Ordering::Relaxed),
-            None => self.overflow.fetch_add(1, Ordering::Relaxed),
-        };
-        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        let mut cumulative = 0;
-        for (bound, count) in self.bounds.iter().zip(&self.counts) {
-            cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        cumulative += self.overflow.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cumulative}"
-        );
-        let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {cumulative}");
+impl EncodeLabelValue for Reject {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        encoder.write_str(self.as_str())
     }
 }
 
-/// Every counter and histogram of the service.
+impl EncodeLabelValue for JobStage {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        encoder.write_str(self.as_str())
+    }
+}
+
+impl EncodeLabelValue for ErrorKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        encoder.write_str(self.as_str())
+    }
+}
+
+impl EncodeLabelValue for Status {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        encoder.write_str(match self {
+            Status::Ok => "ok",
+            Status::NoSpeech => "no_speech",
+            Status::Failed => "failed",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StatusLabel {
+    status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KindLabel {
+    kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct SinkLabel {
+    sink: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StageLabel {
+    stage: JobStage,
+}
+
+/// A stage histogram (a `Histogram` has no default buckets; a family builds one per stage).
+fn stage_histogram() -> Histogram {
+    Histogram::new(STAGE_BUCKETS)
+}
+
+/// Every counter, gauge and histogram of the service, and the registry that exposes them.
+///
+/// The metric handles share their values with the registry (they are `Arc`s inside), so the
+/// hot path updates an atomic (a short lock for a histogram) and `/metrics` encodes on demand.
 pub(crate) struct Metrics {
-    pub(crate) received: AtomicU64,
-    pub(crate) accepted: AtomicU64,
-    rejected: [AtomicU64; Reject::ALL.len()],
-    pub(crate) operations_accepted: AtomicU64,
-    pub(crate) operations_duplicate: AtomicU64,
-    pub(crate) operations_ignored: AtomicU64,
-    pub(crate) in_flight: AtomicU64,
-    finished: [AtomicU64; 3],
-    failed_by_kind: [AtomicU64; ErrorKind::ALL.len()],
-    delivery_failures: [AtomicU64; SINKS.len()],
-    stages: [Histogram<{ STAGE_BUCKETS.len() }>; STAGES.len()],
-    response: Histogram<{ RESPONSE_BUCKETS.len() }>,
+    registry: Registry,
+    pub(crate) received: Counter,
+    pub(crate) accepted: Counter,
+    rejected: Family<ReasonLabel, Counter>,
+    pub(crate) operations_accepted: Counter,
+    pub(crate) operations_duplicate: Counter,
+    pub(crate) operations_ignored: Counter,
+    queue_depth: Gauge,
+    queue_capacity: Gauge,
+    pub(crate) in_flight: Gauge,
+    ready: Gauge,
+    finished: Family<StatusLabel, Counter>,
+    failed_by_kind: Family<KindLabel, Counter>,
+    delivery_failures: Family<SinkLabel, Counter>,
+    bytes_downloaded: Counter,
+    stages: Family<StageLabel, Histogram, fn() -> Histogram>,
+    response: Histogram,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self {
-            received: AtomicU64::new(0),
-            accepted: AtomicU64::new(0),
-            rejected: std::array::from_fn(|_| AtomicU64::new(0)),
-            operations_accepted: AtomicU64::new(0),
-            operations_duplicate: AtomicU64::new(0),
-            operations_ignored: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
-            finished: std::array::from_fn(|_| AtomicU64::new(0)),
-            failed_by_kind: std::array::from_fn(|_| AtomicU64::new(0)),
-            delivery_failures: std::array::from_fn(|_| AtomicU64::new(0)),
-            stages: std::array::from_fn(|_| Histogram::new(&STAGE_BUCKETS)),
-            response: Histogram::new(&RESPONSE_BUCKETS),
-        }
+        let m = Self {
+            registry: Registry::default(),
+            received: Counter::default(),
+            accepted: Counter::default(),
+            rejected: Family::default(),
+            operations_accepted: Counter::default(),
+            operations_duplicate: Counter::default(),
+            operations_ignored: Counter::default(),
+            queue_depth: Gauge::default(),
+            queue_capacity: Gauge::default(),
+            in_flight: Gauge::default(),
+            ready: Gauge::default(),
+            finished: Family::default(),
+            failed_by_kind: Family::default(),
+            delivery_failures: Family::default(),
+            bytes_downloaded: Counter::default(),
+            stages: Family::new_with_constructor(stage_histogram as fn() -> Histogram),
+            response: Histogram::new(RESPONSE_BUCKETS),
+        };
+        m.register()
     }
 }
 
@@ -176,206 +225,177 @@ pub(crate) struct Gauges {
     pub(crate) ready: bool,
 }
 
-fn inc(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
 impl Metrics {
-    pub(crate) fn reject(&self, reason: Reject) {
-        if let Some(i) = Reject::ALL.iter().position(|r| *r == reason) {
-            inc(&self.rejected[i]);
+    /// Creates every labelled series and registers every metric, in exposition order.
+    ///
+    /// Names are given without the `_total` that the encoder appends to counters, and help
+    /// texts without the full stop it appends.
+    fn register(mut self) -> Self {
+        // Every label value gets its series now (the guard only reads it), so it is scraped,
+        // as 0, before it first happens.
+        for reason in Reject::ALL {
+            drop(self.rejected.get_or_create(&ReasonLabel { reason }));
         }
+        for status in [Status::Ok, Status::NoSpeech, Status::Failed] {
+            drop(self.finished.get_or_create(&StatusLabel { status }));
+        }
+        for kind in ErrorKind::ALL {
+            drop(self.failed_by_kind.get_or_create(&KindLabel { kind }));
+        }
+        for sink in SINKS {
+            drop(self.delivery_failures.get_or_create(&SinkLabel { sink }));
+        }
+        for stage in JobStage::ALL {
+            drop(self.stages.get_or_create(&StageLabel { stage }));
+        }
+
+        let r = &mut self.registry;
+        r.register(
+            "callscribe_notifications_received",
+            "Notification POSTs received",
+            self.received.clone(),
+        );
+        r.register(
+            "callscribe_notifications_accepted",
+            "Notification POSTs answered 202",
+            self.accepted.clone(),
+        );
+        r.register(
+            "callscribe_notifications_rejected",
+            "Notification POSTs refused, by reason",
+            self.rejected.clone(),
+        );
+        r.register(
+            "callscribe_operations_accepted",
+            "Operations queued for processing",
+            self.operations_accepted.clone(),
+        );
+        r.register(
+            "callscribe_operations_duplicate",
+            "Redelivered operations acknowledged without processing",
+            self.operations_duplicate.clone(),
+        );
+        r.register(
+            "callscribe_operations_ignored",
+            "Notifications that are not finished record operations",
+            self.operations_ignored.clone(),
+        );
+        r.register(
+            "callscribe_queue_depth_jobs",
+            "Jobs waiting for a worker",
+            self.queue_depth.clone(),
+        );
+        r.register(
+            "callscribe_queue_capacity_jobs",
+            "Jobs the queue holds at most",
+            self.queue_capacity.clone(),
+        );
+        r.register(
+            "callscribe_jobs_in_flight",
+            "Jobs being processed or delivered",
+            self.in_flight.clone(),
+        );
+        r.register(
+            "callscribe_ready",
+            "1 when /readyz answers 200",
+            self.ready.clone(),
+        );
+        r.register(
+            "callscribe_jobs_finished",
+            "Results produced, by status",
+            self.finished.clone(),
+        );
+        r.register(
+            "callscribe_jobs_failed",
+            "Failed results, by error kind",
+            self.failed_by_kind.clone(),
+        );
+        r.register(
+            "callscribe_deliveries_failed",
+            "Results a sink could not take, by sink",
+            self.delivery_failures.clone(),
+        );
+        r.register(
+            "callscribe_download_bytes",
+            "Recording bytes downloaded",
+            self.bytes_downloaded.clone(),
+        );
+        r.register(
+            "callscribe_stage_duration_seconds",
+            "Time per job stage (queue wait, processing stages, delivery)",
+            self.stages.clone(),
+        );
+        r.register(
+            "callscribe_notification_response_seconds",
+            "Time to answer a notification POST",
+            self.response.clone(),
+        );
+        self
+    }
+
+    pub(crate) fn reject(&self, reason: Reject) {
+        self.rejected.get_or_create(&ReasonLabel { reason }).inc();
     }
 
     pub(crate) fn observe_response(&self, d: Duration) {
-        self.response.observe(d);
+        self.response.observe(d.as_secs_f64());
     }
 
-    /// Records a stage duration; unknown stage names are ignored.
-    pub(crate) fn observe_stage(&self, stage: &str, d: Duration) {
-        if let Some(i) = STAGES.iter().position(|s| *s == stage) {
-            self.stages[i].observe(d);
-        }
+    /// Records how long a job spent in `stage`.
+    pub(crate) fn observe_stage(&self, stage: JobStage, d: Duration) {
+        self.stages
+            .get_or_create(&StageLabel { stage })
+            .observe(d.as_secs_f64());
     }
 
     /// Records a finished job: its status, its error kind, and its stage timings.
     pub(crate) fn record_result(&self, result: &RecordingResult) {
-        let i = match result.status {
-            Status::Ok => 0,
-            Status::NoSpeech => 1,
-            Status::Failed => 2,
-        };
-        inc(&self.finished[i]);
+        let status = result.status;
+        self.finished.get_or_create(&StatusLabel { status }).inc();
         if let Some(error) = &result.error {
-            if let Some(k) = ErrorKind::ALL.iter().position(|k| *k == error.kind) {
-                inc(&self.failed_by_kind[k]);
-            }
+            let kind = error.kind;
+            self.failed_by_kind.get_or_create(&KindLabel { kind }).inc();
         }
-        for (stage, ms) in &result.timings_ms {
-            if ms.is_finite() && *ms >= 0.0 {
-                self.observe_stage(stage, Duration::from_secs_f64(ms / 1e3));
+        for (stage, ms) in result.timings_ms.iter() {
+            if ms.is_finite() && ms >= 0.0 {
+                let d = Duration::from_secs_f64(ms / 1e3);
+                self.observe_stage(JobStage::Processing(stage), d);
             }
         }
     }
 
+    /// Counts a result that `sink` (one of [`SINKS`]) could not take; other names are ignored.
     pub(crate) fn delivery_failed(&self, sink: &str) {
-        if let Some(i) = SINKS.iter().position(|s| *s == sink) {
-            inc(&self.delivery_failures[i]);
+        if let Some(sink) = SINKS.into_iter().find(|s| *s == sink) {
+            self.delivery_failures
+                .get_or_create(&SinkLabel { sink })
+                .inc();
         }
     }
 
     /// Results produced so far.
     pub(crate) fn finished_total(&self) -> u64 {
-        self.finished
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
+        [Status::Ok, Status::NoSpeech, Status::Failed]
+            .into_iter()
+            .map(|status| self.finished.get_or_create(&StatusLabel { status }).get())
             .sum()
     }
 
-    /// The exposition text.
+    /// The exposition text (Prometheus text format 0.0.4).
     pub(crate) fn render(&self, g: &Gauges) -> String {
+        let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.queue_depth.set(as_i64(g.queue_depth));
+        self.queue_capacity.set(as_i64(g.queue_capacity));
+        self.ready.set(i64::from(g.ready));
+        // The runner keeps the byte total; the counter mirrors it (it only grows).
+        self.bytes_downloaded
+            .inner()
+            .store(g.bytes_downloaded, Ordering::Relaxed);
         let mut out = String::with_capacity(8 * 1024);
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        };
-        counter(
-            &mut out,
-            "callscribe_notifications_received_total",
-            "Notification POSTs received.",
-            get(&self.received),
-        );
-        counter(
-            &mut out,
-            "callscribe_notifications_accepted_total",
-            "Notification POSTs answered 202.",
-            get(&self.accepted),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP callscribe_notifications_rejected_total Notification POSTs refused, by reason.\n\
-             # TYPE callscribe_notifications_rejected_total counter"
-        );
-        for (reason, c) in Reject::ALL.iter().zip(&self.rejected) {
-            let _ = writeln!(
-                out,
-                "callscribe_notifications_rejected_total{{reason=\"{}\"}} {}",
-                reason.as_str(),
-                get(c)
-            );
+        if let Err(e) = prometheus_text::encode(&mut out, &self.registry) {
+            // Writing to a String cannot fail, nor can the label values above.
+            tracing::error!("encoding the metrics failed: {e}");
         }
-        counter(
-            &mut out,
-            "callscribe_operations_accepted_total",
-            "Operations queued for processing.",
-            get(&self.operations_accepted),
-        );
-        counter(
-            &mut out,
-            "callscribe_operations_duplicate_total",
-            "Redelivered operations acknowledged without processing.",
-            get(&self.operations_duplicate),
-        );
-        counter(
-            &mut out,
-            "callscribe_operations_ignored_total",
-            "Notifications that are not finished record operations.",
-            get(&self.operations_ignored),
-        );
-        let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
-        };
-        gauge(
-            &mut out,
-            "callscribe_queue_depth_jobs",
-            "Jobs waiting for a worker.",
-            g.queue_depth as u64,
-        );
-        gauge(
-            &mut out,
-            "callscribe_queue_capacity_jobs",
-            "Jobs the queue holds at most.",
-            g.queue_capacity as u64,
-        );
-        gauge(
-            &mut out,
-            "callscribe_jobs_in_flight",
-            "Jobs being processed or delivered.",
-            get(&self.in_flight),
-        );
-        gauge(
-            &mut out,
-            "callscribe_ready",
-            "1 when /readyz answers 200.",
-            u64::from(g.ready),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP callscribe_jobs_finished_total Results produced, by status.\n\
-             # TYPE callscribe_jobs_finished_total counter"
-        );
-        for (status, c) in ["ok", "no_speech", "failed"].iter().zip(&self.finished) {
-            let _ = writeln!(
-                out,
-                "callscribe_jobs_finished_total{{status=\"{status}\"}} {}",
-                get(c)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP callscribe_jobs_failed_total Failed results, by error kind.\n\
-             # TYPE callscribe_jobs_failed_total counter"
-        );
-        for (kind, c) in ErrorKind::ALL.iter().zip(&self.failed_by_kind) {
-            let _ = writeln!(
-                out,
-                "callscribe_jobs_failed_total{{kind=\"{kind}\"}} {}",
-                get(c)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP callscribe_deliveries_failed_total Results a sink could not take, by sink.\n\
-             # TYPE callscribe_deliveries_failed_total counter"
-        );
-        for (sink, c) in SINKS.iter().zip(&self.delivery_failures) {
-            let _ = writeln!(
-                out,
-                "callscribe_deliveries_failed_total{{sink=\"{sink}\"}} {}",
-                get(c)
-            );
-        }
-        counter(
-            &mut out,
-            "callscribe_download_bytes_total",
-            "Recording bytes downloaded.",
-            g.bytes_downloaded,
-        );
-        let _ = writeln!(
-            out,
-            "# HELP callscribe_stage_duration_seconds Time per job stage (queue wait, processing stages, delivery).\n\
-             # TYPE callscribe_stage_duration_seconds histogram"
-        );
-        for (stage, h) in STAGES.iter().zip(&self.stages) {
-            h.render(
-                &mut out,
-                "callscribe_stage_duration_seconds",
-                &format!("stage=\"{stage}\""),
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP callscribe_notification_response_seconds Time to answer a notification POST.\n\
-             # TYPE callscribe_notification_response_seconds histogram"
-        );
-        self.response
-            .render(&mut out, "callscribe_notification_response_seconds", "");
         out
     }
 }
@@ -427,7 +447,7 @@ mod tests {
                 message: "gone".into(),
             },
         );
-        r.timings_ms.insert("download".into(), 12.0);
+        r.timings_ms.set(Stage::Download, 12.0);
         m.record_result(&r);
         let text = m.render(&Gauges {
             queue_depth: 0,
@@ -441,5 +461,180 @@ mod tests {
             "callscribe_stage_duration_seconds_bucket{stage=\"download\",le=\"0.025\"} 1"
         ));
         assert_eq!(m.finished_total(), 1);
+    }
+
+    /// The exposition keeps the names, types, help texts and series it had before
+    /// `prometheus-client`: dashboards and alerts keep working.
+    #[test]
+    fn exposition_keeps_names_types_help_and_series() {
+        let text = Metrics::default().render(&Gauges {
+            queue_depth: 0,
+            queue_capacity: 1,
+            bytes_downloaded: 0,
+            ready: false,
+        });
+        let families = [
+            (
+                "callscribe_notifications_received_total",
+                "counter",
+                "Notification POSTs received.",
+            ),
+            (
+                "callscribe_notifications_accepted_total",
+                "counter",
+                "Notification POSTs answered 202.",
+            ),
+            (
+                "callscribe_notifications_rejected_total",
+                "counter",
+                "Notification POSTs refused, by reason.",
+            ),
+            (
+                "callscribe_operations_accepted_total",
+                "counter",
+                "Operations queued for processing.",
+            ),
+            (
+                "callscribe_operations_duplicate_total",
+                "counter",
+                "Redelivered operations acknowledged without processing.",
+            ),
+            (
+                "callscribe_operations_ignored_total",
+                "counter",
+                "Notifications that are not finished record operations.",
+            ),
+            (
+                "callscribe_queue_depth_jobs",
+                "gauge",
+                "Jobs waiting for a worker.",
+            ),
+            (
+                "callscribe_queue_capacity_jobs",
+                "gauge",
+                "Jobs the queue holds at most.",
+            ),
+            (
+                "callscribe_jobs_in_flight",
+                "gauge",
+                "Jobs being processed or delivered.",
+            ),
+            ("callscribe_ready", "gauge", "1 when /readyz answers 200."),
+            (
+                "callscribe_jobs_finished_total",
+                "counter",
+                "Results produced, by status.",
+            ),
+            (
+                "callscribe_jobs_failed_total",
+                "counter",
+                "Failed results, by error kind.",
+            ),
+            (
+                "callscribe_deliveries_failed_total",
+                "counter",
+                "Results a sink could not take, by sink.",
+            ),
+            (
+                "callscribe_download_bytes_total",
+                "counter",
+                "Recording bytes downloaded.",
+            ),
+            (
+                "callscribe_stage_duration_seconds",
+                "histogram",
+                "Time per job stage (queue wait, processing stages, delivery).",
+            ),
+            (
+                "callscribe_notification_response_seconds",
+                "histogram",
+                "Time to answer a notification POST.",
+            ),
+        ];
+        let expected: Vec<String> = families
+            .iter()
+            .flat_map(|(name, kind, help)| {
+                [
+                    format!("# HELP {name} {help}"),
+                    format!("# TYPE {name} {kind}"),
+                ]
+            })
+            .collect();
+        let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(comments, expected);
+
+        // Every series, with its labels; a histogram's as `_count` (its buckets are checked
+        // above).
+        let mut series = vec![
+            "callscribe_notifications_received_total".to_owned(),
+            "callscribe_notifications_accepted_total".to_owned(),
+            "callscribe_operations_accepted_total".to_owned(),
+            "callscribe_operations_duplicate_total".to_owned(),
+            "callscribe_operations_ignored_total".to_owned(),
+            "callscribe_queue_depth_jobs".to_owned(),
+            "callscribe_queue_capacity_jobs".to_owned(),
+            "callscribe_jobs_in_flight".to_owned(),
+            "callscribe_ready".to_owned(),
+            "callscribe_download_bytes_total".to_owned(),
+            "callscribe_notification_response_seconds_count".to_owned(),
+        ];
+        let labelled = |name: &str, label: &str, values: &[&str]| {
+            values
+                .iter()
+                .map(|v| format!("{name}{{{label}=\"{v}\"}}"))
+                .collect::<Vec<_>>()
+        };
+        series.extend(labelled(
+            "callscribe_notifications_rejected_total",
+            "reason",
+            &[
+                "unauthorized",
+                "forbidden",
+                "invalid_notification",
+                "too_large",
+                "too_many_operations",
+                "queue_full",
+                "shutting_down",
+            ],
+        ));
+        series.extend(labelled(
+            "callscribe_jobs_finished_total",
+            "status",
+            &["ok", "no_speech", "failed"],
+        ));
+        let kinds: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        series.extend(labelled("callscribe_jobs_failed_total", "kind", &kinds));
+        series.extend(labelled(
+            "callscribe_deliveries_failed_total",
+            "sink",
+            &["stdout", "results_dir", "callback"],
+        ));
+        series.extend(labelled(
+            "callscribe_stage_duration_seconds_count",
+            "stage",
+            &[
+                "queue",
+                "download",
+                "decode",
+                "resample",
+                "trim",
+                "transcribe",
+                "total",
+                "deliver",
+            ],
+        ));
+        let mut found: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.contains("_bucket") && !l.contains("_sum"))
+            .filter_map(|l| l.rsplit_once(' ').map(|(name, _)| name))
+            .collect();
+        found.sort_unstable();
+        series.sort_unstable();
+        assert_eq!(found, series);
+        for stage in ["queue", "deliver"] {
+            let buckets = format!("callscribe_stage_duration_seconds_bucket{{stage=\"{stage}\",");
+            let n = text.lines().filter(|l| l.starts_with(&buckets)).count();
+            assert_eq!(n, STAGE_BUCKETS.len() + 1, "{stage}");
+        }
     }
 }

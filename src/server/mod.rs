@@ -75,8 +75,8 @@
 //!   the rest is aborted and counted in [`ServeReport::unfinished`].
 //! * **Authentication** (see [`AuthConfig`]) runs before the body is read, so an
 //!   unauthenticated sender cannot make us buffer a megabyte. `--auth none` must be asked for.
-//! * **Metrics** are a hand-rolled Prometheus text exposition (`metrics.rs`): a dozen counters
-//!   and two histogram families do not justify a metrics framework and its global registry.
+//! * **Metrics** (`metrics.rs`) are `prometheus-client` families in a registry owned by the
+//!   service's state, not a global one, encoded in the Prometheus text format on each scrape.
 
 mod auth;
 mod cli;

@@ -213,7 +213,7 @@ mod tests {
 
     fn failed(op: &str, etag: Option<&str>) -> Work {
         Work::Failed(FailedOperation {
-            kind: "operation_failed",
+            kind: crate::error::ErrorKind::OperationFailed,
             source: NotificationSource {
                 call_id: None,
                 operation_id: op.into(),

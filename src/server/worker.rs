@@ -15,7 +15,6 @@
 //! are logged, and its tasks are aborted.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,6 +22,7 @@ use futures_util::FutureExt as _;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use super::metrics::JobStage;
 use super::queue::{QueuedJob, Work};
 use super::sink::Sinks;
 use super::{AppState, ServeReport};
@@ -164,8 +164,8 @@ fn log_join_error(joined: Result<String, tokio::task::JoinError>) {
 async fn run_job(job: QueuedJob, slot: OwnedSemaphorePermit, ctx: &Context) {
     let shared = &ctx.state.inner;
     let metrics = &shared.metrics;
-    metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    metrics.observe_stage("queue", job.enqueued.elapsed());
+    metrics.in_flight.inc();
+    metrics.observe_stage(JobStage::Queue, job.enqueued.elapsed());
     let result = match job.work {
         Work::Download(recording) => {
             let source = source_of(&recording.source);
@@ -191,6 +191,6 @@ async fn run_job(job: QueuedJob, slot: OwnedSemaphorePermit, ctx: &Context) {
     metrics.record_result(&result);
     let started = Instant::now();
     ctx.sinks.deliver(&result, metrics).await;
-    metrics.observe_stage("deliver", started.elapsed());
-    metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    metrics.observe_stage(JobStage::Deliver, started.elapsed());
+    metrics.in_flight.dec();
 }
