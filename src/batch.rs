@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::config::{available_cores, threads_per_job};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pipeline::{Pipeline, Processed};
+use crate::pipeline::{Pipeline, Processed, RunOptions};
 use crate::result::{ErrorInfo, RecordingResult, Source, Status};
 
 /// File extensions picked up when a directory is given (case-insensitive). Formats callscribe
@@ -87,18 +88,12 @@ fn has_audio_extension(path: &Path) -> bool {
 /// Splits the machine's cores into `(jobs, whisper threads per job)`. An explicit
 /// `requested_threads` (the `--threads` flag) wins; 0 balances the threads to the cores.
 pub fn plan_threads(requested_jobs: usize, inputs: usize, requested_threads: u32) -> (usize, u32) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let jobs = if requested_jobs == 0 {
-        cores
-    } else {
-        requested_jobs
-    };
-    let jobs = jobs.min(inputs.max(1)).max(1);
-    let threads = match requested_threads {
-        0 => (cores / jobs).max(1) as u32,
+    let jobs = match requested_jobs {
+        0 => available_cores(),
         n => n,
     };
-    (jobs, threads)
+    let jobs = jobs.min(inputs.max(1)).max(1);
+    (jobs, threads_per_job(requested_threads, jobs))
 }
 
 /// Processes every input, calling `on_result(index, path, result)` as each finishes (from worker
@@ -122,13 +117,16 @@ pub fn run(
         .map_err(|e| Error::Config {
             detail: format!("thread pool: {e}"),
         })?;
+    let run_options = RunOptions {
+        keep_speech: opts.keep_audio.is_some(),
+        threads,
+    };
     let statuses: Vec<Status> = pool.install(|| {
         inputs
             .par_iter()
             .enumerate()
             .map(|(index, path)| {
-                let keep = opts.keep_audio.is_some();
-                let mut processed = run_file_isolated(pipeline, path, keep, threads);
+                let mut processed = run_file_isolated(pipeline, path, &run_options);
                 if let (Some(dir), Some(speech)) = (&opts.keep_audio, &processed.speech) {
                     if let Err(e) = write_speech(dir, path, speech.samples()) {
                         processed.result.status = Status::Failed;
@@ -154,9 +152,9 @@ pub fn run(
 /// [`Pipeline::run_file`], with a panic in any stage turned into a failed result for that file:
 /// a stage bug on one hostile input must not end the whole batch without the other results.
 /// (The service does the same through tokio's `JoinError`.)
-fn run_file_isolated(pipeline: &Pipeline, path: &Path, keep: bool, threads: u32) -> Processed {
+fn run_file_isolated(pipeline: &Pipeline, path: &Path, options: &RunOptions) -> Processed {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pipeline.run_file(path, keep, threads)
+        pipeline.run_file(path, options)
     }))
     .unwrap_or_else(|_| {
         tracing::error!(path = %path.display(), "processing panicked (a bug: please report it)");

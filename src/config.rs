@@ -126,3 +126,18 @@ pub struct PipelineConfig {
     /// Transcription options.
     pub transcribe: TranscribeOptions,
 }
+
+/// The cores this process may use (1 when the platform can't tell).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Whisper threads for each of `jobs` recordings processed at once: `requested` when it is set,
+/// otherwise the cores split evenly between the jobs, at least one each. This is the one place
+/// where a thread count of 0 ("balance to the cores") is resolved.
+pub fn threads_per_job(requested: u32, jobs: usize) -> u32 {
+    match requested {
+        0 => (available_cores() / jobs.max(1)).max(1) as u32,
+        n => n,
+    }
+}

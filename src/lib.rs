@@ -58,7 +58,7 @@ pub mod vad;
 
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};
-pub use pipeline::Pipeline;
+pub use pipeline::{Pipeline, Processed, RunOptions};
 #[cfg(feature = "fetch")]
 pub use processor::{Outcome, Processor, ProcessorConfig};
 pub use result::RecordingResult;

@@ -30,6 +30,17 @@ pub struct Pipeline {
     transcriber: Option<crate::transcribe::Transcriber>,
 }
 
+/// How one recording is run. `RunOptions::default()` is what [`Pipeline::process`] uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Also return the cleaned 16 kHz speech span ([`Processed::speech`]), e.g. to write it
+    /// with `--keep-audio`. Default: false (no media leaves the pipeline).
+    pub keep_speech: bool,
+    /// Whisper threads for this recording; 0 = the configured `transcribe.threads`, which
+    /// when 0 too means every core ([`crate::config::threads_per_job`]). Default: 0.
+    pub threads: u32,
+}
+
 /// A finished job: the result, and the cleaned speech when the caller asked to keep it.
 pub struct Processed {
     /// The JSON result.
@@ -70,17 +81,16 @@ impl Pipeline {
 
     /// Processes one recording held in memory. Never fails: errors become a `failed` result.
     pub fn process(&self, bytes: &[u8], source: Source) -> RecordingResult {
-        self.run(bytes, source, false, 0).result
+        self.run(bytes, source, &RunOptions::default()).result
     }
 
     /// Reads a file (bounded by the byte limit) and processes it; `source.path` names it.
     pub fn process_file(&self, path: &Path) -> RecordingResult {
-        self.run_file(path, false, 0).result
+        self.run_file(path, &RunOptions::default()).result
     }
 
-    /// Like [`Pipeline::process_file`], optionally keeping the cleaned speech, with a given
-    /// number of whisper threads (0 = the configured default).
-    pub fn run_file(&self, path: &Path, keep_speech: bool, threads: u32) -> Processed {
+    /// Like [`Pipeline::process_file`], with [`RunOptions`].
+    pub fn run_file(&self, path: &Path, options: &RunOptions) -> Processed {
         let source = Source {
             path: Some(path.display().to_string()),
             ..Source::default()
@@ -89,7 +99,7 @@ impl Pipeline {
         match read_bounded(path, self.config.limits.max_bytes) {
             Ok(bytes) => {
                 let read_ms = ms_since(started);
-                let mut processed = self.run(&bytes, source, keep_speech, threads);
+                let mut processed = self.run(&bytes, source, options);
                 processed.result.timings_ms.set(Stage::Read, read_ms);
                 processed
             }
@@ -100,11 +110,11 @@ impl Pipeline {
         }
     }
 
-    /// Runs every stage on one recording.
-    pub fn run(&self, bytes: &[u8], source: Source, keep_speech: bool, threads: u32) -> Processed {
+    /// Runs every stage on one recording held in memory, with [`RunOptions`].
+    pub fn run(&self, bytes: &[u8], source: Source, options: &RunOptions) -> Processed {
         let started = Instant::now();
         let mut timings = Timings::default();
-        let outcome = self.stages(bytes, &mut timings, keep_speech, threads);
+        let outcome = self.stages(bytes, &mut timings, options);
         timings.set(Stage::Total, ms_since(started));
         match outcome {
             Ok(done) => Processed {
@@ -137,8 +147,7 @@ impl Pipeline {
         &self,
         bytes: &[u8],
         timings: &mut Timings,
-        keep_speech: bool,
-        threads: u32,
+        options: &RunOptions,
     ) -> std::result::Result<StagesDone, Box<StageFailure>> {
         let fail = |error: Error| Box::new(StageFailure { error, audio: None });
         let t = Instant::now();
@@ -164,14 +173,14 @@ impl Pipeline {
             Status::NoSpeech
         };
         let transcript = self
-            .transcribe(&mono, &speech, threads, timings)
+            .transcribe(&mono, &speech, options.threads, timings)
             .map_err(|error| {
                 Box::new(StageFailure {
                     error,
                     audio: Some(audio.clone()),
                 })
             })?;
-        let kept = match (keep_speech, speech.span) {
+        let kept = match (options.keep_speech, speech.span) {
             (true, Some(span)) => Some(Mono16k::from_samples(Zeroizing::new(
                 mono.slice(Seconds(span.start_s), Seconds(span.end_s))
                     .to_vec(),

@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use crate::config::{available_cores, threads_per_job};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::notification::{self, failed_result, source_of, Parsed, RecordingJob, Skipped};
-use crate::pipeline::{ms_since, Pipeline};
+use crate::pipeline::{ms_since, Pipeline, RunOptions};
 use crate::result::{ErrorInfo, RecordingResult, Source, Stage, Timings};
 use crate::PipelineConfig;
 
@@ -67,14 +68,11 @@ impl Processor {
     /// Assembles a processor from a pipeline and fetcher built elsewhere (shared with a batch,
     /// or in tests).
     pub fn from_parts(pipeline: Arc<Pipeline>, fetcher: Fetcher, cpu_jobs: usize) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cpu_jobs = if cpu_jobs == 0 { cores } else { cpu_jobs };
-        let configured = pipeline.config().transcribe.threads;
-        let threads_per_job = if configured > 0 {
-            configured
-        } else {
-            (cores / cpu_jobs).max(1) as u32
+        let cpu_jobs = match cpu_jobs {
+            0 => available_cores(),
+            n => n,
         };
+        let threads_per_job = threads_per_job(pipeline.config().transcribe.threads, cpu_jobs);
         Self {
             pipeline,
             fetcher,
@@ -168,7 +166,16 @@ impl Processor {
         let threads = self.threads_per_job;
         let run_source = source.clone();
         let result = tokio::task::spawn_blocking(move || {
-            let result = pipeline.run(&bytes, run_source, false, threads).result;
+            let result = pipeline
+                .run(
+                    &bytes,
+                    run_source,
+                    &RunOptions {
+                        keep_speech: false,
+                        threads,
+                    },
+                )
+                .result;
             drop(bytes); // zeroized here, on the blocking thread, right after use
             result
         })

@@ -251,12 +251,14 @@ impl Transcriber {
     }
 
     fn threads(&self, requested: u32) -> u32 {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-        match (requested, self.opts.threads) {
-            (0, 0) => cores,
-            (0, configured) => configured,
-            (n, _) => n,
-        }
+        // One recording at a time from the transcriber's point of view: callers running several
+        // at once pass their share of the cores as `requested`.
+        let requested = if requested > 0 {
+            requested
+        } else {
+            self.opts.threads
+        };
+        crate::config::threads_per_job(requested, 1)
     }
 
     /// Encoder context for a clip: its length plus a margin, at least the configured floor,

@@ -19,7 +19,7 @@ use callscribe::audio::Seconds;
 use callscribe::config::{Limits, PipelineConfig};
 use callscribe::result::{RecordingResult, Source, Status, Transcript};
 use callscribe::transcribe::strip_non_speech;
-use callscribe::{decode, resample, Pipeline};
+use callscribe::{decode, resample, Pipeline, RunOptions};
 
 use crate::support::cli_run::run_cli;
 use crate::support::model::{
@@ -512,7 +512,14 @@ fn long_recording_is_transcribed_in_pieces() {
         let _serial = model_lock();
         let bytes = wav_pcm16(16_000, 1, &recording);
         pipeline(&model, 512)
-            .run(&bytes, Source::default(), false, 1)
+            .run(
+                &bytes,
+                Source::default(),
+                &RunOptions {
+                    keep_speech: false,
+                    threads: 1,
+                },
+            )
             .result
     };
     assert_eq!(result.status, Status::Ok, "{result:?}");

@@ -207,8 +207,9 @@ impl SampleEntry {
 }
 
 fn kind_named(name: &str, file: &str) -> ErrorKind {
-    ErrorKind::from_name(name)
-        .unwrap_or_else(|| panic!("{file}: the manifest names an unknown error kind {name:?}"))
+    // The manifest spells kinds as the JSON does: read them the way a result is read.
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .unwrap_or_else(|_| panic!("{file}: the manifest names an unknown error kind {name:?}"))
 }
 
 /// `<package root>/samples/<name>`.
