@@ -5,7 +5,7 @@
 //!
 //! * the header's `alg` is `RS256` (nothing else, so `none` and the HS256-with-a-public-key
 //!   confusion are refused before any key is touched) and it names a `kid`;
-//! * the `kid` is in the current key set, whose signature over the token verifies;
+//! * the `kid` is in the current key set, and that key's signature over the token verifies;
 //! * `exp` is in the future and `nbf` (if present) in the past, give or take
 //!   [`AuthConfig::leeway_s`];
 //! * `aud` is the bot's app id and `iss` one of [`AuthConfig::issuers`];
@@ -17,7 +17,10 @@
 //! # Keys
 //!
 //! Mode `openid` reads the OpenID configuration (by default Microsoft's for calling bots),
-//! follows its `jwks_uri` (https only) and keeps the RSA signing keys by `kid`. Mode
+//! follows its `jwks_uri` (https only) and keeps the RSA signing keys by `kid`. RSA keys
+//! under [`MIN_RSA_BITS`] (2048, NIST SP 800-131A's floor; Microsoft's keys are 2048) are
+//! skipped with a warning: a 512-bit modulus is factored in hours, so a key set that names only
+//! such keys verifies nothing. Mode
 //! `jwks-file` reads the same JWKS JSON from a local file (tests, air-gapped setups). The set
 //! is refreshed every [`AuthConfig::refresh_interval_s`] (every 30 s while it is empty), and
 //! when a token names an unknown `kid` (Microsoft rotates keys), at most once per
@@ -28,9 +31,12 @@
 //!
 //! An RS256 verification costs about 0.4 ms with the pure-Rust `rsa` crate (see
 //! `BENCHMARKS.md`), and Graph sends the same token with every notification for about an hour.
-//! A token that passed every check is remembered by its SHA-256 (up to 1024 tokens); when it is
-//! presented again only what can change is re-checked: `exp` (with the leeway), that its `kid`
-//! is still in the key set, and the tenant allow-list. Failures are never cached.
+//! A token that passed every check is remembered by its SHA-256 (up to 1024 tokens), together
+//! with the fingerprint of the key that verified it; when it is presented again only what can
+//! change is re-checked: `exp` (with the leeway), that the key set still holds *that key*
+//! under its `kid` (the same `kid` now naming another key does not count: a key set that
+//! replaced a key no longer vouches for what the old one signed), and the tenant allow-list.
+//! Failures are never cached.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -39,7 +45,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode};
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -73,6 +79,8 @@ const EMPTY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// Most verified tokens remembered. Graph reuses one token for many notifications (tokens
 /// live about an hour), so a handful of entries covers a bot's traffic.
 const MAX_VERIFIED_TOKENS: usize = 1024;
+/// Smallest RSA modulus accepted in a key set, in bits.
+pub(crate) const MIN_RSA_BITS: usize = 2048;
 
 /// Why a request was not authenticated. Messages are fixed words: never the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,7 +153,16 @@ enum KeySource {
     File(PathBuf),
 }
 
-type KeySet = HashMap<String, DecodingKey>;
+/// The signing keys by `kid`.
+type KeySet = HashMap<String, SigningKey>;
+
+/// One RSA signing key of the key set.
+#[derive(Clone)]
+struct SigningKey {
+    decoding: DecodingKey,
+    /// SHA-256 over the modulus and exponent: what a verified token is bound to.
+    fingerprint: [u8; 32],
+}
 
 pub(crate) struct Authenticator {
     validation: Validation,
@@ -167,8 +184,10 @@ pub(crate) struct Authenticator {
 struct Verified {
     /// `exp`, seconds since the epoch.
     exp: u64,
-    /// The key that signed it: if the key leaves the key set, so does the token.
+    /// The key id it named and the fingerprint of the key that verified it: if that key
+    /// leaves the key set, or its `kid` comes to name another key, the entry is worthless.
     kid: String,
+    fingerprint: [u8; 32],
     tid: String,
 }
 
@@ -287,7 +306,7 @@ impl Authenticator {
                     .ok_or(AuthError::Invalid("unknown signing key"))?
             }
         };
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
             .map_err(|e| AuthError::Invalid(describe(e.kind())))?;
         let tid = data
             .claims
@@ -300,6 +319,7 @@ impl Authenticator {
             Verified {
                 exp: data.claims.exp,
                 kid,
+                fingerprint: key.fingerprint,
                 tid,
             },
         );
@@ -314,14 +334,18 @@ impl Authenticator {
     }
 
     /// The tenant of a token verified earlier that is still valid: not expired (with the same
-    /// leeway as the first check) and signed by a key that is still in the key set. `nbf`
-    /// needs no second look: it was in the past then, so it still is.
+    /// leeway as the first check) and verified by a key that is still in the key set under
+    /// the same `kid`. `nbf` needs no second look: it was in the past then, so it still is.
     fn verified_before(&self, digest: &[u8; 32]) -> Option<String> {
         let now = jsonwebtoken::get_current_timestamp();
         let cache = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         let entry = cache.get(digest)?;
         let fresh = entry.exp.saturating_add(self.leeway_s) >= now;
-        (fresh && self.current().contains_key(&entry.kid)).then(|| entry.tid.clone())
+        let same_key = self
+            .current()
+            .get(&entry.kid)
+            .is_some_and(|key| key.fingerprint == entry.fingerprint);
+        (fresh && same_key).then(|| entry.tid.clone())
     }
 
     fn remember(&self, digest: [u8; 32], verified: Verified) {
@@ -399,7 +423,10 @@ impl KeySource {
         };
         let keys = parse_jwks(&jwks);
         if keys.is_empty() {
-            return Err("the key set holds no usable RSA signing key with a kid".to_owned());
+            return Err(format!(
+                "the key set holds no usable RSA signing key with a kid \
+                 (of at least {MIN_RSA_BITS} bits)"
+            ));
         }
         Ok(keys)
     }
@@ -407,7 +434,8 @@ impl KeySource {
 
 /// The RSA signature keys of a JWKS document, by `kid`. Keys of other types, encryption keys
 /// and entries that don't parse are skipped one by one, so one odd entry (Microsoft's carry
-/// extra fields such as `endorsements`) cannot hide the others.
+/// extra fields such as `endorsements`) cannot hide the others. RSA keys under
+/// [`MIN_RSA_BITS`] are skipped with a warning naming their `kid`.
 fn parse_jwks(doc: &Value) -> KeySet {
     let Some(entries) = doc.get("keys").and_then(Value::as_array) else {
         return KeySet::new();
@@ -424,9 +452,52 @@ fn parse_jwks(doc: &Value) -> KeySet {
         })
         .filter_map(|jwk| {
             let kid = jwk.common.key_id.clone()?;
-            DecodingKey::from_jwk(&jwk).ok().map(|key| (kid, key))
+            let decoding = DecodingKey::from_jwk(&jwk).ok()?;
+            let DecodingKeyKind::RsaModulusExponent { n, e } = decoding.kind() else {
+                return None;
+            };
+            let (n, e) = (strip_leading_zeros(n), strip_leading_zeros(e));
+            let bits = bit_length(n);
+            if bits < MIN_RSA_BITS {
+                tracing::warn!(
+                    kid = %kid,
+                    bits,
+                    "signing key skipped: RSA keys under {MIN_RSA_BITS} bits are refused"
+                );
+                return None;
+            }
+            let fingerprint = fingerprint(n, e);
+            Some((
+                kid,
+                SigningKey {
+                    decoding,
+                    fingerprint,
+                },
+            ))
         })
         .collect()
+}
+
+/// A big-endian integer without its leading zero bytes (JWKs may pad the modulus).
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// Bits of a big-endian integer without leading zero bytes.
+fn bit_length(n: &[u8]) -> usize {
+    n.first()
+        .map_or(0, |&top| n.len() * 8 - top.leading_zeros() as usize)
+}
+
+/// SHA-256 over the length-prefixed modulus and exponent, so that no two keys share one.
+fn fingerprint(n: &[u8], e: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for part in [n, e] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part);
+    }
+    hash.finalize().into()
 }
 
 /// GETs a JSON document of bounded size. Errors name the host only.
@@ -475,14 +546,45 @@ mod tests {
         assert!(bearer_token(&h).is_err());
     }
 
+    /// Base64url without padding, as JWKs carry `n` and `e`.
+    fn b64url(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    /// The modulus of a made-up RSA key of exactly `bits` bits (a multiple of 8) after
+    /// `zeros` leading zero bytes of padding. Parsing only decodes it; nothing is signed.
+    fn modulus(bits: usize, zeros: usize) -> String {
+        let mut n = vec![0u8; zeros + bits / 8];
+        n[zeros] = 0x80;
+        b64url(&n)
+    }
+
+    fn rsa_key(kid: &str, n: String) -> Value {
+        serde_json::json!({"kty": "RSA", "kid": kid, "n": n, "e": "AQAB"})
+    }
+
     #[test]
     fn jwks_parsing_keeps_rsa_signature_keys_only() {
-        // n/e of a toy key are enough: DecodingKey::from_jwk only decodes base64.
+        let n = modulus(2048, 0);
         let doc = serde_json::json!({"keys": [
-            {"kty": "RSA", "kid": "a", "use": "sig", "n": "sXch", "e": "AQAB",
+            {"kty": "RSA", "kid": "a", "use": "sig", "n": n, "e": "AQAB",
              "endorsements": ["msteams"]},
-            {"kty": "RSA", "kid": "enc", "use": "enc", "n": "sXch", "e": "AQAB"},
-            {"kty": "RSA", "n": "sXch", "e": "AQAB"},
+            {"kty": "RSA", "kid": "enc", "use": "enc", "n": n, "e": "AQAB"},
+            {"kty": "RSA", "n": n, "e": "AQAB"},
             {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
             {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
             "not an object"
@@ -490,6 +592,41 @@ mod tests {
         let keys = parse_jwks(&doc);
         assert_eq!(keys.keys().collect::<Vec<_>>(), vec!["a"]);
         assert!(parse_jwks(&serde_json::json!({"nokeys": []})).is_empty());
+    }
+
+    #[test]
+    fn rsa_keys_under_2048_bits_are_skipped() {
+        let doc = serde_json::json!({"keys": [
+            rsa_key("512", modulus(512, 0)),
+            rsa_key("1024", modulus(1024, 0)),
+            rsa_key("2040", modulus(2040, 0)),
+            // 256 bytes long, but the leading zero byte adds no bits.
+            rsa_key("2040-padded", modulus(2040, 1)),
+            rsa_key("2048", modulus(2048, 0)),
+            rsa_key("4096", modulus(4096, 0)),
+        ]});
+        let mut kids: Vec<_> = parse_jwks(&doc).into_keys().collect();
+        kids.sort();
+        assert_eq!(kids, ["2048", "4096"]);
+        let weak_only = serde_json::json!({"keys": [rsa_key("512", modulus(512, 0))]});
+        assert!(parse_jwks(&weak_only).is_empty());
+    }
+
+    #[test]
+    fn fingerprints_tell_keys_apart_and_ignore_padding() {
+        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(bit_length(&[0x01, 0]), 9);
+        assert_eq!(bit_length(strip_leading_zeros(&[0, 0, 0x7f])), 7);
+        assert_eq!(bit_length(&[]), 0);
+        let a = fingerprint(&[1, 2], &[3]);
+        assert_ne!(a, fingerprint(&[1], &[2, 3]), "length-prefixed");
+        assert_ne!(a, fingerprint(&[1, 2], &[4]));
+        let doc = |n: String| serde_json::json!({"keys": [rsa_key("k", n)]});
+        let plain = parse_jwks(&doc(modulus(2048, 0)));
+        let padded = parse_jwks(&doc(modulus(2048, 3)));
+        let other = parse_jwks(&doc(modulus(2056, 0)));
+        assert_eq!(plain["k"].fingerprint, padded["k"].fingerprint);
+        assert_ne!(plain["k"].fingerprint, other["k"].fingerprint);
     }
 
     #[test]

@@ -19,6 +19,13 @@ use super::{serve, ServeReport, Server, ServerError};
 /// Largest `--config` file read, in bytes.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
+/// Connections the kernel completes and queues for `accept`: the listen backlog. std's and
+/// tokio's `bind` ask for 128, which a burst of clients (or clients waiting for a connection
+/// slot, see `max_connections`) overflows while the process is busy; the kernel then drops
+/// their handshakes and they retry only a second later. Linux caps it at
+/// `net.core.somaxconn` (4096 by default).
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// How long the runtime waits for blocking work (a transcription cut off by the shutdown
 /// deadline) before the process exits anyway.
 const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -69,7 +76,8 @@ pub struct ServeArgs {
         help_heading = "Service"
     )]
     pub path: Option<String>,
-    /// Largest notification body, in bytes; larger ones get 413. Default: 1048576 (1 MiB).
+    /// Largest notification body, in bytes; larger ones get 413. At most 4194304 (4 MiB, what
+    /// the notification parser accepts). Default: 1048576 (1 MiB).
     #[arg(
         long,
         env = "CALLSCRIBE_BODY_LIMIT",
@@ -129,6 +137,34 @@ pub struct ServeArgs {
         help_heading = "Service"
     )]
     pub shutdown_grace: Option<u64>,
+    /// Milliseconds a client has to send a complete request head, from when it connects or
+    /// got its previous answer; then the connection is closed (this also closes idle
+    /// keep-alive connections). Default: 10000.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_HEADER_TIMEOUT_MS",
+        value_name = "MS",
+        help_heading = "Service"
+    )]
+    pub header_timeout_ms: Option<u64>,
+    /// Milliseconds without a byte read or written after which a connection is closed (a
+    /// stalled body, a client that does not read the answer). Default: 60000.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_IDLE_TIMEOUT_MS",
+        value_name = "MS",
+        help_heading = "Service"
+    )]
+    pub idle_timeout_ms: Option<u64>,
+    /// HTTP connections open at once; more wait in the listen backlog. Lowered to fit the
+    /// open-file limit (raised to the hard limit at start-up) less 256. Default: 4096.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_MAX_CONNECTIONS",
+        value_name = "N",
+        help_heading = "Service"
+    )]
+    pub max_connections: Option<usize>,
 
     /// How to authenticate Graph's requests: openid (Microsoft's signing keys, production),
     /// jwks-file (keys from --jwks-file), or none (anyone may submit work: warned about at
@@ -320,6 +356,9 @@ impl ServeArgs {
         set!(c.dedup_ttl_s, self.dedup_ttl);
         set!(c.retry_after_s, self.retry_after);
         set!(c.shutdown_grace_s, self.shutdown_grace);
+        set!(c.header_timeout_ms, self.header_timeout_ms);
+        set!(c.idle_timeout_ms, self.idle_timeout_ms);
+        set!(c.max_connections, self.max_connections);
 
         set!(c.auth.mode, self.auth);
         if self.app_id.is_some() {
@@ -418,6 +457,7 @@ pub fn run(args: ServeArgs) -> Result<ServeReport, crate::Error> {
     let config = args.to_config()?;
     config.validate()?;
     warn_about_risky_settings(&config);
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("callscribe-serve")
@@ -427,8 +467,7 @@ pub fn run(args: ServeArgs) -> Result<ServeReport, crate::Error> {
         // The model is loaded before the socket is bound: nobody can reach a service that
         // is not ready yet, and a bad model path fails before any notification is accepted.
         let server = Server::with_processor(&config).await?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
+        let listener = bind(config.listen)
             .map_err(|e| ServerError::io(format!("binding {}", config.listen), e))?;
         let addr = listener
             .local_addr()
@@ -446,6 +485,21 @@ pub fn run(args: ServeArgs) -> Result<ServeReport, crate::Error> {
     outcome.map_err(crate::Error::from)
 }
 
+/// A listener on `addr` with a backlog of [`LISTEN_BACKLOG`].
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's `bind` does on Unix: a restarted service can bind while connections of the
+    // previous process linger in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 fn warn_about_risky_settings(config: &ServerConfig) {
     if config.auth.mode == AuthMode::None {
         eprintln!(
@@ -461,6 +515,18 @@ fn warn_about_risky_settings(config: &ServerConfig) {
             "callscribe: WARNING: --allow-insecure-http: plain http and loopback downloads are \
              allowed for the allow-listed hosts; use this for local testing only"
         );
+    }
+}
+
+/// Raises the soft open-file limit to the hard limit. Every connection, download and callback
+/// takes a descriptor, and the usual soft default (1024) is what a few hundred idle clients
+/// exhaust; the hard limit is what the operator allows. The `rlimit` crate makes the
+/// `setrlimit` call, because this crate denies `unsafe` code (an FFI call is unsafe).
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(open_file_limit = limit, "open-file limit"),
+        // Not fatal: the connection cap follows whatever limit is in force.
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
     }
 }
 
@@ -527,12 +593,21 @@ mod tests {
             "127.0.0.1:9000",
             "--callback-retries",
             "1",
+            "--header-timeout-ms",
+            "2500",
+            "--max-connections",
+            "50",
         ]);
         let c = args.to_config().expect("config");
         std::fs::remove_file(&path).expect("cleanup");
         assert_eq!(c.queue_capacity, 3, "flag beats file");
         assert_eq!(c.retry_after_s, 9, "file beats default");
         assert_eq!(c.body_limit_bytes, 1024 * 1024, "default");
+        assert_eq!(
+            (c.header_timeout_ms, c.idle_timeout_ms, c.max_connections),
+            (2500, 60_000, 50),
+            "flags, and the default idle timeout"
+        );
         assert_eq!(c.auth.app_id.as_deref(), Some("from-file"));
         assert!(!c.processor.pipeline.transcribe.enabled);
         assert_eq!(c.processor.fetch.allow_hosts, ["127.0.0.1:9000"]);

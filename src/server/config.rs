@@ -13,6 +13,7 @@ use url::Url;
 
 use super::auth::AuthMode;
 use super::ServerError;
+use crate::notification;
 use crate::processor::ProcessorConfig;
 
 /// Microsoft's OpenID configuration for tokens sent to calling bots.
@@ -33,7 +34,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Path of the notification endpoint. Default: `/api/calls`.
     pub path: String,
-    /// Largest notification body accepted, in bytes. Default: 1048576 (1 MiB).
+    /// Largest notification body accepted, in bytes; larger ones get `413 too_large`. At most
+    /// [`notification::MAX_BODY_BYTES`] (4 MiB), the parser's own cap. Default: 1048576
+    /// (1 MiB).
     pub body_limit_bytes: usize,
     /// Jobs that may wait in the queue; beyond it notifications get 503. Default: 256.
     pub queue_capacity: usize,
@@ -50,6 +53,18 @@ pub struct ServerConfig {
     /// Time to finish queued and running jobs after SIGTERM/Ctrl-C, in seconds. Default: 25
     /// (below Kubernetes' default 30 s termination grace period).
     pub shutdown_grace_s: u64,
+    /// Time a client has to send a complete request head, in ms, counted from when the
+    /// connection opens or the previous answer was sent; then the connection is closed. This
+    /// also closes idle keep-alive connections. Default: 10000 (10 s: Graph sends a whole
+    /// request at once).
+    pub header_timeout_ms: u64,
+    /// A connection on which no byte is read or written for this long is closed, in ms (a
+    /// stalled request body, a client that does not read the answer). Default: 60000 (60 s).
+    pub idle_timeout_ms: u64,
+    /// HTTP connections open at once; further clients wait in the listen backlog until one
+    /// closes. Lowered at start-up to the open-file limit less 256 descriptors kept for the
+    /// rest of the service. Default: 4096.
+    pub max_connections: usize,
     /// Authentication of inbound requests.
     pub auth: AuthConfig,
     /// Where results go.
@@ -70,6 +85,9 @@ impl Default for ServerConfig {
             dedup_capacity: 100_000,
             retry_after_s: 5,
             shutdown_grace_s: 25,
+            header_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 4096,
             auth: AuthConfig::default(),
             sinks: SinkConfig::default(),
             processor: ProcessorConfig::default(),
@@ -243,14 +261,26 @@ impl ServerConfig {
             ));
         }
         for (name, value) in [
-            ("body_limit_bytes", self.body_limit_bytes),
-            ("queue_capacity", self.queue_capacity),
-            ("download_concurrency", self.download_concurrency),
-            ("dedup_capacity", self.dedup_capacity),
+            ("body_limit_bytes", self.body_limit_bytes as u64),
+            ("queue_capacity", self.queue_capacity as u64),
+            ("download_concurrency", self.download_concurrency as u64),
+            ("dedup_capacity", self.dedup_capacity as u64),
+            ("max_connections", self.max_connections as u64),
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be greater than 0"));
             }
+        }
+        // A larger limit would only move the refusal into the parser, as a 400 that Graph
+        // does not retry instead of a 413.
+        if self.body_limit_bytes > notification::MAX_BODY_BYTES {
+            return bad(format!(
+                "body_limit_bytes ({}) is larger than the notification parser accepts ({} bytes)",
+                self.body_limit_bytes,
+                notification::MAX_BODY_BYTES
+            ));
         }
         // tokio's bounded channel panics above this.
         if self.queue_capacity > usize::MAX >> 3 {
@@ -313,6 +343,11 @@ mod tests {
         let err = ServerConfig::default().validate().expect_err("no app id");
         assert!(err.to_string().contains("--auth none"), "{err}");
         valid().validate().expect("with app id");
+        let mut largest = valid();
+        largest.body_limit_bytes = notification::MAX_BODY_BYTES;
+        largest
+            .validate()
+            .expect("the parser's own limit is allowed");
         let mut off = ServerConfig::default();
         off.auth.mode = AuthMode::None;
         off.validate().expect("auth none");
@@ -321,8 +356,14 @@ mod tests {
     #[test]
     fn invalid_settings_are_named() {
         type Edit = fn(&mut ServerConfig);
-        let cases: [(&str, Edit); 6] = [
+        let cases: [(&str, Edit); 10] = [
             ("path", |c| c.path = "api".into()),
+            ("body_limit_bytes", |c| {
+                c.body_limit_bytes = notification::MAX_BODY_BYTES + 1
+            }),
+            ("max_connections", |c| c.max_connections = 0),
+            ("header_timeout_ms", |c| c.header_timeout_ms = 0),
+            ("idle_timeout_ms", |c| c.idle_timeout_ms = 0),
             ("path", |c| c.path = "/metrics".into()),
             ("queue_capacity", |c| c.queue_capacity = 0),
             ("jwks-file", |c| c.auth.mode = AuthMode::JwksFile),
@@ -347,6 +388,8 @@ mod tests {
         let text = r#"
             listen = "0.0.0.0:9000"
             queue_capacity = 10
+            header_timeout_ms = 2000
+            max_connections = 100
             [auth]
             mode = "jwks-file"
             app_id = "app"
@@ -365,6 +408,10 @@ mod tests {
         let c: ServerConfig = toml::from_str(text).expect("toml");
         c.validate().expect("valid");
         assert_eq!(c.listen.port(), 9000);
+        assert_eq!(
+            (c.header_timeout_ms, c.idle_timeout_ms, c.max_connections),
+            (2000, 60_000, 100)
+        );
         assert_eq!(c.auth.mode, AuthMode::JwksFile);
         assert!(
             !c.sinks.stdout_enabled(),

@@ -13,14 +13,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::StreamExt as _;
+use http_body_util::LengthLimitError;
 use serde::Serialize;
 
 use super::auth::AuthError;
 use super::metrics::Reject;
 use super::queue::{Admit, Work};
 use super::AppState;
-use crate::notification::{self, Parsed};
+use crate::notification::{self, NotificationError, Parsed};
 
 /// The service's routes: `POST <path>`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
 ///
@@ -154,8 +154,19 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Ack
     // Authenticate before reading the body: an anonymous sender gets nothing buffered.
     shared.auth.check(headers).await?;
     let body = read_body(headers, body, shared.body_limit).await?;
-    let parsed = notification::parse(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Reject::InvalidBody, e.to_string()))?;
+    let parsed = notification::parse(&body).map_err(|e| {
+        // Size refusals are 413 like the body limit's; Graph does not retry a 400.
+        let (status, reason) = match &e {
+            NotificationError::TooManyNotifications { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, Reject::TooManyNotifications)
+            }
+            // Unreachable while `body_limit_bytes ≤ MAX_BODY_BYTES` (checked at start-up);
+            // kept correct for a router built around another limit.
+            NotificationError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Reject::TooLarge),
+            _ => (StatusCode::BAD_REQUEST, Reject::InvalidBody),
+        };
+        ApiError::new(status, reason, e.to_string())
+    })?;
 
     let mut works = Vec::with_capacity(parsed.len());
     let mut ignored = 0;
@@ -202,8 +213,13 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Ack
     }
 }
 
-/// Reads the body, refusing more than `limit` bytes (early on a `Content-Length` that says so).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// Reads the body, refusing more than `limit` bytes: early on a `Content-Length` that says so,
+/// and while reading a body that has none (or lies).
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -218,22 +234,18 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut out = Vec::with_capacity(declared.map_or(4096, |n| n as usize));
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        // axum's documented way to tell the limit from a broken stream.
+        if std::error::Error::source(&e).is_some_and(|s| s.is::<LengthLimitError>()) {
+            too_large()
+        } else {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 Reject::InvalidBody,
                 "the body could not be read",
             )
-        })?;
-        if out.len() + chunk.len() > limit {
-            return Err(too_large());
         }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+    })
 }
 
 async fn healthz() -> &'static str {

@@ -30,17 +30,19 @@ pub(crate) enum Reject {
     Forbidden,
     InvalidBody,
     TooLarge,
+    TooManyNotifications,
     TooManyOperations,
     QueueFull,
     ShuttingDown,
 }
 
 impl Reject {
-    const ALL: [Reject; 7] = [
+    const ALL: [Reject; 8] = [
         Self::Unauthorized,
         Self::Forbidden,
         Self::InvalidBody,
         Self::TooLarge,
+        Self::TooManyNotifications,
         Self::TooManyOperations,
         Self::QueueFull,
         Self::ShuttingDown,
@@ -52,6 +54,7 @@ impl Reject {
             Self::Forbidden => "forbidden",
             Self::InvalidBody => "invalid_notification",
             Self::TooLarge => "too_large",
+            Self::TooManyNotifications => "too_many_notifications",
             Self::TooManyOperations => "too_many_operations",
             Self::QueueFull => "queue_full",
             Self::ShuttingDown => "shutting_down",

@@ -37,7 +37,10 @@
 //! the token: `400 invalid_notification` (not JSON, wrong envelope), `401 unauthorized`
 //! (missing, malformed, unsigned, badly signed, expired token; wrong audience or issuer),
 //! `403 forbidden` (a valid token from a tenant outside the allow-list), `413 too_large` (body
-//! over the limit) or `413 too_many_operations` (more operations than the queue can ever hold),
+//! over [`ServerConfig::body_limit_bytes`], which may not exceed the parser's
+//! [`MAX_BODY_BYTES`](crate::notification::MAX_BODY_BYTES)), `413 too_many_notifications` (an
+//! envelope of more than [`MAX_NOTIFICATIONS`](crate::notification::MAX_NOTIFICATIONS)) or
+//! `413 too_many_operations` (more operations than the queue can ever hold),
 //! `503 queue_full` / `503 shutting_down` with `Retry-After`.
 //!
 //! # Decisions
@@ -73,6 +76,12 @@
 //!   `/readyz` turns `503`, but HTTP stays up while the queue drains so those answers can be
 //!   given. Queued and running jobs are finished (results delivered) until the deadline; then
 //!   the rest is aborted and counted in [`ServeReport::unfinished`].
+//! * **Connections** are capped ([`ServerConfig::max_connections`], kept below the open-file
+//!   limit) and timed out: a request head must arrive within
+//!   [`ServerConfig::header_timeout_ms`] (which also closes idle keep-alive connections) and a
+//!   connection that moves no byte for [`ServerConfig::idle_timeout_ms`] is closed, so clients
+//!   holding silent connections cannot starve `/healthz` or the notification endpoint. Beyond
+//!   the cap, connections wait in the listen backlog. Details in `http.rs`.
 //! * **Authentication** (see [`AuthConfig`]) runs before the body is read, so an
 //!   unauthenticated sender cannot make us buffer a megabyte. `--auth none` must be asked for.
 //! * **Metrics** (`metrics.rs`) are `prometheus-client` families in a registry owned by the
@@ -82,6 +91,7 @@ mod auth;
 mod cli;
 mod config;
 mod handlers;
+mod http;
 mod metrics;
 mod queue;
 mod sink;
@@ -266,6 +276,7 @@ pub struct Server {
     sinks: Arc<Sinks>,
     download_concurrency: usize,
     shutdown_grace: Duration,
+    http_limits: http::Limits,
 }
 
 impl Server {
@@ -311,6 +322,7 @@ impl Server {
             sinks,
             download_concurrency: config.download_concurrency,
             shutdown_grace: Duration::from_secs(config.shutdown_grace_s),
+            http_limits: http::Limits::from_config(config),
         })
     }
 
@@ -364,7 +376,8 @@ const HTTP_CLOSE_GRACE: Duration = Duration::from_secs(2);
 ///
 /// # Errors
 ///
-/// Only if HTTP serving itself fails (the listener breaks); jobs never make this fail.
+/// Only if the HTTP task itself fails (a bug: accept errors are logged and retried); jobs
+/// never make this fail.
 pub async fn serve<F>(
     listener: TcpListener,
     server: Server,
@@ -379,6 +392,7 @@ where
         sinks,
         download_concurrency,
         shutdown_grace,
+        http_limits,
     } = server;
     let local = listener
         .local_addr()
@@ -402,15 +416,21 @@ where
 
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
-    let mut http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                // Either an explicit stop, or the sender was dropped: both mean stop.
-                let _ = http_stop_rx.await;
-            })
-            .await
-    });
-    tracing::info!(addr = %local, "serving");
+    let limits = http::Limits {
+        max_connections: http::connection_cap(http_limits.max_connections),
+        ..http_limits
+    };
+    let mut http = tokio::spawn(http::run(listener, app, limits, async move {
+        // Either an explicit stop, or the sender was dropped: both mean stop.
+        let _ = http_stop_rx.await;
+    }));
+    tracing::info!(
+        addr = %local,
+        max_connections = limits.max_connections,
+        header_timeout_ms = limits.header_timeout.as_millis(),
+        idle_timeout_ms = limits.idle_timeout.as_millis(),
+        "serving"
+    );
 
     // Step 2: wait for the shutdown request, unless HTTP dies first (then there is no point
     // in waiting: nothing new can arrive, so drain what was accepted and report the error).
@@ -419,8 +439,7 @@ where
         () = shutdown => {}
         joined = &mut http => {
             http_error = Some(match joined {
-                Ok(Ok(())) => ServerError::Config("http server stopped unexpectedly".into()),
-                Ok(Err(e)) => ServerError::io(format!("serving on {local}"), e),
+                Ok(()) => ServerError::Config("http server stopped unexpectedly".into()),
                 Err(e) => ServerError::Config(format!("http server task failed: {e}")),
             });
         }
@@ -456,8 +475,7 @@ where
     if http_error.is_none() {
         let _ = http_stop_tx.send(());
         match tokio::time::timeout(HTTP_CLOSE_GRACE, &mut http).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => http_error = Some(ServerError::io(format!("serving on {local}"), e)),
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!("http server task failed during shutdown: {e}"),
             Err(_) => {
                 // Slow clients holding requests open must not keep the process alive.

@@ -20,8 +20,10 @@ pub const ISSUER: &str = "https://api.botframework.com";
 pub const KID1: &str = "test-key-1";
 /// Key id of fixture key 2 (not in the JWKS unless a test rotates it in).
 pub const KID2: &str = "test-key-2";
+/// Fixture key 3: a 512-bit RSA key, which the service must refuse to load.
+pub const WEAK_KEY: u8 = 3;
 
-/// A fixture key: 1 or 2.
+/// A fixture key: 1 or 2 (2048-bit), or [`WEAK_KEY`].
 pub fn encoding_key(n: u8) -> EncodingKey {
     let path = format!(
         "{}/tests/fixtures/jwt-test-key-{n}.pem",
