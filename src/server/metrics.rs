@@ -595,6 +595,7 @@ mod tests {
                 "forbidden",
                 "invalid_notification",
                 "too_large",
+                "too_many_notifications",
                 "too_many_operations",
                 "queue_full",
                 "shutting_down",
