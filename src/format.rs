@@ -7,6 +7,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::result::{RecordingResult, Transcript};
 
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Parses the names of [`Format::NAMES`].
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "jsonl" => Ok(Self::Jsonl),
+            "json" => Ok(Self::Json),
+            "txt" => Ok(Self::Txt),
+            "srt" => Ok(Self::Srt),
+            "vtt" => Ok(Self::Vtt),
+            _ => Err(format!(
+                "unknown format {name:?} (one of {})",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
 /// How a result is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,6 +44,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format's name, as `--format` and the JSON configuration spell it.
+    pub const NAMES: [&'static str; 5] = ["jsonl", "json", "txt", "srt", "vtt"];
+
     /// File extension for `--out` files.
     pub fn extension(self) -> &'static str {
         match self {
@@ -99,6 +121,16 @@ fn timestamp(seconds: f64, separator: char) -> String {
 mod tests {
     use super::*;
     use crate::result::TranscriptSegment;
+
+    #[test]
+    fn format_names_parse_as_serde_spells_them() {
+        for name in Format::NAMES {
+            let parsed: Format = name.parse().expect("a listed name parses");
+            let json = serde_json::to_string(&parsed).expect("serialize");
+            assert_eq!(json, format!("\"{name}\""));
+        }
+        assert!("JSON".parse::<Format>().is_err());
+    }
 
     fn transcript() -> Transcript {
         let seg = |a, b, t: &str| TranscriptSegment {

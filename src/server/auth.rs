@@ -56,18 +56,39 @@ use super::ServerError;
 use crate::notification::redact_url;
 
 /// How inbound requests are authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthMode {
     /// Validate JWTs with keys from the OpenID configuration URL (production).
     #[serde(rename = "openid")]
-    #[value(name = "openid")]
     OpenId,
     /// Validate JWTs with keys from a local JWKS file (tests, local use).
     JwksFile,
     /// No authentication at all: anyone who can reach the port can submit work. Warned
     /// about loudly at start-up.
     None,
+}
+
+impl AuthMode {
+    /// Every mode's name, as in the configuration file and `--auth`.
+    pub const NAMES: [&'static str; 3] = ["openid", "jwks-file", "none"];
+}
+
+impl std::str::FromStr for AuthMode {
+    type Err = String;
+
+    /// Parses the names of [`AuthMode::NAMES`], as the configuration file spells them.
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "openid" => Ok(Self::OpenId),
+            "jwks-file" => Ok(Self::JwksFile),
+            "none" => Ok(Self::None),
+            _ => Err(format!(
+                "unknown auth mode {name:?} (one of {})",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
 }
 
 /// Largest OpenID configuration or JWKS document read, in bytes (Microsoft's are ~5 KiB).
@@ -531,6 +552,17 @@ async fn get_json(client: &reqwest::Client, url: &Url) -> Result<Value, String> 
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn auth_mode_names_parse_as_the_config_file_spells_them() {
+        for name in AuthMode::NAMES {
+            let parsed: AuthMode = name.parse().expect("a listed name parses");
+            let from_toml: AuthMode =
+                serde_json::from_value(Value::String(name.to_owned())).expect("serde name");
+            assert_eq!(parsed, from_toml, "{name}");
+        }
+        assert!("OpenId".parse::<AuthMode>().is_err());
+    }
 
     #[test]
     fn bearer_header_forms() {

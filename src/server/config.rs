@@ -223,7 +223,8 @@ impl SecretValue {
         Self(SecretString::from(secret.into()))
     }
 
-    pub(crate) fn expose(&self) -> &str {
+    /// The secret itself, for signing (secrecy's explicit `expose_secret` pattern): never log it.
+    pub fn expose(&self) -> &str {
         self.0.expose_secret()
     }
 }

