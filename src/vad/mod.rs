@@ -7,8 +7,8 @@
 //! slower than realfft), and the network's two float layers sum in one scalar chain per output
 //! (latency-bound). So [`Vad`] computes earshot's features with realfft (SIMD, already in the
 //! build through rubato) and `network` evaluates earshot's network, with earshot's weights,
-//! with those sums vectorised (and compiled for AVX2 when the CPU has it). On the 2-minute
-//! benchmark recording `trim` went from ~56 ms to ~25 ms (BENCHMARKS.md).
+//! with those sums vectorised (and compiled for AVX2 when the CPU has it). What each step
+//! gained is measured in BENCHMARKS.md, "How the VAD was made faster".
 //!
 //! The computation is earshot's, step for step: pre-emphasis 0.97 at 16-bit scale, a 768-sample
 //! periodic Hann window zero-padded to 1024, power spectrum scaled back to [-1, 1] units, 40
@@ -148,9 +148,10 @@ impl Vad {
     }
 
     /// [`Self::score`] compiled for AVX2 (8-wide f32 and i32 lanes), chosen at run time so the
-    /// build stays portable; measured, the fastest `trim` of the 2-minute benchmark recording
-    /// went from ~36 to ~29 ms. FMA is deliberately not enabled, so sums round exactly as
-    /// earshot's do. This and its call are the crate's only unsafe code.
+    /// build stays portable while AVX2 CPUs get the wider lanes for the network's sums (the
+    /// measured gain: BENCHMARKS.md, "How the VAD was made faster"). FMA is deliberately not
+    /// enabled, so sums round exactly as earshot's do. This and its call are the crate's only
+    /// unsafe code.
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]

@@ -4,12 +4,13 @@
 //! Why not call `earshot::DefaultPredictor`: its two float convolution layers sum each output
 //! channel in one scalar chain (`ic += dw[c] * w[oc][c]` for c in 0..16), so they run at the
 //! latency of an add, not its throughput, and its minGRU layers end every one of their 128
-//! dot products with a horizontal sum; on the benchmark machine (perf) the network was about
-//! half of the VAD's time. Here the same sums are computed with the loops interchanged (an
-//! input channel at a time, added to all 16 output channels or 128 pre-activations at once),
-//! which the compiler vectorises. The order of every float addition is unchanged and the
-//! integer sums wrap, as earshot's do in release builds, so the results are bit-identical; a
-//! unit test checks this against `earshot::DefaultPredictor` on recorded speech.
+//! dot products with a horizontal sum, which made the network a large share of the VAD's time
+//! (measured: BENCHMARKS.md, "How the VAD was made faster"). Here the same sums are computed
+//! with the loops interchanged (an input channel at a time, added to all 16 output channels or
+//! 128 pre-activations at once), which the compiler vectorises. The order of every float
+//! addition is unchanged and the integer sums wrap, as earshot's do in release builds, so the
+//! results are bit-identical; a unit test checks this against `earshot::DefaultPredictor` on
+//! recorded speech.
 
 use std::sync::LazyLock;
 
