@@ -116,7 +116,7 @@ impl std::fmt::Debug for Mono16k {
 ///
 /// `Vec`'s own growth reallocates and frees the old block without clearing it; here growth
 /// copies into a fresh `Zeroizing` buffer and lets the old one be wiped on drop.
-pub fn extend_zeroizing<T: Copy + Default + zeroize::Zeroize>(
+pub(crate) fn extend_zeroizing<T: Copy + Default + zeroize::Zeroize>(
     buf: &mut Zeroizing<Vec<T>>,
     data: &[T],
 ) {
@@ -126,7 +126,7 @@ pub fn extend_zeroizing<T: Copy + Default + zeroize::Zeroize>(
 
 /// Appends `n` default values to a zeroizing buffer (to be overwritten in place) without
 /// leaving an unzeroized copy behind; returns the new tail.
-pub fn grow_zeroizing<T: Copy + Default + zeroize::Zeroize>(
+pub(crate) fn grow_zeroizing<T: Copy + Default + zeroize::Zeroize>(
     buf: &mut Zeroizing<Vec<T>>,
     n: usize,
 ) -> &mut [T] {

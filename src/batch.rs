@@ -87,7 +87,11 @@ fn has_audio_extension(path: &Path) -> bool {
 
 /// Splits the machine's cores into `(jobs, whisper threads per job)`. An explicit
 /// `requested_threads` (the `--threads` flag) wins; 0 balances the threads to the cores.
-pub fn plan_threads(requested_jobs: usize, inputs: usize, requested_threads: u32) -> (usize, u32) {
+pub(crate) fn plan_threads(
+    requested_jobs: usize,
+    inputs: usize,
+    requested_threads: u32,
+) -> (usize, u32) {
     let jobs = match requested_jobs {
         0 => available_cores(),
         n => n,

@@ -278,7 +278,7 @@ fn audio_report(
 }
 
 /// Reads a whole file into a zeroizing buffer, refusing files over `max_bytes` before reading.
-pub fn read_bounded(path: &Path, max_bytes: u64) -> Result<MediaBytes> {
+pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<MediaBytes> {
     let context = || path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| Error::io(context(), e))?;
     let len = file.metadata().map_err(|e| Error::io(context(), e))?.len();

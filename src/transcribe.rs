@@ -417,7 +417,7 @@ fn token_stats(segment: &whisper_rs::WhisperSegment<'_>, eot: i32) -> (f32, f32)
 }
 
 /// Removes bracketed non-speech markers (`[BLANK_AUDIO]`, `(music)`, `*sigh*`, `♪`) and trims.
-pub fn strip_non_speech(text: &str) -> String {
+pub(crate) fn strip_non_speech(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut closing: Option<char> = None;
     for c in text.chars() {

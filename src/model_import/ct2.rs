@@ -109,6 +109,8 @@ impl Ct2Variable<'_> {
 
 /// A parsed CTranslate2 `model.bin`: spec name, revision, variables and aliases.
 #[derive(Debug, Clone)]
+// The revision and the alias list are read by the fuzz target and the tests only.
+#[cfg_attr(not(any(fuzzing, test)), allow(dead_code))]
 pub struct Ct2Model<'a> {
     spec_name: String,
     spec_revision: u32,
@@ -124,6 +126,7 @@ impl<'a> Ct2Model<'a> {
     }
 
     /// The specification revision (3 for current Whisper conversions).
+    #[cfg_attr(not(any(fuzzing, test)), allow(dead_code))]
     pub fn spec_revision(&self) -> u32 {
         self.spec_revision
     }
@@ -135,6 +138,7 @@ impl<'a> Ct2Model<'a> {
 
     /// The aliases as `(alias, target)` pairs, e.g. the output projection sharing the token
     /// embedding.
+    #[cfg_attr(not(any(fuzzing, test)), allow(dead_code))]
     pub fn aliases(&self) -> &[(String, String)] {
         &self.aliases
     }

