@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use callscribe::notification::source_of;
 use callscribe::notification::RecordingJob;
 use callscribe::result::{RecordingResult, Status, SCHEMA};
@@ -248,24 +250,6 @@ fn operation_id(result: &RecordingResult) -> String {
     result.source.operation_id.clone().expect("operation id")
 }
 
-/// Base64url without padding, for hand-made (unsigned) tokens.
-fn b64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 /// Calls the router in memory (no socket).
 async fn call(app: &axum::Router, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
     let response = app.clone().oneshot(request).await.expect("infallible");
@@ -431,8 +415,8 @@ async fn bad_tokens_are_refused_and_nothing_is_downloaded() {
     let bearer = |token: String| Some(format!("Bearer {token}"));
     let unsigned = format!(
         "{}.{}.",
-        b64url(br#"{"alg":"none","typ":"JWT"}"#),
-        b64url(jwt::valid_claims().to_string().as_bytes())
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(jwt::valid_claims().to_string().as_bytes())
     );
     let hs256 = {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);

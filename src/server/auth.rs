@@ -552,6 +552,8 @@ async fn get_json(client: &reqwest::Client, url: &Url) -> Result<Value, String> 
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
 
     #[test]
     fn auth_mode_names_parse_as_the_config_file_spells_them() {
@@ -578,31 +580,13 @@ mod tests {
         assert!(bearer_token(&h).is_err());
     }
 
-    /// Base64url without padding, as JWKs carry `n` and `e`.
-    fn b64url(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..=chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    }
-
     /// The modulus of a made-up RSA key of exactly `bits` bits (a multiple of 8) after
     /// `zeros` leading zero bytes of padding. Parsing only decodes it; nothing is signed.
     fn modulus(bits: usize, zeros: usize) -> String {
         let mut n = vec![0u8; zeros + bits / 8];
         n[zeros] = 0x80;
-        b64url(&n)
+        // Base64url without padding, as JWKs carry `n` and `e`.
+        URL_SAFE_NO_PAD.encode(n)
     }
 
     fn rsa_key(kid: &str, n: String) -> Value {
