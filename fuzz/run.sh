@@ -115,12 +115,20 @@ for target in "${targets[@]}"; do
     fi
     line="$target: $replayed inputs replayed, ${runs:-?} executions (${per_s:-?}/s), no crash"
     if [[ $mode == explore ]]; then
-        mkdir -p "fuzz/corpus/$target"
-        before="$(find "fuzz/corpus/$target" -type f | wc -l)"
-        "$bin_dir/$target" "${common[@]}" -merge=1 "fuzz/corpus/$target" "$work" \
+        # Keep what reaches new edges (-use_counters=0: hit counts don't count) beyond what the
+        # committed inputs already reach, so the committed corpus stays small.
+        base="$scratch/merge-$target"
+        mkdir -p "$base" "fuzz/corpus/$target"
+        for dir in "${inputs[@]}"; do cp -n "$dir"/* "$base"/; done
+        find "$base" -type f -printf '%f\n' | sort >"$scratch/$target.known"
+        "$bin_dir/$target" "${common[@]}" -merge=1 -use_counters=0 "$base" "$work" \
             >"$scratch/$target.merge" 2>&1
-        after="$(find "fuzz/corpus/$target" -type f | wc -l)"
-        line+=", $((after - before)) inputs with new coverage added to fuzz/corpus/$target/"
+        added=0
+        while read -r name; do
+            mv "$base/$name" "fuzz/corpus/$target/"
+            added=$((added + 1))
+        done < <(find "$base" -type f -printf '%f\n' | sort | comm -13 "$scratch/$target.known" -)
+        line+=", $added inputs reaching new edges added to fuzz/corpus/$target/"
     fi
     summary+=("$line")
 done
