@@ -13,7 +13,7 @@
 //! let mut config = PipelineConfig::default();
 //! config.transcribe.enabled = false; // decode, resample and trim only
 //! let pipeline = Pipeline::new(config)?;
-//! let result: RecordingResult = pipeline.process_file("voicemail.wav".as_ref());
+//! let result: RecordingResult = pipeline.process_file(std::path::Path::new("voicemail.wav"));
 //! if result.status == Status::Ok {
 //!     println!("{}", result.to_json_line());
 //! }

@@ -72,11 +72,9 @@
 //!   [`Processor`] downloads asynchronously and runs the CPU stages on tokio's
 //!   blocking pool behind its own semaphore sized to the cores. The slot is released before the
 //!   result is delivered, so a slow callback endpoint does not stall processing.
-//! * **Shutdown.** When the shutdown future resolves, new notifications get `503
-//!   shutting_down` (with `Retry-After`: Graph retries, possibly to another instance) and
-//!   `/readyz` turns `503`, but HTTP stays up while the queue drains so those answers can be
-//!   given. Queued and running jobs are finished (results delivered) until the deadline; then
-//!   the rest is aborted and counted in [`ServeReport::unfinished`].
+//! * **Shutdown** drains the queue within [`ServerConfig::shutdown_grace_s`] and reports what
+//!   the deadline cut off in [`ServeReport::unfinished`]; the sequence is described once, in the
+//!   README's "Shutdown" section, and step by step on [`serve`].
 //! * **Connections** are capped ([`ServerConfig::max_connections`], kept below the open-file
 //!   limit) and timed out: a request head must arrive within
 //!   [`ServerConfig::header_timeout_ms`] (which also closes idle keep-alive connections) and a
