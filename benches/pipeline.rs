@@ -42,6 +42,9 @@ use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 use zeroize::Zeroizing;
 
+#[path = "../tests/support/wav.rs"]
+mod wav;
+
 /// Rate of the master and of every stage after resampling, in Hz.
 const MASTER_RATE: u32 = 16_000;
 /// Length of every input, in seconds (Graph's longest `recordResponse`).
@@ -169,27 +172,13 @@ fn ulaw_wav(samples: &[f32], rate: u32) -> Vec<u8> {
     out
 }
 
-/// A PCM16 WAV file (hound); `channels` holds one slice per channel, all of one length.
+/// A PCM16 WAV file (through the tests' WAV writer); `channels` holds one slice per channel,
+/// all of one length.
 fn pcm16_wav(channels: &[&[f32]], rate: u32) -> Vec<u8> {
-    let spec = hound::WavSpec {
-        channels: channels.len() as u16,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut cursor = Cursor::new(Vec::new());
-    {
-        let mut writer = hound::WavWriter::new(&mut cursor, spec).expect("wav header");
-        let mut frame_writer = writer.get_i16_writer((channels.len() * channels[0].len()) as u32);
-        for i in 0..channels[0].len() {
-            for channel in channels {
-                frame_writer.write_sample(to_i16(channel[i]));
-            }
-        }
-        frame_writer.flush().expect("wav samples");
-        writer.finalize().expect("wav trailer");
-    }
-    cursor.into_inner()
+    let interleaved: Vec<i16> = (0..channels[0].len())
+        .flat_map(|i| channels.iter().map(move |channel| to_i16(channel[i])))
+        .collect();
+    wav::pcm16_wav(&interleaved, rate, channels.len() as u16)
 }
 
 /// The three 2-minute inputs, built from [`master`].

@@ -39,6 +39,10 @@ mod callback_server;
 mod jwt;
 #[path = "../tests/support/media_server.rs"]
 mod media_server;
+#[path = "../tests/support/temp.rs"]
+mod temp;
+#[path = "../tests/support/wav.rs"]
+mod wav;
 
 const MEDIA_TOKEN: &str = "bench-media-token";
 
@@ -252,24 +256,9 @@ fn closed_loop(base: &str, concurrency: usize, secs: u64) {
 
 /// A 10 s WAV: the 8.07 s speech sample followed by silence.
 fn ten_second_wav() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/samples/pcm16-16000hz-mono-speech.wav"
-    );
-    let mut reader = hound::WavReader::open(path).expect("speech sample");
-    let spec = reader.spec();
-    let mut samples: Vec<i16> = reader
-        .samples::<i16>()
-        .map(|s| s.expect("sample"))
-        .collect();
+    let (mut samples, spec) = wav::read_pcm16_sample("pcm16-16000hz-mono-speech.wav");
     samples.resize(spec.sample_rate as usize * 10, 0);
-    let mut out = std::io::Cursor::new(Vec::new());
-    let mut writer = hound::WavWriter::new(&mut out, spec).expect("writer");
-    for s in samples {
-        writer.write_sample(s).expect("write");
-    }
-    writer.finalize().expect("finalize");
-    out.into_inner()
+    wav::pcm16_wav(&samples, spec.sample_rate, spec.channels)
 }
 
 /// Phase 3: POST → result callback for a 10 s recording, `runs` times in a row.
@@ -289,7 +278,8 @@ fn end_to_end(runs: usize) {
         .build()
         .expect("rt");
     let wav = ten_second_wav();
-    let dir = jwt::temp_dir("bench-e2e");
+    let tmp = temp::temp_dir("bench-e2e");
+    let dir = tmp.path();
     let (media, callback) = runtime.block_on(async {
         let media = media_server::MediaServer::start([media_server::Behaviour::serve_with_bearer(
             &wav,
@@ -299,7 +289,7 @@ fn end_to_end(runs: usize) {
         let callback = callback_server::CallbackServer::start().await;
         (media, callback)
     });
-    let mut config = base_config(&dir);
+    let mut config = base_config(dir);
     config.sinks.callback = Some(CallbackConfig::new(callback.url(), "bench-secret"));
     let mut processor_config = ProcessorConfig::default();
     processor_config.fetch.allow_hosts = vec![media.authority()];
@@ -352,7 +342,6 @@ fn end_to_end(runs: usize) {
         percentile(&latencies, 1.0).as_secs_f64()
     );
     println!("\ntranscript: {transcript:?}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Phase 0: the cost of one RS256 verification (what every notification pays for auth).
@@ -393,8 +382,9 @@ fn main() {
         .enable_all()
         .build()
         .expect("rt");
-    let dir = jwt::temp_dir("bench-load");
-    let mut config = base_config(&dir);
+    let tmp = temp::temp_dir("bench-load");
+    let dir = tmp.path();
+    let mut config = base_config(dir);
     // Room for every request: this phase measures answering, not back-pressure.
     config.queue_capacity = 16 * 1024;
     config.download_concurrency = 64;
@@ -450,7 +440,7 @@ fn main() {
     );
     let _ = stop.send(());
     drop(runtime);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(tmp);
 
     end_to_end(runs);
 }

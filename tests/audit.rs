@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 use crate::support::media_server::{Behaviour, MediaServer};
 use crate::support::model::{model_lock, repo_path, require_model};
 use crate::support::strace::{require_strace, run_traced, Traced};
-use crate::support::wav::ScratchDir;
+use crate::support::temp_dir;
 
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.AUDITTOKEN7f3a9c.fake";
 /// The recording's path and signed query: neither may appear in any output.
@@ -196,8 +196,8 @@ fn process_writes_only_its_result_files_and_no_audio() {
     if !require_strace() {
         return;
     }
-    let scratch = ScratchDir::new("audit-process");
-    let out = scratch.join("results");
+    let scratch = temp_dir("audit-process");
+    let out = scratch.path().join("results");
     let inputs: Vec<PathBuf> = INPUTS.iter().map(|n| sample_path(n)).collect();
     let fp = Fingerprint::of(&inputs);
     let mut args = vec!["process", "--no-transcribe", "-j", "2", "--out"];
@@ -263,8 +263,8 @@ fn keep_audio_is_the_only_media_written_and_the_audit_sees_it() {
     if !require_strace() {
         return;
     }
-    let scratch = ScratchDir::new("audit-keep");
-    let (out, keep) = (scratch.join("results"), scratch.join("kept"));
+    let scratch = temp_dir("audit-keep");
+    let (out, keep) = (scratch.path().join("results"), scratch.path().join("kept"));
     // 16 kHz input passes through the resampler untouched, so the kept speech is a run of the
     // input's own bytes as well as a RIFF file.
     let input = sample_path("pcm16-16000hz-mono-speech.wav");
@@ -311,8 +311,8 @@ async fn notification_writes_nothing_and_sends_the_token_only_to_the_media_serve
     let data = &mut payload["value"][0]["resourceData"];
     data["recordingLocation"] = json!(format!("http://{}{REC_PATH}", server.authority()));
     data["recordingAccessToken"] = json!(TOKEN);
-    let scratch = ScratchDir::new("audit-notification");
-    let payload_file = scratch.join("payload.json");
+    let scratch = temp_dir("audit-notification");
+    let payload_file = scratch.path().join("payload.json");
     std::fs::write(&payload_file, serde_json::to_vec(&payload).expect("json")).expect("write");
 
     let authority = server.authority();

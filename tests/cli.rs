@@ -8,7 +8,7 @@ use callscribe::result::{RecordingResult, Status};
 use callscribe::ErrorKind;
 
 use crate::support::cli_run::{run_cli, CliRun};
-use crate::support::{sample_path, Manifest, TempDir};
+use crate::support::{files_below, sample_path, temp_dir, Manifest};
 
 /// Deadline for one CLI run (the whole samples folder takes a few seconds).
 const LIMIT: Duration = Duration::from_secs(120);
@@ -115,14 +115,14 @@ fn samples_folder_gives_one_line_per_file_in_order() {
 /// A folder of good files only: exit 0, one line each.
 #[test]
 fn folder_of_good_files_exits_0() {
-    let tmp = TempDir::new("cli-good");
+    let tmp = temp_dir("cli-good");
     let names = [
         "pcm16-16000hz-mono-speech.wav",
         "flac-16000hz-mono-speech-dtmf-star.flac",
         "pcm16-16000hz-mono-silence-zeros.wav",
     ];
     for name in names {
-        copy_sample(name, &tmp.join(name));
+        copy_sample(name, &tmp.path().join(name));
     }
     let run = run_cli(
         &["process", "--no-transcribe", path_str(tmp.path())],
@@ -145,13 +145,19 @@ fn folder_of_good_files_exits_0() {
 /// folder (no media is written without `--keep-audio`, no temporary files are left).
 #[test]
 fn out_dir_gets_one_json_per_input() {
-    let tmp = TempDir::new("cli-out");
+    let tmp = temp_dir("cli-out");
     let inputs = ["a/call.wav", "b/call.wav", "quiet.wav"];
-    copy_sample("pcm16-16000hz-mono-speech.wav", &tmp.join(inputs[0]));
-    copy_sample("ulaw-8000hz-mono-beep-speech.wav", &tmp.join(inputs[1]));
-    copy_sample("pcm16-16000hz-mono-silence-zeros.wav", &tmp.join(inputs[2]));
-    let input_paths: Vec<PathBuf> = inputs.iter().map(|i| tmp.join(i)).collect();
-    let out = tmp.join("out");
+    copy_sample("pcm16-16000hz-mono-speech.wav", &tmp.path().join(inputs[0]));
+    copy_sample(
+        "ulaw-8000hz-mono-beep-speech.wav",
+        &tmp.path().join(inputs[1]),
+    );
+    copy_sample(
+        "pcm16-16000hz-mono-silence-zeros.wav",
+        &tmp.path().join(inputs[2]),
+    );
+    let input_paths: Vec<PathBuf> = inputs.iter().map(|i| tmp.path().join(i)).collect();
+    let out = tmp.path().join("out");
 
     let mut args = vec!["process", "--no-transcribe", "--out", path_str(&out)];
     args.extend(input_paths.iter().map(|p| path_str(p)));
@@ -159,14 +165,14 @@ fn out_dir_gets_one_json_per_input() {
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr);
     assert!(run.stdout.is_empty(), "stdout with --out: {}", run.stdout);
 
-    let files = tmp.files();
+    let files = files_below(tmp.path());
     let results: Vec<&String> = files.iter().filter(|f| f.starts_with("out/")).collect();
     assert_eq!(results.len(), 3, "one result file per input: {files:?}");
     assert_eq!(files.len(), 6, "only the inputs and the results: {files:?}");
     let mut seen = Vec::new();
     for rel in results {
         assert!(rel.ends_with(".json"), "{rel}");
-        let text = std::fs::read_to_string(tmp.join(rel)).expect("read result");
+        let text = std::fs::read_to_string(tmp.path().join(rel)).expect("read result");
         let result: RecordingResult =
             serde_json::from_str(text.trim_end()).unwrap_or_else(|e| panic!("{rel}: {e}"));
         seen.push(PathBuf::from(result.source.path.expect("source.path")));
@@ -181,13 +187,13 @@ fn out_dir_gets_one_json_per_input() {
 /// reported span; a recording without speech writes nothing.
 #[test]
 fn keep_audio_writes_the_speech_as_16k_mono_wav() {
-    let tmp = TempDir::new("cli-keep");
-    let speech = tmp.join("in/call.wav");
-    let quiet = tmp.join("in/quiet.wav");
+    let tmp = temp_dir("cli-keep");
+    let speech = tmp.path().join("in/call.wav");
+    let quiet = tmp.path().join("in/quiet.wav");
     // 8 kHz source, so the kept WAV shows the resampling.
     copy_sample("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav", &speech);
     copy_sample("pcm16-16000hz-mono-silence-zeros.wav", &quiet);
-    let keep = tmp.join("keep");
+    let keep = tmp.path().join("keep");
     let run = run_cli(
         &[
             "process",
@@ -206,8 +212,7 @@ fn keep_audio_writes_the_speech_as_16k_mono_wav() {
     let audio = results[0].audio.as_ref().expect("audio");
     assert_eq!(results[0].status, Status::Ok);
 
-    let kept: Vec<String> = tmp
-        .files()
+    let kept: Vec<String> = files_below(tmp.path())
         .into_iter()
         .filter(|f| f.starts_with("keep/"))
         .collect();
@@ -216,7 +221,7 @@ fn keep_audio_writes_the_speech_as_16k_mono_wav() {
         1,
         "one WAV for the one recording with speech: {kept:?}"
     );
-    let mut reader = hound::WavReader::open(tmp.join(&kept[0])).expect("a readable WAV");
+    let mut reader = hound::WavReader::open(tmp.path().join(&kept[0])).expect("a readable WAV");
     let spec = reader.spec();
     assert_eq!((spec.sample_rate, spec.channels), (16_000, 1), "{spec:?}");
     let duration = f64::from(reader.duration()) / 16_000.0;
@@ -236,10 +241,10 @@ fn keep_audio_writes_the_speech_as_16k_mono_wav() {
         "the kept speech is nearly silent (peak {peak})"
     );
     assert_eq!(
-        tmp.files().len(),
+        files_below(tmp.path()).len(),
         3,
         "inputs and the one WAV: {:?}",
-        tmp.files()
+        files_below(tmp.path())
     );
 }
 
@@ -247,7 +252,7 @@ fn keep_audio_writes_the_speech_as_16k_mono_wav() {
 /// audio.
 #[test]
 fn usage_errors_exit_2() {
-    let empty = TempDir::new("cli-usage");
+    let empty = temp_dir("cli-usage");
     let sample = sample_path("pcm16-16000hz-mono-speech.wav");
     for args in [
         vec!["process", "--no-transcribe"],
@@ -280,8 +285,8 @@ fn usage_errors_exit_2() {
 /// `io` naming the path, the other inputs still processed, exit 1.
 #[test]
 fn missing_file_is_a_failed_io_result() {
-    let tmp = TempDir::new("cli-missing");
-    let missing = tmp.join("no-such-recording.wav");
+    let tmp = temp_dir("cli-missing");
+    let missing = tmp.path().join("no-such-recording.wav");
     let good = sample_path("pcm16-16000hz-mono-speech.wav");
     let run = run_cli(
         &[

@@ -10,7 +10,7 @@ use callscribe::ErrorKind;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::support::{pipeline_without_transcription, sample_path};
+use crate::support::{pipeline_without_transcription, sample_path, temp_dir};
 
 // ---------------------------------------------------------------------------------------------
 // The schema, written out independently of `callscribe::result`. `deny_unknown_fields` catches
@@ -391,7 +391,8 @@ fn pipeline_results_follow_schema_v1() {
     statuses.insert("ok");
 
     // A file that does not exist: failed, kind io, path named, no audio.
-    let missing = std::env::temp_dir().join("callscribe-json-test-no-such-file.wav");
+    let scratch = temp_dir("json-missing");
+    let missing = scratch.path().join("no-such-file.wav");
     let result = pipeline.process_file(&missing);
     let shown = missing.display().to_string();
     problems.extend(check_line(

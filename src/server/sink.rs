@@ -360,22 +360,24 @@ mod tests {
 
     #[test]
     fn result_files_are_written_whole_and_never_replaced() {
-        let dir = std::env::temp_dir().join(format!("callscribe-sink-{:x}", rand::random::<u64>()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let first = write_result_file(&dir, "op1", b"{\"a\":1}").expect("write");
-        let second = write_result_file(&dir, "op1", b"{\"a\":2}").expect("write");
+        let scratch = tempfile::Builder::new()
+            .prefix("callscribe-sink-")
+            .tempdir()
+            .expect("temp dir");
+        let dir = scratch.path();
+        let first = write_result_file(dir, "op1", b"{\"a\":1}").expect("write");
+        let second = write_result_file(dir, "op1", b"{\"a\":2}").expect("write");
         assert_eq!(first.file_name().and_then(|n| n.to_str()), Some("op1.json"));
         assert_eq!(
             second.file_name().and_then(|n| n.to_str()),
             Some("op1~2.json")
         );
         assert_eq!(std::fs::read(&first).expect("read"), b"{\"a\":1}\n");
-        let names: Vec<_> = std::fs::read_dir(&dir)
+        let names: Vec<_> = std::fs::read_dir(dir)
             .expect("ls")
             .flatten()
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
-        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 }

@@ -3,7 +3,7 @@
 //! (through `#[path]`), so it depends only on the library's own dependencies.
 #![allow(dead_code)] // The tests and the benchmark use different subsets.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
@@ -51,16 +51,6 @@ pub fn write_jwks(path: &Path, keys: &[(u8, &str)]) {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text).expect("write jwks");
     std::fs::rename(&tmp, path).expect("rename jwks");
-}
-
-/// A fresh temporary folder for one test (removed by the caller, or left in the temp dir).
-pub fn temp_dir(tag: &str) -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("callscribe-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 /// Seconds since the epoch.

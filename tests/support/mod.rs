@@ -1,4 +1,5 @@
-//! Shared test helpers: sample manifest, the model gate, and the loopback media server.
+//! Shared test helpers: sample manifest, the model gate, scratch folders, WAV writing and the
+//! loopback media server.
 
 #![allow(dead_code)]
 
@@ -9,9 +10,11 @@ pub mod cli_run;
 pub mod model;
 
 pub mod samples;
-pub use samples::{pipeline_without_transcription, sample_path, Manifest, SampleEntry, TempDir};
+pub use samples::{pipeline_without_transcription, sample_path, Manifest, SampleEntry};
 
 pub mod strace;
+pub mod temp;
+pub use temp::{files_below, temp_dir};
 pub mod wav;
 
 #[cfg(feature = "server")]

@@ -1,10 +1,9 @@
 //! The sample set as data: `samples/manifest.json` in serde structs, paths of sample files, a
-//! pipeline configuration without transcription, WAV byte builders and self-cleaning temp dirs.
+//! pipeline configuration without transcription and WAV byte builders.
 
 #![allow(dead_code)] // Each test module uses a different subset of the helpers.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use callscribe::config::PipelineConfig;
@@ -282,63 +281,4 @@ pub fn sine(freq_hz: f64, amplitude: f64, rate: u32, seconds: f64) -> Vec<f32> {
             (amplitude * (2.0 * std::f64::consts::PI * freq_hz * t).sin()) as f32
         })
         .collect()
-}
-
-/// A fresh, empty directory under the system temp dir, removed (with its contents) on drop.
-pub struct TempDir {
-    path: PathBuf,
-}
-
-impl TempDir {
-    /// Creates `<temp>/callscribe-test-<label>-<pid>-<n>-<nanos>`.
-    pub fn new(label: &str) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "callscribe-test-{label}-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
-        Self { path }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// `<dir>/<relative>`.
-    pub fn join(&self, relative: &str) -> PathBuf {
-        self.path.join(relative)
-    }
-
-    /// Every file below the directory, as sorted paths relative to it.
-    pub fn files(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.path.clone()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("list temp dir") {
-                let entry = entry.expect("temp dir entry");
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let rel = path.strip_prefix(&self.path).expect("below the temp dir");
-                    out.push(rel.to_string_lossy().replace('\\', "/"));
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }

@@ -16,6 +16,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::support::cli_run::collect;
+use crate::support::temp::temp_file;
 
 /// The system calls traced: every file-name call (`%file`: open, creat, rename, unlink, mkdir,
 /// truncate, link, chmod, …) and every call that writes bytes to a descriptor.
@@ -164,11 +165,9 @@ impl Traced {
 /// `CALLSCRIBE_MODEL` cleared), killing it after `limit`. Blocking.
 pub fn run_traced(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Traced {
     let cwd = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let log = std::env::temp_dir().join(format!(
-        "callscribe-strace-{}-{}.log",
-        std::process::id(),
-        unique()
-    ));
+    // strace truncates and writes the file by name; it is removed when `log` is dropped, the
+    // panics below included.
+    let log = temp_file("strace", ".log");
     let mut command = Command::new("strace");
     command
         .args(["-f", "--seccomp-bpf", "-qq", "-yy", "-xx", "-s", "1048576"])
@@ -176,7 +175,7 @@ pub fn run_traced(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Trace
         .arg(format!("trace={TRACED}"))
         .args(["-e", "signal=none"])
         .arg("-o")
-        .arg(&log)
+        .arg(log.path())
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_callscribe"))
         .args(args)
@@ -191,11 +190,10 @@ pub fn run_traced(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Trace
     }
     let child = command.spawn().expect("spawn strace");
     let run = collect(child, limit).unwrap_or_else(|_| {
-        let _ = std::fs::remove_file(&log);
-        panic!("strace callscribe {args:?} still running after {limit:?}; killed");
+        panic!("strace callscribe {args:?} still running after {limit:?}; killed")
     });
-    let trace = std::fs::read(&log).expect("read the strace log");
-    let _ = std::fs::remove_file(&log);
+    let trace = std::fs::read(log.path()).expect("read the strace log");
+    drop(log);
     let (events, unparsed) = parse_trace(&String::from_utf8_lossy(&trace), cwd);
     Traced {
         status: run.status,
@@ -385,10 +383,4 @@ fn absolute(path: &Path, base: Option<&[u8]>, cwd: &Path) -> PathBuf {
         Some(b) if b.starts_with(b"/") => bytes_to_path(b).join(path),
         _ => cwd.join(path),
     }
-}
-
-fn unique() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }

@@ -1,13 +1,13 @@
-//! WAV files made at test time with hound: in memory, or in a scratch folder that deletes
-//! itself. For tests that need recordings of a given length, rate or count that the committed
-//! samples do not have (a 2-minute call, a batch of 50 files, a sine at 37 kHz).
+//! The tests' and benchmarks' one PCM WAV writer (hound, in memory): for recordings of a given
+//! length, rate or count that the committed samples do not have (a 2-minute call, a batch of 50
+//! files, a sine at 37 kHz). Deliberately malformed headers are built byte by byte elsewhere
+//! (`samples::wav_bytes`, `malformed.rs`). Shared with `benches/` (through `#[path]`), so it
+//! depends on nothing else in `tests/support/`.
 
 #![allow(dead_code)]
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
-
-use crate::support::model::repo_path;
+use std::path::Path;
 
 /// 16-bit PCM WAV bytes of interleaved `samples` (`channels` per frame) at `rate` Hz.
 pub fn pcm16_wav(samples: &[i16], rate: u32, channels: u16) -> Vec<u8> {
@@ -46,7 +46,9 @@ fn hound_wav<S: hound::Sample + Copy>(
 
 /// The interleaved 16-bit samples and spec of a PCM16 sample in `samples/`.
 pub fn read_pcm16_sample(name: &str) -> (Vec<i16>, hound::WavSpec) {
-    let path = repo_path("samples").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
     let reader =
         hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let spec = reader.spec();
@@ -69,44 +71,4 @@ pub fn looped_pcm16_wav(name: &str, seconds: f64) -> Vec<u8> {
     let wanted = frames_needed * usize::from(spec.channels);
     let looped: Vec<i16> = samples.iter().copied().cycle().take(wanted).collect();
     pcm16_wav(&looped, spec.sample_rate, spec.channels)
-}
-
-/// A scratch folder under the test target's temporary directory, removed (with everything in
-/// it) when dropped.
-pub struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    /// A new, empty folder named after `tag` and the process id.
-    pub fn new(tag: &str) -> Self {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "{tag}-{}-{}",
-            std::process::id(),
-            unique()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create scratch folder");
-        Self(dir)
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// `<folder>/<name>`.
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn unique() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    NEXT.fetch_add(1, Ordering::Relaxed)
 }
