@@ -60,8 +60,11 @@ cargo fuzz build --fuzz-dir fuzz
 
 bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
 scratch="$(mktemp -d)"
-# ct2_parse keeps a scratch model folder per process in /dev/shm (see the target).
-trap 'rm -rf "$scratch" /dev/shm/callscribe-fuzz-ct2-*' EXIT
+# ct2_parse writes a scratch model folder per process: in RAM where there is /dev/shm, and in a
+# folder of this run's own, so two runs side by side never delete each other's.
+ram="$(mktemp -d -p /dev/shm callscribe-fuzz.XXXXXX 2>/dev/null || mktemp -d)"
+export CALLSCRIBE_FUZZ_SCRATCH="$ram"
+trap 'rm -rf "$scratch" "$ram"' EXIT
 common=(-timeout=20 -rss_limit_mb=2048 -print_final_stats=1)
 failed=()
 summary=()

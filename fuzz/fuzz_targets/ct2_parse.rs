@@ -61,14 +61,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::fs::remove_file(&output);
 });
 
-/// A per-process scratch folder in RAM with a fixed `config.json`.
+/// A per-process scratch folder (in RAM where possible) with a fixed `config.json`.
 fn scratch() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let base = if std::path::Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
+        // `fuzz/run.sh` names a folder of its own (removed when it ends); by hand, /dev/shm.
+        let base = match std::env::var_os("CALLSCRIBE_FUZZ_SCRATCH") {
+            Some(dir) => PathBuf::from(dir),
+            None if std::path::Path::new("/dev/shm").is_dir() => PathBuf::from("/dev/shm"),
+            None => std::env::temp_dir(),
         };
         let dir = base.join(format!("callscribe-fuzz-ct2-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("scratch folder");
