@@ -334,13 +334,21 @@ const MAX_WAVE_FRAME_BITS: u64 = u16::MAX as u64;
 /// release, while this check is a few dozen lines over a header layout fixed since 1991.
 ///
 /// symphonia's probe scans past junk (and metadata tags) for a format marker, so a `RIFF…WAVE`
-/// header anywhere in the input may be the one it parses: every one is checked. The walk over
-/// their chunk headers is bounded in total ([`MAX_RIFF_CHUNK_HEADERS`]).
+/// header anywhere in the input may be the one it parses: every one is checked, unless the
+/// input starts with one (then the probe takes that one at once). The walk over their chunk
+/// headers is bounded in total ([`MAX_RIFF_CHUNK_HEADERS`]).
 ///
 /// Errors: `corrupt_media` (a sample frame too wide to exist, a speaker mask that can't
 /// describe the channels, or an input made of RIFF chunk headers).
 fn check_wave_format(bytes: &[u8]) -> Result<()> {
     let mut budget = MAX_RIFF_CHUNK_HEADERS;
+    // A WAVE file that starts at byte 0 (every real one) is what the probe takes at once, so
+    // its header is the only one symphonia reads: no need to scan megabytes of samples.
+    if bytes.starts_with(b"RIFF") {
+        if let Some(fmt) = wave_fmt_chunk(bytes, &mut budget)? {
+            return check_wave_fmt(fmt);
+        }
+    }
     for at in memchr::memmem::find_iter(bytes, b"RIFF") {
         if let Some(fmt) = wave_fmt_chunk(&bytes[at..], &mut budget)? {
             check_wave_fmt(fmt)?;
