@@ -108,8 +108,30 @@ const RESPONSE_BUCKETS: [f64; 11] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.25, 1.0,
 ];
 
-/// Sinks with a delivery-failure counter.
-pub(crate) const SINKS: [&str; 3] = ["stdout", "results_dir", "callback"];
+/// The result sinks, each with a delivery-failure counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Sink {
+    /// JSON Lines on standard output.
+    Stdout,
+    /// One file per result in `results_dir`.
+    ResultsDir,
+    /// The signed callback POST.
+    Callback,
+}
+
+impl Sink {
+    /// Every sink, in exposition order.
+    pub(crate) const ALL: [Sink; 3] = [Self::Stdout, Self::ResultsDir, Self::Callback];
+
+    /// The label value and log field: `stdout`, `results_dir`, `callback`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::ResultsDir => "results_dir",
+            Self::Callback => "callback",
+        }
+    }
+}
 
 // Label values are the snake_case names used everywhere else (JSON, logs).
 
@@ -126,6 +148,12 @@ impl EncodeLabelValue for JobStage {
 }
 
 impl EncodeLabelValue for ErrorKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
+        encoder.write_str(self.as_str())
+    }
+}
+
+impl EncodeLabelValue for Sink {
     fn encode(&self, encoder: &mut LabelValueEncoder) -> std::fmt::Result {
         encoder.write_str(self.as_str())
     }
@@ -158,7 +186,7 @@ struct KindLabel {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct SinkLabel {
-    sink: &'static str,
+    sink: Sink,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -245,7 +273,7 @@ impl Metrics {
         for kind in ErrorKind::ALL {
             drop(self.failed_by_kind.get_or_create(&KindLabel { kind }));
         }
-        for sink in SINKS {
+        for sink in Sink::ALL {
             drop(self.delivery_failures.get_or_create(&SinkLabel { sink }));
         }
         for stage in JobStage::ALL {
@@ -367,13 +395,11 @@ impl Metrics {
         }
     }
 
-    /// Counts a result that `sink` (one of [`SINKS`]) could not take; other names are ignored.
-    pub(crate) fn delivery_failed(&self, sink: &str) {
-        if let Some(sink) = SINKS.into_iter().find(|s| *s == sink) {
-            self.delivery_failures
-                .get_or_create(&SinkLabel { sink })
-                .inc();
-        }
+    /// Counts a result that `sink` could not take.
+    pub(crate) fn delivery_failed(&self, sink: Sink) {
+        self.delivery_failures
+            .get_or_create(&SinkLabel { sink })
+            .inc();
     }
 
     /// Results produced so far.

@@ -22,7 +22,7 @@ use sha2::Sha256;
 use url::Url;
 
 use super::config::{CallbackConfig, SecretValue, SinkConfig};
-use super::metrics::Metrics;
+use super::metrics::{Metrics, Sink};
 use super::ServerError;
 use crate::fetch::retry::{retry_after, Backoff};
 use crate::notification::redact_url;
@@ -133,8 +133,8 @@ impl Sinks {
                 .await;
                 match written {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => failed(metrics, "stdout", op, &e.to_string()),
-                    Err(e) => failed(metrics, "stdout", op, &e.to_string()),
+                    Ok(Err(e)) => failed(metrics, Sink::Stdout, op, &e.to_string()),
+                    Err(e) => failed(metrics, Sink::Stdout, op, &e.to_string()),
                 }
             }
         };
@@ -147,15 +147,15 @@ impl Sinks {
                         .await;
                 match written {
                     Ok(Ok(_)) => {}
-                    Ok(Err(e)) => failed(metrics, "results_dir", op, &e.to_string()),
-                    Err(e) => failed(metrics, "results_dir", op, &e.to_string()),
+                    Ok(Err(e)) => failed(metrics, Sink::ResultsDir, op, &e.to_string()),
+                    Err(e) => failed(metrics, Sink::ResultsDir, op, &e.to_string()),
                 }
             }
         };
         let callback = async {
             if let Some(callback) = &self.callback {
                 if let Err(e) = callback.post(&json, op).await {
-                    failed(metrics, "callback", op, &e);
+                    failed(metrics, Sink::Callback, op, &e);
                 }
             }
         };
@@ -166,9 +166,13 @@ impl Sinks {
     }
 }
 
-fn failed(metrics: &Metrics, sink: &str, operation_id: &str, error: &str) {
+fn failed(metrics: &Metrics, sink: Sink, operation_id: &str, error: &str) {
     metrics.delivery_failed(sink);
-    tracing::warn!(sink, operation_id, "delivering a result failed: {error}");
+    tracing::warn!(
+        sink = sink.as_str(),
+        operation_id,
+        "delivering a result failed: {error}"
+    );
 }
 
 impl Callback {
