@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::config::{available_cores, threads_per_job};
+use crate::config::{jobs_or_cores, threads_per_job};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::{Pipeline, Processed, RunOptions};
 use crate::result::{ErrorInfo, RecordingResult, Source, Status};
@@ -92,11 +92,7 @@ pub(crate) fn plan_threads(
     inputs: usize,
     requested_threads: u32,
 ) -> (usize, u32) {
-    let jobs = match requested_jobs {
-        0 => available_cores(),
-        n => n,
-    };
-    let jobs = jobs.min(inputs.max(1)).max(1);
+    let jobs = jobs_or_cores(requested_jobs).min(inputs.max(1)).max(1);
     (jobs, threads_per_job(requested_threads, jobs))
 }
 

@@ -132,6 +132,14 @@ pub fn available_cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// How many recordings to process at once: `requested`, or one per core when it is 0.
+pub fn jobs_or_cores(requested: usize) -> usize {
+    match requested {
+        0 => available_cores(),
+        n => n,
+    }
+}
+
 /// Whisper threads for each of `jobs` recordings processed at once: `requested` when it is set,
 /// otherwise the cores split evenly between the jobs, at least one each. This is the one place
 /// where a thread count of 0 ("balance to the cores") is resolved.

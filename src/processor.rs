@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use crate::config::{available_cores, threads_per_job};
+use crate::config::{jobs_or_cores, threads_per_job};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::notification::{self, failed_result, source_of, Parsed, RecordingJob, Skipped};
@@ -68,10 +68,7 @@ impl Processor {
     /// Assembles a processor from a pipeline and fetcher built elsewhere (shared with a batch,
     /// or in tests).
     pub fn from_parts(pipeline: Arc<Pipeline>, fetcher: Fetcher, cpu_jobs: usize) -> Self {
-        let cpu_jobs = match cpu_jobs {
-            0 => available_cores(),
-            n => n,
-        };
+        let cpu_jobs = jobs_or_cores(cpu_jobs);
         let threads_per_job = threads_per_job(pipeline.config().transcribe.threads, cpu_jobs);
         Self {
             pipeline,
