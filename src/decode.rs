@@ -366,7 +366,8 @@ const MAX_RIFF_CHUNK_HEADERS: usize = 65_536;
 fn check_wave_fmt(fmt: &[u8]) -> Result<()> {
     // WAVEFORMAT: format tag (u16), channels (u16), rate (u32), byte rate (u32), block align
     // (u16), bits per sample (u16); all little-endian.
-    let (Some(channels), Some(bits)) = (le_u16(fmt, 2), le_u16(fmt, 14)) else {
+    let (Some(channels), Some(bits)) = (fmt.get(2..4).map(le_u16), fmt.get(14..16).map(le_u16))
+    else {
         return Ok(()); // too short: symphonia reports the malformed chunk
     };
     // The channel limit is left to the stream parameters below, as for every container; this
@@ -386,11 +387,8 @@ fn check_wave_fmt(fmt: &[u8]) -> Result<()> {
     // `fix_wave_channel_mask`) adds the channels its speaker mask lacks as `1 << missing`, shifted
     // above the mask's highest bit: a shift by 32 or more, which panics with overflow checks on.
     // A mask (at byte 20 of the extended `fmt ` body) can't describe those channels anyway.
-    if le_u16(fmt, 0) == Some(WAVE_FORMAT_EXTENSIBLE) {
-        if let Some(mask) = fmt
-            .get(20..24)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        {
+    if fmt.get(0..2).map(le_u16) == Some(WAVE_FORMAT_EXTENSIBLE) {
+        if let Some(mask) = fmt.get(20..24).map(le_u32) {
             let missing = channels.saturating_sub(u64::from(mask.count_ones()));
             if missing >= 32 || (missing > 0 && mask >> 31 != 0) {
                 return Err(Error::CorruptMedia {
@@ -419,7 +417,7 @@ fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a 
         *budget = budget.checked_sub(1).ok_or_else(|| Error::CorruptMedia {
             detail: format!("more than {MAX_RIFF_CHUNK_HEADERS} riff chunk headers"),
         })?;
-        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let len = le_u32(&header[4..8]) as usize;
         let body = pos + 8;
         match &header[..4] {
             b"fmt " => return Ok(bytes.get(body..body.saturating_add(len).min(bytes.len()))),
@@ -437,10 +435,14 @@ fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a 
     Ok(None)
 }
 
-fn le_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    bytes
-        .get(at..at + 2)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+/// A little-endian `u16` from two bytes (RIFF's byte order; [`be_u32`] reads MP4's).
+fn le_u16(b: &[u8]) -> u16 {
+    u16::from_le_bytes([b[0], b[1]])
+}
+
+/// A little-endian `u32` from four bytes.
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Maps a probe failure: nothing recognised is `unsupported_format`; a recognised but broken
