@@ -41,8 +41,9 @@ pub struct NotificationArgs {
     pipeline: PipelineArgs,
 }
 
-/// Largest payload `callscribe notification` reads: Graph's notifications are a few KiB.
-const MAX_PAYLOAD_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest payload `callscribe notification` reads: the parser's own cap (Graph's
+/// notifications are a few KiB).
+const MAX_PAYLOAD_BYTES: u64 = callscribe::notification::MAX_BODY_BYTES as u64;
 
 /// Runs `callscribe notification`.
 pub fn run(args: NotificationArgs) -> Result<ExitCode> {
@@ -69,8 +70,8 @@ pub fn run(args: NotificationArgs) -> Result<ExitCode> {
     }
     if args.allow_insecure_http {
         eprintln!(
-            "callscribe: WARNING: --allow-insecure-http: plain http and loopback downloads are \
-             allowed for the allow-listed hosts; use this for local testing only"
+            "callscribe: WARNING: {}",
+            callscribe::fetch::INSECURE_HTTP_WARNING
         );
     }
     let fetch = FetchConfig {

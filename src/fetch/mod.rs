@@ -121,6 +121,11 @@ pub struct FetchConfig {
     pub allow_insecure_http: bool,
 }
 
+/// What `callscribe notification` and `callscribe serve` print at start-up when
+/// [`FetchConfig::allow_insecure_http`] is on.
+pub const INSECURE_HTTP_WARNING: &str = "--allow-insecure-http: plain http and loopback \
+     downloads are allowed for the allow-listed hosts; use this for local testing only";
+
 impl Default for FetchConfig {
     fn default() -> Self {
         Self {

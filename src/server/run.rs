@@ -128,8 +128,8 @@ fn warn_about_risky_settings(config: &ServerConfig) {
     }
     if config.processor.fetch.allow_insecure_http {
         eprintln!(
-            "callscribe: WARNING: --allow-insecure-http: plain http and loopback downloads are \
-             allowed for the allow-listed hosts; use this for local testing only"
+            "callscribe: WARNING: {}",
+            crate::fetch::INSECURE_HTTP_WARNING
         );
     }
 }
