@@ -224,17 +224,6 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         }
     }
 
-    if mono.is_empty() {
-        return Err(if truncated {
-            Error::CorruptMedia {
-                detail: format!("no decodable audio ({last_error})"),
-            }
-        } else {
-            Error::EmptyMedia {
-                detail: format!("the {container} stream has no audio frames"),
-            }
-        });
-    }
     if let Some(claimed) = claimed_frames {
         // Lossy codecs' frame counts are approximate; flag only a real shortfall (5% and
         // 100 ms).
@@ -255,6 +244,19 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         }
     }
 
+    // Checked after the priming is cut: a stream whose only frames are encoder priming has
+    // no audio either.
+    if mono.is_empty() {
+        return Err(if truncated {
+            Error::CorruptMedia {
+                detail: format!("no decodable audio ({last_error})"),
+            }
+        } else {
+            Error::EmptyMedia {
+                detail: format!("the {container} stream has no audio frames"),
+            }
+        });
+    }
     let rate = SampleRate(rate);
     let pcm = Pcm {
         samples: mono,

@@ -816,3 +816,23 @@ fn six_hour_flac_is_too_long_in_bounded_memory() {
         "{result:?}"
     );
 }
+
+/// The fuzzer's finding (fuzz/regressions/decode_pipeline/): an MP4 whose AAC track breaks off
+/// so early that every frame decoded is encoder priming, which `decode` cuts. It returned `Ok`
+/// with no samples, and the stages after it would have worked on an empty recording; it is now
+/// an error like any other stream without audio.
+#[test]
+fn mp4_whose_only_frames_are_priming_is_not_audio() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/regressions/decode_pipeline/mp4-aac-24khz-only-priming-frames.m4a"
+    ))
+    .expect("regression input");
+    let kind = expect_decode_error(
+        "mp4 with only priming frames",
+        &bytes,
+        &Limits::default(),
+        &[ErrorKind::CorruptMedia, ErrorKind::EmptyMedia],
+    );
+    report(kind.err().into_iter().collect());
+}
