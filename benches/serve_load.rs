@@ -392,6 +392,7 @@ fn main() {
         RecordingResult {
             schema: SCHEMA.to_owned(),
             status: Status::NoSpeech,
+            reason: Some(callscribe::NoSpeechReason::NoVoiceActivity),
             error: None,
             source: source_of(&job.source),
             audio: None,

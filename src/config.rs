@@ -82,8 +82,16 @@ pub struct TranscribeOptions {
     pub threads: u32,
     /// Beam size; 0 or 1 decodes greedily. Default: 0 (greedy).
     pub beam_size: u32,
-    /// Language code, or `auto` for multilingual models. Default: `en`.
+    /// The spoken language: a code (`es`), `auto` (detect it), or a comma-separated set
+    /// (`en,es,fr`: detect among those). Detection needs a multilingual model; an English-only
+    /// model always transcribes `en`. Default: `en`.
     pub language: String,
+    /// With a set of languages: when the detected one's probability (renormalised over the
+    /// set) is below this, the first listed is used instead. Default: 0.5.
+    pub language_floor: f32,
+    /// Whisper's initial prompt: words the caller is likely to say (company names, product
+    /// words), at most 223 tokens. Default: none.
+    pub prompt: Option<String>,
     /// Drop a segment whose no-speech probability is above this. Default: 0.6.
     pub no_speech_threshold: f32,
     /// … and whose average token log-probability is below this. Default: -1.0.
@@ -101,6 +109,8 @@ impl Default for TranscribeOptions {
             threads: 0,
             beam_size: 0,
             language: "en".to_owned(),
+            language_floor: 0.5,
+            prompt: None,
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
             min_audio_ctx: 512,

@@ -62,6 +62,7 @@ impl Format {
         let empty = Transcript {
             text: String::new(),
             language: String::new(),
+            language_probability: None,
             segments: Vec::new(),
         };
         let transcript = result.transcript.as_ref().unwrap_or(&empty);
@@ -142,6 +143,7 @@ mod tests {
         Transcript {
             text: "Hello there. Call me back.".into(),
             language: "en".into(),
+            language_probability: None,
             segments: vec![
                 seg(1.25, 2.5, "Hello there."),
                 seg(3661.001, 3662.0, "Call me back."),

@@ -87,4 +87,4 @@ pub use error::{Error, ErrorKind};
 pub use pipeline::{Pipeline, Processed, RunOptions};
 #[cfg(feature = "fetch")]
 pub use processor::{Outcome, Processor, ProcessorConfig};
-pub use result::{RecordingResult, Status};
+pub use result::{NoSpeechReason, RecordingResult, Status};

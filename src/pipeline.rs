@@ -17,8 +17,8 @@ use crate::decode::{self, Decoded};
 use crate::error::{Error, Limit, Result};
 use crate::resample;
 use crate::result::{
-    AudioReport, BeepReport, ErrorInfo, RecordingResult, Source, Stage, Status, StopToneReport,
-    Timings, SCHEMA,
+    AudioReport, BeepReport, ErrorInfo, NoSpeechReason, RecordingResult, Source, Stage, Status,
+    StopToneReport, Timings, SCHEMA,
 };
 use crate::trim::{self, SpeechReport};
 
@@ -121,6 +121,7 @@ impl Pipeline {
                 result: RecordingResult {
                     schema: SCHEMA.to_owned(),
                     status: done.status,
+                    reason: done.reason,
                     error: None,
                     source,
                     audio: Some(done.audio),
@@ -167,11 +168,6 @@ impl Pipeline {
         timings.set(Stage::Trim, ms_since(t));
 
         let audio = audio_report(&info, clipped_ratio, &speech);
-        let status = if speech.span.is_some() {
-            Status::Ok
-        } else {
-            Status::NoSpeech
-        };
         let transcript = self
             .transcribe(&mono, &speech, options.threads, timings)
             .map_err(|error| {
@@ -180,6 +176,19 @@ impl Pipeline {
                     audio: Some(audio.clone()),
                 })
             })?;
+        // The no-speech rule of `NoSpeechReason`: voice activity first, then words.
+        let reason = if speech.span.is_none() {
+            Some(NoSpeechReason::NoVoiceActivity)
+        } else if transcript.as_ref().is_some_and(|t| t.segments.is_empty()) {
+            Some(NoSpeechReason::NoWords)
+        } else {
+            None
+        };
+        let status = if reason.is_some() {
+            Status::NoSpeech
+        } else {
+            Status::Ok
+        };
         let kept = match (options.keep_speech, speech.span) {
             (true, Some(span)) => Some(Mono16k::from_samples(Zeroizing::new(
                 mono.slice(Seconds(span.start_s), Seconds(span.end_s))
@@ -191,6 +200,7 @@ impl Pipeline {
             audio,
             transcript,
             status,
+            reason,
             speech: kept,
         })
     }
@@ -229,6 +239,7 @@ struct StagesDone {
     audio: AudioReport,
     transcript: Option<crate::result::Transcript>,
     status: Status,
+    reason: Option<NoSpeechReason>,
     speech: Option<Mono16k>,
 }
 

@@ -19,6 +19,10 @@ pub struct RecordingResult {
     pub schema: String,
     /// `ok`, `no_speech` or `failed`.
     pub status: Status,
+    /// Why the status is `no_speech` (present only then): `no_voice_activity`, `music` or
+    /// `no_words`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<NoSpeechReason>,
     /// Why the job failed (`null` unless `status` is `failed`).
     pub error: Option<ErrorInfo>,
     /// Where the recording came from.
@@ -160,6 +164,22 @@ pub enum Status {
     Failed,
 }
 
+/// Why a recording that decoded is `no_speech`.
+///
+/// The rule: the VAD must find speech, the speech must not be music, and, when transcription
+/// is on, Whisper must keep at least one word of it (after its no-speech, repetition and
+/// hallucination checks). The first test that fails names the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoSpeechReason {
+    /// The VAD found no speech: silence, noise, or only the beep and the stop tone.
+    NoVoiceActivity,
+    /// What the VAD took for speech is music (hold music, ringback melodies).
+    Music,
+    /// The VAD found speech, but transcription kept no words of it.
+    NoWords,
+}
+
 /// A failure, with its stable kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -282,8 +302,13 @@ pub struct StopToneReport {
 pub struct Transcript {
     /// The whole text, segments joined by spaces (empty without speech).
     pub text: String,
-    /// Language code (`en`).
+    /// Language code (`en`): given (`--language es`), detected once per recording from its
+    /// speech, or `en` for an English-only model.
     pub language: String,
+    /// The detected language's probability, 0–1 (renormalised over the allowed set when
+    /// `--language` lists several); `null` when the language was not detected.
+    #[serde(default)]
+    pub language_probability: Option<f64>,
     /// Timed segments.
     pub segments: Vec<TranscriptSegment>,
 }
@@ -308,6 +333,7 @@ impl RecordingResult {
         Self {
             schema: SCHEMA.to_owned(),
             status: Status::Failed,
+            reason: None,
             error: Some(error),
             source,
             audio: None,

@@ -66,18 +66,102 @@ const HALLUCINATIONS: &[&str] = &[
 /// No-speech probability above which a known hallucination phrase is dropped.
 const HALLUCINATION_NO_SPEECH: f32 = 0.3;
 
+/// Compression ratio (text bytes / zlib bytes) above which a segment is a loop: the threshold
+/// of OpenAI Whisper and faster-whisper (`compression_ratio_threshold`).
+const LOOP_COMPRESSION_RATIO: f64 = 2.4;
+
+/// Temperature of the second decode of a piece whose first one looped; whisper.cpp's own
+/// fallback steps on from there in 0.2 increments when its entropy and log-probability checks
+/// still fail.
+const RETRY_TEMPERATURE: f32 = 0.4;
+
+/// Speech used for one language decision, in seconds: one encoder window, as in OpenAI Whisper
+/// and faster-whisper.
+const DETECT_WINDOW_S: f64 = 30.0;
+
+/// Most windows language detection looks at. With `auto`, a decision less likely than
+/// [`DETECT_CONFIDENT`] on the first window looks at the next one, and so on, averaging the
+/// probabilities (faster-whisper's `language_detection_segments`).
+const DETECT_MAX_WINDOWS: usize = 3;
+
+/// Probability at which a language decision stops looking at more speech
+/// (faster-whisper's `language_detection_threshold`).
+const DETECT_CONFIDENT: f32 = 0.5;
+
+/// Longest `--prompt` accepted, in bytes; checked before tokenizing, so the token buffer
+/// (at most one token per byte, plus a margin) can never be too small.
+const MAX_PROMPT_BYTES: usize = 2048;
+
+/// Which language the decoder is told.
+#[derive(Debug, Clone, PartialEq)]
+enum LanguagePlan {
+    /// Always this code (`--language es`, or any English-only model).
+    Fixed(String),
+    /// Detected once per recording, among these codes (in the order given; the first is the
+    /// fallback below the floor); empty = any language the model knows.
+    Detect(Vec<String>),
+}
+
+impl LanguagePlan {
+    /// Parses `--language`: a code, `auto`, or a comma-separated set of codes.
+    fn parse(spec: &str) -> Result<Self> {
+        let invalid = |detail: String| Error::Config { detail };
+        let spec = spec.trim().to_ascii_lowercase();
+        if spec == "auto" {
+            return Ok(Self::Detect(Vec::new()));
+        }
+        let mut codes: Vec<String> = Vec::new();
+        for code in spec.split(',').map(str::trim) {
+            // whisper.cpp's codes are two or three ASCII letters (`en`, `haw`); checked before
+            // the lookup, which cannot take a NUL byte.
+            let plausible =
+                (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+            if !plausible || whisper_rs::get_lang_id(code).is_none() {
+                return Err(invalid(format!(
+                    "unknown language {code:?} in --language {spec:?} (a Whisper code such as \
+                     en, es, fr; auto; or a list such as en,es,fr)"
+                )));
+            }
+            if !codes.iter().any(|c| c == code) {
+                codes.push(code.to_owned());
+            }
+        }
+        Ok(match <[String; 1]>::try_from(codes) {
+            Ok([one]) => Self::Fixed(one),
+            Err(codes) => Self::Detect(codes),
+        })
+    }
+}
+
 /// A loaded Whisper model; cheap to share by reference across threads.
 pub struct Transcriber {
     ctx: WhisperContext,
     opts: TranscribeOptions,
-    multilingual: bool,
+    language: LanguagePlan,
+    /// `--prompt`, tokenized once.
+    prompt_tokens: Vec<i32>,
     n_audio_ctx: u32,
+}
+
+/// A segment as whisper.cpp returned it, with what the checks look at.
+struct Candidate {
+    segment: TranscriptSegment,
+    mean_logp: f32,
+    no_speech: f32,
+    compression_ratio: f64,
+}
+
+impl Candidate {
+    fn loops(&self) -> bool {
+        self.compression_ratio > LOOP_COMPRESSION_RATIO
+    }
 }
 
 impl Transcriber {
     /// Loads a ggml model (any of whisper.cpp's: tiny/base/small…, `.en` or multilingual).
     ///
-    /// Errors: `config` when the file is missing or whisper.cpp rejects it.
+    /// Errors: `config` when the file is missing, whisper.cpp rejects it, the language is not
+    /// one Whisper knows, or the prompt is too long.
     pub fn load(opts: &TranscribeOptions) -> Result<Self> {
         let path = &opts.model;
         if !path.is_file() {
@@ -89,6 +173,15 @@ impl Transcriber {
                 ),
             });
         }
+        let mut language = LanguagePlan::parse(&opts.language)?;
+        if !(0.0..=1.0).contains(&opts.language_floor) {
+            return Err(Error::Config {
+                detail: format!(
+                    "language floor {} is not a probability (0 to 1)",
+                    opts.language_floor
+                ),
+            });
+        }
         // whisper.cpp prints to stderr by default; route it into `tracing` instead.
         whisper_rs::install_logging_hooks();
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
@@ -96,12 +189,26 @@ impl Transcriber {
                 detail: format!("whisper.cpp could not load {}: {e}", path.display()),
             })?;
         let multilingual = ctx.is_multilingual();
+        if !multilingual && language != LanguagePlan::Fixed("en".into()) {
+            tracing::warn!(
+                model = %path.display(),
+                language = %opts.language,
+                "the model is English-only: no language detection, every recording is \
+                 transcribed as en (use a multilingual model such as base for other languages)"
+            );
+            language = LanguagePlan::Fixed("en".into());
+        }
+        let prompt_tokens = match opts.prompt.as_deref().map(str::trim) {
+            Some(prompt) if !prompt.is_empty() => tokenize_prompt(&ctx, prompt)?,
+            _ => Vec::new(),
+        };
         let n_audio_ctx = u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500);
-        tracing::info!(model = %path.display(), multilingual, "whisper model loaded");
+        tracing::info!(model = %path.display(), multilingual, ?language, "whisper model loaded");
         Ok(Self {
             ctx,
             opts: opts.clone(),
-            multilingual,
+            language,
+            prompt_tokens,
             n_audio_ctx,
         })
     }
@@ -109,11 +216,11 @@ impl Transcriber {
     /// Transcribes the speech span of `audio`. Without speech, returns an empty transcript
     /// without running the model.
     ///
-    /// A span up to `MAX_PIECE_S` (28 s) is decoded as one clip. A longer one is cut at pauses into
-    /// pieces of at most that length (`plan_pieces`), decoded one after the other on the same
-    /// [`WhisperState`], each standing alone (no text context carried over), and their segments
-    /// joined in time order. With `language = "auto"`, the language detected on the first piece
-    /// is used for the others, and reported.
+    /// The language is decided once, before any text is decoded (`detect_language`), and every
+    /// piece is decoded in it. A span up to `MAX_PIECE_S` (28 s) is decoded as one clip. A longer
+    /// one is cut at pauses into pieces of at most that length (`plan_pieces`), decoded one after
+    /// the other on the same [`WhisperState`], each standing alone (no text context carried
+    /// over), and their segments joined in time order (`decode_piece` says what is dropped).
     ///
     /// `threads` = 0 uses the configured threads, or all cores.
     ///
@@ -124,11 +231,11 @@ impl Transcriber {
         speech: &SpeechReport,
         threads: u32,
     ) -> Result<Transcript> {
-        let mut language = self.language().to_owned();
         let Some(span) = speech.span else {
             return Ok(Transcript {
                 text: String::new(),
-                language,
+                language: self.fallback_language().to_owned(),
+                language_probability: None,
                 segments: Vec::new(),
             });
         };
@@ -143,15 +250,21 @@ impl Transcriber {
 
         let mut state = self.ctx.create_state().map_err(whisper_error)?;
         let threads = self.threads(threads);
-        let mut segments = Vec::new();
-        for (i, piece) in pieces.iter().enumerate() {
-            let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
-            let mut kept = self.decode_clip(&mut state, &clip, clip_start, threads, &language)?;
-            if i == 0 && self.multilingual && self.opts.language == "auto" {
-                language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
-                    .unwrap_or("auto")
-                    .to_owned();
+        // First on the fresh state: whisper.cpp's detection encodes at the state's last
+        // `audio_ctx`, which is the full window only before any `full` has run on it.
+        let (language, language_probability) = match &self.language {
+            LanguagePlan::Fixed(code) => (code.clone(), None),
+            LanguagePlan::Detect(among) => {
+                let (code, p) =
+                    self.detect_language(&mut state, audio, span, speech, among, threads)?;
+                (code, Some((f64::from(p) * 1000.0).round() / 1000.0))
             }
+        };
+        let mut segments: Vec<TranscriptSegment> = Vec::new();
+        for piece in &pieces {
+            let previous = segments.last().map(|s| normalize(&s.text));
+            let mut kept =
+                self.decode_piece(&mut state, audio, *piece, threads, &language, previous)?;
             // Pieces tile the span in order, so clamping each into its piece keeps the whole
             // transcript monotone and inside the span.
             clamp_times(&mut kept, piece.start_s, piece.end_s);
@@ -165,13 +278,188 @@ impl Transcriber {
         Ok(Transcript {
             text,
             language,
+            language_probability,
             segments,
         })
     }
 
-    /// Runs whisper.cpp on one clip (at most one encoder window, with a context sized to it)
-    /// and returns the segments that pass the non-speech guards, timed in seconds of the
-    /// recording (`clip_start` plus whisper.cpp's offsets), not yet clamped.
+    /// Decides the recording's language from its speech: the VAD's speech segments inside the
+    /// span, pauses left out, one 30 s window at a time at full encoder context (as OpenAI
+    /// Whisper and faster-whisper do); more windows (up to [`DETECT_MAX_WINDOWS`], their
+    /// probabilities averaged) while the decision is less likely than [`DETECT_CONFIDENT`].
+    /// With a set of languages only those count, renormalised; below the configured floor the
+    /// first listed one is used. Returns the code and its probability.
+    fn detect_language(
+        &self,
+        state: &mut WhisperState,
+        audio: &Mono16k,
+        span: Segment,
+        speech: &SpeechReport,
+        among: &[String],
+        threads: u32,
+    ) -> Result<(String, f32)> {
+        let speech_only = speech_samples(audio, span, &speech.segments);
+        let window = (DETECT_WINDOW_S * f64::from(TARGET_RATE)) as usize;
+        let allowed: Vec<usize> = if among.is_empty() {
+            (0..=whisper_rs::get_lang_max_id())
+                .map(|id| id as usize)
+                .collect()
+        } else {
+            among
+                .iter()
+                .filter_map(|code| whisper_rs::get_lang_id(code))
+                .map(|id| id as usize)
+                .collect()
+        };
+        let mut sums = vec![0f32; allowed.len()];
+        let mut decision = (0usize, 0f32);
+        for (n, chunk) in speech_only
+            .chunks(window)
+            .take(DETECT_MAX_WINDOWS)
+            .enumerate()
+        {
+            // A trailing scrap shorter than a second adds nothing a decision can use.
+            if n > 0 && chunk.len() < TARGET_RATE as usize {
+                break;
+            }
+            state
+                .pcm_to_mel(chunk, threads as usize)
+                .map_err(whisper_error)?;
+            let (_, probs) = state
+                .lang_detect(0, threads as usize)
+                .map_err(whisper_error)?;
+            for (sum, &id) in sums.iter_mut().zip(&allowed) {
+                *sum += probs.get(id).copied().unwrap_or(0.0);
+            }
+            let total: f32 = sums.iter().sum();
+            decision = sums
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or((0, 0.0), |(i, &p)| {
+                    (i, if total > 0.0 { p / total } else { 0.0 })
+                });
+            if decision.1 >= DETECT_CONFIDENT {
+                break;
+            }
+        }
+        let code_of = |i: usize| {
+            whisper_rs::get_lang_str(allowed[i] as i32)
+                .unwrap_or("en")
+                .to_owned()
+        };
+        let (mut code, mut p) = (code_of(decision.0), decision.1);
+        if !among.is_empty() && p < self.opts.language_floor {
+            let total: f32 = sums.iter().sum();
+            tracing::debug!(detected = %code, p, floor = self.opts.language_floor, "below the floor: first listed language");
+            code = among[0].clone();
+            p = if total > 0.0 { sums[0] / total } else { 0.0 };
+        }
+        tracing::debug!(language = %code, p, "language decided");
+        Ok((code, p))
+    }
+
+    /// Decodes one piece and keeps what passes the checks of OpenAI Whisper and faster-whisper:
+    /// - a piece with a looping segment (compression ratio above [`LOOP_COMPRESSION_RATIO`]) is
+    ///   decoded again at [`RETRY_TEMPERATURE`]; the attempt with fewer looping segments wins;
+    /// - then a segment is dropped when it still loops, when whisper.cpp thinks it is not
+    ///   speech (no-speech probability above the threshold and log-probability below its
+    ///   threshold), when it is a known hallucination on a likely non-speech window, or when it
+    ///   repeats the segment before it (`previous`, the last kept text, for the first one), so
+    ///   no run of identical segments gets through;
+    /// - a piece decoded at a reduced encoder context that keeps no words is decoded again at
+    ///   the full context before it is given up: the reduced context is a speed-up and must
+    ///   never lose an utterance.
+    fn decode_piece(
+        &self,
+        state: &mut WhisperState,
+        audio: &Mono16k,
+        piece: Segment,
+        threads: u32,
+        language: &str,
+        previous: Option<String>,
+    ) -> Result<Vec<TranscriptSegment>> {
+        let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
+        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
+        let reduced = self.audio_ctx(clip_s);
+        let mut contexts = vec![reduced];
+        if reduced != 0 {
+            contexts.push(0);
+        }
+        for audio_ctx in contexts {
+            let mut candidates =
+                self.decode_clip(state, &clip, clip_start, threads, language, audio_ctx, 0.0)?;
+            let loops = candidates.iter().filter(|c| c.loops()).count();
+            if loops > 0 {
+                let retry = self.decode_clip(
+                    state,
+                    &clip,
+                    clip_start,
+                    threads,
+                    language,
+                    audio_ctx,
+                    RETRY_TEMPERATURE,
+                )?;
+                let retry_loops = retry.iter().filter(|c| c.loops()).count();
+                tracing::debug!(
+                    loops,
+                    retry_loops,
+                    "a looping segment: decoded again hotter"
+                );
+                if retry_loops < loops {
+                    candidates = retry;
+                }
+            }
+            let kept = self.keep(candidates, previous.clone());
+            if !kept.is_empty() || audio_ctx == 0 {
+                return Ok(kept);
+            }
+            tracing::debug!(
+                audio_ctx,
+                "no words at a reduced context: decoding at full context"
+            );
+        }
+        Ok(Vec::new())
+    }
+
+    /// The candidates that pass the checks of [`Self::decode_piece`], in order.
+    fn keep(
+        &self,
+        candidates: Vec<Candidate>,
+        mut previous: Option<String>,
+    ) -> Vec<TranscriptSegment> {
+        let mut kept = Vec::new();
+        for c in candidates {
+            let text = &c.segment.text;
+            if c.loops() {
+                tracing::debug!(ratio = c.compression_ratio, "dropped a looping segment");
+                continue;
+            }
+            if c.no_speech > self.opts.no_speech_threshold
+                && c.mean_logp < self.opts.logprob_threshold
+            {
+                tracing::debug!(c.no_speech, c.mean_logp, "dropped a non-speech segment");
+                continue;
+            }
+            if c.no_speech > HALLUCINATION_NO_SPEECH && is_known_hallucination(text) {
+                tracing::debug!(c.no_speech, "dropped a likely hallucination");
+                continue;
+            }
+            let normalized = normalize(text);
+            if previous.as_deref() == Some(normalized.as_str()) {
+                tracing::debug!("dropped a segment repeating the one before");
+                continue;
+            }
+            previous = Some(normalized);
+            kept.push(c.segment);
+        }
+        kept
+    }
+
+    /// Runs whisper.cpp on one clip (at most one encoder window) at encoder context `audio_ctx`
+    /// (0 = full) from `temperature`, and returns its segments with what the checks need, timed
+    /// in seconds of the recording (`clip_start` plus whisper.cpp's offsets), not yet clamped.
+    #[allow(clippy::too_many_arguments)]
     fn decode_clip(
         &self,
         state: &mut WhisperState,
@@ -179,8 +467,9 @@ impl Transcriber {
         clip_start: f64,
         threads: u32,
         language: &str,
-    ) -> Result<Vec<TranscriptSegment>> {
-        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
+        audio_ctx: u32,
+        temperature: f32,
+    ) -> Result<Vec<Candidate>> {
         let strategy = if self.opts.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: self.opts.beam_size as i32,
@@ -191,17 +480,22 @@ impl Transcriber {
         };
         let mut params = FullParams::new(strategy);
         params.set_n_threads(threads as i32);
-        params.set_audio_ctx(self.audio_ctx(clip_s) as i32);
+        params.set_audio_ctx(audio_ctx as i32);
         params.set_language(Some(language));
+        params.set_detect_language(false);
         params.set_translate(false);
-        // Each recording, and each piece of it, stands alone: no prompt carried over from an
-        // earlier window (whisper.cpp clears the state's past text when this is set).
+        // Each recording, and each piece of it, stands alone: no text carried over from an
+        // earlier window (whisper.cpp clears the state's past text when this is set); only the
+        // caller's vocabulary prompt, if any, is put before it.
         params.set_no_context(true);
+        if !self.prompt_tokens.is_empty() {
+            params.set_tokens(&self.prompt_tokens);
+        }
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
-        // Temperature fallback (whisper.cpp's defaults, spelled out): decode at 0, retry hotter
-        // when the result is repetitive (entropy) or unlikely (log-probability).
-        params.set_temperature(0.0);
+        // Temperature fallback (whisper.cpp's defaults, spelled out): decode at `temperature`,
+        // retry hotter when the result is repetitive (entropy) or unlikely (log-probability).
+        params.set_temperature(temperature);
         params.set_temperature_inc(0.2);
         params.set_entropy_thold(2.4);
         params.set_logprob_thold(self.opts.logprob_threshold);
@@ -214,39 +508,34 @@ impl Transcriber {
         // `full` replaces the state's previous results, so one state serves every piece.
         state.full(params, clip).map_err(whisper_error)?;
 
-        let mut segments = Vec::new();
+        let mut candidates = Vec::new();
         for segment in state.as_iter() {
             let text = strip_non_speech(&segment.to_str_lossy().map_err(whisper_error)?);
             if text.is_empty() {
                 continue;
             }
             let (mean_p, mean_logp) = token_stats(&segment, self.ctx.token_eot());
-            let no_speech = segment.no_speech_probability();
-            if no_speech > self.opts.no_speech_threshold && mean_logp < self.opts.logprob_threshold
-            {
-                tracing::debug!(no_speech, mean_logp, "dropped a non-speech segment");
-                continue;
-            }
-            if no_speech > HALLUCINATION_NO_SPEECH && is_known_hallucination(&text) {
-                tracing::debug!(no_speech, "dropped a likely hallucination");
-                continue;
-            }
             // whisper.cpp times are in 10 ms units from the clip start.
-            segments.push(TranscriptSegment {
-                start_s: clip_start + segment.start_timestamp() as f64 / 100.0,
-                end_s: clip_start + segment.end_timestamp() as f64 / 100.0,
-                text,
-                confidence: f64::from(mean_p),
+            candidates.push(Candidate {
+                compression_ratio: compression_ratio(&text),
+                segment: TranscriptSegment {
+                    start_s: clip_start + segment.start_timestamp() as f64 / 100.0,
+                    end_s: clip_start + segment.end_timestamp() as f64 / 100.0,
+                    text,
+                    confidence: f64::from(mean_p),
+                },
+                mean_logp,
+                no_speech: segment.no_speech_probability(),
             });
         }
-        Ok(segments)
+        Ok(candidates)
     }
 
-    fn language(&self) -> &str {
-        if self.multilingual {
-            &self.opts.language
-        } else {
-            "en"
+    /// The language reported without speech: the fixed one, or the first listed.
+    fn fallback_language(&self) -> &str {
+        match &self.language {
+            LanguagePlan::Fixed(code) => code,
+            LanguagePlan::Detect(among) => among.first().map_or("auto", String::as_str),
         }
     }
 
@@ -271,6 +560,69 @@ impl Transcriber {
         }
         needed.max(self.opts.min_audio_ctx).min(self.n_audio_ctx)
     }
+}
+
+/// `--prompt` as whisper.cpp tokens. Errors: `config` when it is too long for the decoder's
+/// prompt (half its 448-token context, less one) or holds a NUL.
+fn tokenize_prompt(ctx: &WhisperContext, prompt: &str) -> Result<Vec<i32>> {
+    let too_long = |what: String| Error::Config {
+        detail: format!("--prompt is {what}; Whisper takes at most 223 tokens (about 150 words)"),
+    };
+    if prompt.len() > MAX_PROMPT_BYTES {
+        return Err(too_long(format!("{} bytes", prompt.len())));
+    }
+    // A token is at least one byte, so `len + 16` never runs short: whisper-rs 0.16 does not
+    // handle whisper.cpp's "buffer too small" answer (a negative count) safely.
+    let tokens = ctx
+        .tokenize(prompt, prompt.len() + 16)
+        .map_err(|e| Error::Config {
+            detail: format!("--prompt could not be tokenized: {e}"),
+        })?;
+    let max = usize::try_from(ctx.n_text_ctx() / 2 - 1).unwrap_or(223);
+    if tokens.len() > max {
+        return Err(too_long(format!("{} tokens", tokens.len())));
+    }
+    Ok(tokens)
+}
+
+/// The speech inside `span`: the samples of `segments` (trim's padded speech segments) clamped
+/// to it and joined without the pauses between them; the whole span when there are none.
+fn speech_samples(audio: &Mono16k, span: Segment, segments: &[Segment]) -> Vec<f32> {
+    let mut out = Vec::new();
+    for s in segments {
+        let (start, end) = (s.start_s.max(span.start_s), s.end_s.min(span.end_s));
+        if end > start {
+            out.extend_from_slice(audio.slice(Seconds(start), Seconds(end)));
+        }
+    }
+    if out.is_empty() {
+        out.extend_from_slice(audio.slice(Seconds(span.start_s), Seconds(span.end_s)));
+    }
+    out
+}
+
+/// zlib-compressed size over raw size of `text`, as OpenAI Whisper computes it: repetitive text
+/// compresses well, so a high ratio means the decoder looped.
+fn compression_ratio(text: &str) -> f64 {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let compressed = encoder
+        .write_all(text.as_bytes())
+        .and_then(|()| encoder.finish())
+        .map_or(text.len(), |c| c.len());
+    text.len() as f64 / compressed.max(1) as f64
+}
+
+/// Lower-case words without punctuation: two segments that normalize alike say the same.
+fn normalize(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The span's samples, widened with the surrounding recording (then zeros) to at least
@@ -437,13 +789,7 @@ pub(crate) fn strip_non_speech(text: &str) -> String {
 }
 
 fn is_known_hallucination(text: &str) -> bool {
-    let normalized: String = text
-        .chars()
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
-        .collect::<String>()
-        .to_lowercase();
-    let normalized = normalized.split_whitespace().collect::<Vec<_>>().join(" ");
-    HALLUCINATIONS.contains(&normalized.as_str())
+    HALLUCINATIONS.contains(&normalize(text).as_str())
 }
 
 /// Keeps segment times inside the speech span and monotone.

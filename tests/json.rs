@@ -29,6 +29,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 struct ResultV1 {
     schema: String,
     status: String,
+    /// Only with `no_speech` (added to v1 with the no-speech reasons; absent otherwise).
+    #[serde(default)]
+    reason: Option<String>,
     #[serde(deserialize_with = "present")]
     error: Option<ErrorV1>,
     source: SourceV1,
@@ -136,6 +139,8 @@ struct StopToneV1 {
 struct TranscriptV1 {
     text: String,
     language: String,
+    #[serde(deserialize_with = "present")]
+    language_probability: Option<f64>,
     segments: Vec<TranscriptSegmentV1>,
 }
 
@@ -237,6 +242,11 @@ fn check_line(
             "schema {:?} (crate constant {SCHEMA:?})",
             mirror.schema
         ));
+    }
+    match (mirror.status.as_str(), mirror.reason.as_deref()) {
+        ("no_speech", Some("no_voice_activity" | "music" | "no_words")) => {}
+        ("ok" | "failed", None) => {}
+        (status, reason) => problems.push(format!("status {status:?} with reason {reason:?}")),
     }
     match (mirror.status.as_str(), &mirror.error) {
         ("ok" | "no_speech", None) => {}
@@ -423,6 +433,7 @@ fn transcript_fields_are_pinned() {
     result.transcript = Some(Transcript {
         text: "Hi, this is Maria.".into(),
         language: "en".into(),
+        language_probability: Some(0.875),
         segments: vec![TranscriptSegment {
             start_s: 0.8,
             end_s: 2.25,

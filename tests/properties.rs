@@ -11,8 +11,8 @@ use std::f64::consts::TAU;
 use callscribe::audio::{Mono16k, Pcm, SampleRate, TARGET_RATE};
 use callscribe::config::{PipelineConfig, TrimOptions};
 use callscribe::result::{
-    AudioReport, BeepReport, ErrorInfo, RecordingResult, ResultInfo, Source, Stage, Status,
-    StopToneReport, Timings, Transcript, TranscriptSegment,
+    AudioReport, BeepReport, ErrorInfo, NoSpeechReason, RecordingResult, ResultInfo, Source, Stage,
+    Status, StopToneReport, Timings, Transcript, TranscriptSegment,
 };
 use callscribe::trim::{find_speech, Segment};
 use callscribe::{resample, ErrorKind, Pipeline};
@@ -663,7 +663,7 @@ fn audio_report(num: BoxedStrategy<f64>) -> impl Strategy<Value = AudioReport> {
 }
 
 fn transcript(num: BoxedStrategy<f64>) -> impl Strategy<Value = Transcript> {
-    let segment = (num.clone(), num.clone(), any::<String>(), num).prop_map(
+    let segment = (num.clone(), num.clone(), any::<String>(), num.clone()).prop_map(
         |(start_s, end_s, text, confidence)| TranscriptSegment {
             start_s,
             end_s,
@@ -674,13 +674,17 @@ fn transcript(num: BoxedStrategy<f64>) -> impl Strategy<Value = Transcript> {
     (
         any::<String>(),
         any::<String>(),
+        prop::option::of(num.clone()),
         prop::collection::vec(segment, 0..4),
     )
-        .prop_map(|(text, language, segments)| Transcript {
-            text,
-            language,
-            segments,
-        })
+        .prop_map(
+            |(text, language, language_probability, segments)| Transcript {
+                text,
+                language,
+                language_probability,
+                segments,
+            },
+        )
 }
 
 /// Any subset of the stages, with times drawn from `num`.
@@ -701,6 +705,11 @@ fn result(num: BoxedStrategy<f64>) -> impl Strategy<Value = RecordingResult> {
     (
         any::<String>(),
         prop::sample::select(vec![Status::Ok, Status::NoSpeech, Status::Failed]),
+        prop::option::of(prop::sample::select(vec![
+            NoSpeechReason::NoVoiceActivity,
+            NoSpeechReason::Music,
+            NoSpeechReason::NoWords,
+        ])),
         prop::option::of(
             (
                 prop::sample::select(ErrorKind::ALL.to_vec()),
@@ -714,14 +723,17 @@ fn result(num: BoxedStrategy<f64>) -> impl Strategy<Value = RecordingResult> {
         timings(num),
     )
         .prop_map(
-            |(schema, status, error, source, audio, transcript, timings_ms)| RecordingResult {
-                schema,
-                status,
-                error,
-                source,
-                audio,
-                transcript,
-                timings_ms,
+            |(schema, status, reason, error, source, audio, transcript, timings_ms)| {
+                RecordingResult {
+                    schema,
+                    status,
+                    reason,
+                    error,
+                    source,
+                    audio,
+                    transcript,
+                    timings_ms,
+                }
             },
         )
 }

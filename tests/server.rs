@@ -116,6 +116,7 @@ fn stub_result(job: &RecordingJob) -> RecordingResult {
     RecordingResult {
         schema: SCHEMA.to_owned(),
         status: Status::NoSpeech,
+        reason: Some(callscribe::NoSpeechReason::NoVoiceActivity),
         error: None,
         source: source_of(&job.source),
         audio: None,

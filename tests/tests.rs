@@ -10,6 +10,8 @@ mod resample;
 mod trim;
 
 #[cfg(feature = "whisper")]
+mod multilingual;
+#[cfg(feature = "whisper")]
 mod transcribe;
 
 #[cfg(feature = "fetch")]

@@ -74,9 +74,18 @@ pub struct PipelineArgs {
     /// window). A clip gets its own length plus 1.3 s, at least this: smaller is faster.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1500))]
     min_audio_ctx: u32,
-    /// Spoken language (`en`; `auto` for multilingual models).
+    /// Spoken language: a code (`es`), `auto` (detected once per recording), or the set to
+    /// detect among (`en,es,fr`). Detection needs a multilingual model.
     #[arg(long, default_value = "en")]
     language: String,
+    /// With a `--language` set: below this detected probability (renormalised over the set),
+    /// use the first listed language.
+    #[arg(long, default_value_t = 0.5)]
+    language_floor: f32,
+    /// Words the callers are likely to say (company, product and place names), given to
+    /// Whisper as its initial prompt.
+    #[arg(long, value_name = "TEXT")]
+    prompt: Option<String>,
     /// Largest input in bytes.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_bytes: u64,
@@ -112,6 +121,8 @@ impl PipelineArgs {
         config.transcribe.beam_size = self.beam_size;
         config.transcribe.min_audio_ctx = self.min_audio_ctx;
         config.transcribe.language = self.language.clone();
+        config.transcribe.language_floor = self.language_floor;
+        config.transcribe.prompt = self.prompt.clone();
         config
     }
 }

@@ -311,6 +311,22 @@ pub struct ServeArgs {
         help_heading = "Transcription"
     )]
     pub threads: Option<u32>,
+    /// Spoken language: a code, `auto`, or a set to detect among (`en,es,fr`). Default: en.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_LANGUAGE",
+        value_name = "LANG",
+        help_heading = "Transcription"
+    )]
+    pub language: Option<String>,
+    /// Whisper's initial prompt: words the callers are likely to say. Default: none.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_PROMPT",
+        value_name = "TEXT",
+        help_heading = "Transcription"
+    )]
+    pub prompt: Option<String>,
 }
 
 impl ServeArgs {
@@ -396,6 +412,10 @@ impl ServeArgs {
         }
         set!(transcribe.model, self.model);
         set!(transcribe.threads, self.threads);
+        set!(transcribe.language, self.language);
+        if let Some(prompt) = &self.prompt {
+            transcribe.prompt = Some(prompt.clone());
+        }
         Ok(c)
     }
 }

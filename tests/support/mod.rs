@@ -14,6 +14,7 @@ pub use samples::{pipeline_without_transcription, sample_path, Manifest, SampleE
 
 pub mod strace;
 pub mod temp;
+pub mod voicemail;
 pub use temp::{files_below, temp_dir};
 pub mod wav;
 

@@ -76,6 +76,31 @@ pub fn require_model() -> Option<PathBuf> {
     None
 }
 
+/// The multilingual `base` model, built by `bash models/build-model.sh base`.
+pub const BASE_MODEL_FILE: &str = "models/ggml-base.bin";
+
+/// The gate of the tests that need the multilingual `base` model: like [`require_model`] (CI
+/// builds it, so there a missing file fails the test; elsewhere a loud `SKIPPED` line).
+pub fn require_base_model() -> Option<PathBuf> {
+    let path = repo_path(BASE_MODEL_FILE);
+    if path.is_file() {
+        return Some(path);
+    }
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: the base model is missing at {} on CI; build it with \
+         `CARGO_PROFILE=dev bash models/build-model.sh base`",
+        path.display()
+    );
+    eprintln!(
+        "\n***** {test}: SKIPPED (base model missing: run models/build-model.sh base) — {} not \
+         found *****\n",
+        path.display()
+    );
+    None
+}
+
 static MODEL_RUNS: Mutex<()> = Mutex::new(());
 
 /// Serializes the tests that run Whisper: the machine has few cores, and two transcriptions at

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Fetches the real recordings the multilingual and music tests (and the transcription benchmark)
+# use, from Debian's archive, into tests/.cache/debian/ (git-ignored):
+#
+# - asterisk-core-sounds-es-wav, asterisk-core-sounds-fr-wav: Spanish and French voice prompts
+#   recorded by professional speakers, 8 kHz 16-bit WAV; asterisk-core-sounds-es / -fr: their
+#   transcripts (core-sounds-es.txt.gz, core-sounds-fr.txt.gz). Licence CC BY-SA 3.0, by Digium,
+#   Inc. (see each package's copyright file). The English, Russian and Italian voices of these
+#   packages are kept for independent evaluation and are never fetched here.
+# - singularity-music: the instrumental soundtrack of the game Endgame: Singularity by Max
+#   McCracken (Ogg Vorbis, Creative Commons licence, see its copyright file): real recorded music
+#   for the hold-music tests.
+#
+# Every package is pinned by version and by the sha256 of its .deb; nothing is installed (the
+# packages are unpacked with dpkg-deb into the cache). Idempotent: a package already unpacked is
+# skipped. Usage: bash scripts/fetch-test-audio.sh   (from any directory)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly CACHE=tests/.cache/debian
+# name version sha256-of-the-.deb
+readonly PACKAGES=(
+    "asterisk-core-sounds-es-wav 1.6.1-1 9283a09a6d56fccdcc2bcfe86c48f0f844289cfbd46a3184d8785a6f7f569903"
+    "asterisk-core-sounds-es 1.6.1-1 9afdab7f559f036649fb406e625899306ca1004df8ebe39c30bfbd5912d66f74"
+    "asterisk-core-sounds-fr-wav 1.6.1-1 8d4e1bc32ed5ba7fbda40841ca1825ed20cc6232724a473c90f8bb0e53e6073e"
+    "asterisk-core-sounds-fr 1.6.1-1 04c82c78c570c43a7136cbc5e2488d0c470b775468dff9fbce4a131b18cf1056"
+    "singularity-music 007-2 139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"
+)
+
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+    echo "fetch-test-audio: needs apt-get and dpkg-deb (a Debian or Ubuntu machine)" >&2
+    exit 1
+fi
+if [[ $(id -u) -eq 0 ]]; then
+    apt_get=(apt-get)
+else
+    apt_get=(sudo apt-get)
+fi
+
+mkdir -p "$CACHE/debs" "$CACHE/root"
+updated=false
+for entry in "${PACKAGES[@]}"; do
+    read -r name version sha256 <<<"$entry"
+    marker="$CACHE/root/.$name-$version"
+    [[ -f $marker ]] && continue
+    deb="$CACHE/debs/${name}_${version}_all.deb"
+    if [[ ! -f $deb ]]; then
+        echo "fetch-test-audio: downloading $name $version" >&2
+        # apt-get download writes into the working directory. A fresh machine may have no
+        # package lists yet: update once, then try again.
+        if ! (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$name=$version" 2>/dev/null); then
+            if [[ $updated == false ]]; then
+                DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update -qq
+                updated=true
+            fi
+            (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$name=$version")
+        fi
+        # apt names the file after the version with ':' escaped; the versions here have none.
+    fi
+    actual=$(sha256sum "$deb" | cut -d' ' -f1)
+    if [[ $actual != "$sha256" ]]; then
+        echo "fetch-test-audio: $deb has sha256 $actual, expected $sha256" >&2
+        echo "delete it and run this script again to download it anew" >&2
+        exit 1
+    fi
+    dpkg-deb -x "$deb" "$CACHE/root"
+    # The transcripts are gzipped documentation; the tests read them as plain text.
+    find "$CACHE/root/usr/share/doc/$name" -name 'core-sounds-*.txt.gz' -exec gzip -dkf {} +
+    touch "$marker"
+done
+echo "fetch-test-audio: ready in $CACHE/root" >&2

@@ -1,0 +1,315 @@
+//! Real recordings from Debian's archive (fetched by `scripts/fetch-test-audio.sh` into
+//! `tests/.cache/debian/`), composed into voicemails the way a caller leaves one: the bot's
+//! beep, a pause, several sentences with pauses between them, the DTMF `#` that ends the
+//! recording. Also real instrumental music, looped to voicemail lengths, for the hold-music tests.
+//!
+//! Speech: the Spanish (`es_MX_f_Allison`) and French (`fr_CA_f_June`) voice prompts of
+//! `asterisk-core-sounds-es-wav` / `-fr-wav` 1.6.1 (professional speakers, 8 kHz 16-bit, CC BY-SA
+//! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`. Music: the
+//! soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons). The English, Russian
+//! and Italian voices of the asterisk packages are reserved for independent evaluation and are
+//! never used here.
+//!
+//! Everything is deterministic: which prompts a voicemail uses, its pauses and its noise come
+//! from a seed.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::support::model::repo_path;
+use crate::support::samples::wav_pcm16;
+
+/// The unpacked packages.
+pub const DEBIAN_ROOT: &str = "tests/.cache/debian/root";
+
+/// Rate of the voice prompts, and of the composed voicemails (a telephone line).
+pub const RATE: u32 = 8_000;
+
+/// A voice of the asterisk packages the tests may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Voice {
+    /// `es_MX_f_Allison`.
+    Spanish,
+    /// `fr_CA_f_June`.
+    French,
+}
+
+impl Voice {
+    /// The Whisper language code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Spanish => "es",
+            Self::French => "fr",
+        }
+    }
+
+    fn sounds_dir(self) -> &'static str {
+        match self {
+            Self::Spanish => "usr/share/asterisk/sounds/es_MX_f_Allison",
+            Self::French => "usr/share/asterisk/sounds/fr_CA_f_June",
+        }
+    }
+
+    fn transcripts(self) -> &'static str {
+        match self {
+            Self::Spanish => "usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt",
+            Self::French => "usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt",
+        }
+    }
+}
+
+/// The data gate, like `require_model`: the unpacked packages' root, or `None` (with a loud
+/// `SKIPPED` line) outside CI when `scripts/fetch-test-audio.sh` has not run. On CI (env `CI`
+/// set) a missing cache fails the test: CI fetches it.
+pub fn require_debian_audio() -> Option<PathBuf> {
+    let root = repo_path(DEBIAN_ROOT);
+    let ready = [
+        ".asterisk-core-sounds-es-wav-1.6.1-1",
+        ".asterisk-core-sounds-fr-wav-1.6.1-1",
+        ".asterisk-core-sounds-es-1.6.1-1",
+        ".asterisk-core-sounds-fr-1.6.1-1",
+        ".singularity-music-007-2",
+    ]
+    .iter()
+    .all(|marker| root.join(marker).is_file());
+    if ready {
+        return Some(root);
+    }
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: the Debian test audio is missing at {} on CI; fetch it with \
+         `bash scripts/fetch-test-audio.sh`",
+        root.display()
+    );
+    eprintln!(
+        "\n***** {test}: SKIPPED (run scripts/fetch-test-audio.sh) — {} not found *****\n",
+        root.display()
+    );
+    None
+}
+
+/// One voice prompt: its name, transcript and 8 kHz samples.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub name: String,
+    pub text: String,
+    pub samples: Vec<f32>,
+}
+
+/// The prompts of `voice` fit for a voicemail: a sentence of at least five words, no digits
+/// (the transcripts write some numbers as digits and some as words; Whisper does either), no
+/// bracketed sound descriptions, with a readable 8 kHz mono WAV. Sorted by name.
+pub fn prompts(root: &std::path::Path, voice: Voice) -> Vec<Prompt> {
+    let transcripts = std::fs::read_to_string(root.join(voice.transcripts()))
+        .unwrap_or_else(|e| panic!("{}: {e}", voice.transcripts()));
+    let mut texts = BTreeMap::new();
+    for line in transcripts.lines() {
+        if line.starts_with(';') {
+            continue;
+        }
+        let Some((name, text)) = line.split_once(':') else {
+            continue;
+        };
+        let text = text.trim();
+        let usable = text.split_whitespace().count() >= 5
+            && !text.contains(['[', ']', '(', ')'])
+            && !text.chars().any(|c| c.is_ascii_digit());
+        if usable {
+            texts.insert(name.trim().to_owned(), text.to_owned());
+        }
+    }
+    let dir = root.join(voice.sounds_dir());
+    texts
+        .into_iter()
+        .filter_map(|(name, text)| {
+            let reader = hound::WavReader::open(dir.join(format!("{name}.wav"))).ok()?;
+            let spec = reader.spec();
+            if spec.sample_rate != RATE || spec.channels != 1 || spec.bits_per_sample != 16 {
+                return None;
+            }
+            let samples = reader
+                .into_samples::<i16>()
+                .map(|s| s.map(|s| f32::from(s) / 32768.0))
+                .collect::<Result<Vec<_>, _>>()
+                .ok()?;
+            Some(Prompt {
+                name,
+                text,
+                samples,
+            })
+        })
+        .collect()
+}
+
+/// A composed voicemail: its WAV file (8 kHz 16-bit mono) and what is said in it.
+pub struct Voicemail {
+    pub name: String,
+    pub wav: Vec<u8>,
+    pub reference: String,
+    /// Seconds of speech (the prompts alone).
+    pub speech_s: f64,
+    /// The prompts used, in order.
+    pub prompts: Vec<String>,
+}
+
+/// A small linear congruential generator: the same seed, the same voicemail.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next_f64()
+    }
+}
+
+fn silence(out: &mut Vec<f32>, seconds: f64) {
+    out.extend(std::iter::repeat_n(
+        0.0,
+        (seconds * f64::from(RATE)) as usize,
+    ));
+}
+
+fn tone(out: &mut Vec<f32>, freqs: &[f64], amplitude: f64, seconds: f64) {
+    let n = (seconds * f64::from(RATE)) as usize;
+    out.extend((0..n).map(|i| {
+        let t = i as f64 / f64::from(RATE);
+        freqs
+            .iter()
+            .map(|f| amplitude * (std::f64::consts::TAU * f * t).sin())
+            .sum::<f64>() as f32
+    }));
+}
+
+/// A voicemail of `voice` with about `target_speech_s` seconds of speech (never more): 0.5 s of
+/// line noise, the bot's 1 kHz beep (0.4 s), a pause, prompts picked by `seed` with 0.5–1.2 s
+/// pauses between them, a pause, the caller's `#` (941 + 1477 Hz, 0.3 s), 0.4 s. Line noise
+/// at about −60 dBFS throughout.
+pub fn compose(prompts: &[Prompt], voice: Voice, seed: u64, target_speech_s: f64) -> Voicemail {
+    let mut rng = Lcg::new(seed);
+    let mut order: Vec<usize> = (0..prompts.len()).collect();
+    // Fisher–Yates with the seed.
+    for i in (1..order.len()).rev() {
+        let j = (rng.next_f64() * (i + 1) as f64) as usize;
+        order.swap(i, j.min(i));
+    }
+    let mut audio = Vec::new();
+    silence(&mut audio, 0.5);
+    tone(&mut audio, &[1000.0], 0.3, 0.4);
+    silence(&mut audio, rng.range(0.6, 1.2));
+    let (mut speech_s, mut texts, mut used) = (0.0, Vec::new(), Vec::new());
+    for &i in &order {
+        let p = &prompts[i];
+        let len = p.samples.len() as f64 / f64::from(RATE);
+        if speech_s + len > target_speech_s {
+            continue;
+        }
+        if !used.is_empty() {
+            silence(&mut audio, rng.range(0.5, 1.2));
+        }
+        audio.extend_from_slice(&p.samples);
+        speech_s += len;
+        texts.push(p.text.clone());
+        used.push(p.name.clone());
+        if speech_s > 0.8 * target_speech_s {
+            break;
+        }
+    }
+    silence(&mut audio, rng.range(0.6, 1.0));
+    tone(&mut audio, &[941.0, 1477.0], 0.25, 0.3);
+    silence(&mut audio, 0.4);
+    for s in &mut audio {
+        *s += (rng.range(-1.0, 1.0) * 0.001) as f32;
+    }
+    Voicemail {
+        name: format!("{}-{seed}-{target_speech_s:.0}s", voice.code()),
+        wav: wav_pcm16(RATE, 1, &audio),
+        reference: texts.join(" "),
+        speech_s,
+        prompts: used,
+    }
+}
+
+/// The instrumental tracks of `singularity-music`, sorted by name.
+pub fn music_tracks(root: &std::path::Path) -> Vec<PathBuf> {
+    let dir = root.join("usr/share/games/singularity/music");
+    let mut tracks: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
+        .collect();
+    tracks.sort();
+    tracks
+}
+
+/// Word error rate for Spanish and French: both sides lower-cased, accents and punctuation
+/// removed (the transcripts drop some accents: "numero", "contrasena"), apostrophes split words
+/// ("l'appel" → "l appel"), single digits read as words in the language; then a word-level
+/// Levenshtein distance over the reference's length.
+pub fn wer(voice: Voice, reference: &str, hypothesis: &str) -> f64 {
+    let r = words(voice, reference);
+    let h = words(voice, hypothesis);
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    let mut row: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, hw) in h.iter().enumerate() {
+            let cost = usize::from(rw != hw);
+            let next = (prev + cost).min(row[j] + 1).min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[h.len()] as f64 / r.len() as f64
+}
+
+/// The normalized words of `text` (see [`wer`]).
+pub fn words(voice: Voice, text: &str) -> Vec<String> {
+    let digits: [&str; 10] = match voice {
+        Voice::Spanish => [
+            "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
+        ],
+        Voice::French => [
+            "zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf",
+        ],
+    };
+    let plain: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            c if c.is_alphanumeric() => c,
+            _ => ' ',
+        })
+        .collect();
+    plain
+        .split_whitespace()
+        .flat_map(|w| match w.parse::<usize>() {
+            Ok(d) if d < 10 => vec![digits[d].to_owned()],
+            _ => vec![w.replace('œ', "oe")],
+        })
+        .collect()
+}
