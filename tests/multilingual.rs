@@ -228,3 +228,75 @@ fn an_english_only_model_transcribes_english_and_detects_nothing() {
         assert_eq!(t.language_probability, None, "{language}: {t:?}");
     }
 }
+
+/// A telephony vocabulary per language, as a bot would configure it: not the words of any one
+/// message.
+fn domain_prompt(voice: Voice) -> &'static str {
+    match voice {
+        Voice::Spanish => {
+            "Correo de voz: marque el número, mensaje urgente, buzón, conferencia, extensión."
+        }
+        Voice::French => {
+            "Messagerie vocale : composez le numéro, message urgent, boîte vocale, conférence, \
+             poste."
+        }
+    }
+}
+
+#[test]
+fn a_vocabulary_prompt_helps_and_does_not_hurt() {
+    let Some(results) = auto_results() else {
+        return;
+    };
+    let Some(model) = require_base_model() else {
+        return;
+    };
+    let _lock = model_lock();
+    let mut problems = Vec::new();
+    for voice in [Voice::Spanish, Voice::French] {
+        let prompted = pipeline(&model, "auto", |c| {
+            c.transcribe.prompt = Some(domain_prompt(voice).to_owned());
+        });
+        let (mut without, mut with, mut words) = (0.0, 0.0, 0usize);
+        for (_, vm, result) in results.iter().filter(|(v, ..)| *v == voice) {
+            let plain = result.transcript.as_ref().map_or("", |t| t.text.as_str());
+            let hinted = run(&prompted, vm);
+            let hinted = hinted
+                .transcript
+                .as_ref()
+                .map_or(String::new(), |t| t.text.clone());
+            let n = voicemail::words(voice, &vm.reference).len();
+            let (a, b) = (
+                voicemail::wer(voice, &vm.reference, plain),
+                voicemail::wer(voice, &vm.reference, &hinted),
+            );
+            eprintln!(
+                "{:<12} WER {:>5.1}% → {:>5.1}% with the prompt\n  ref: {}\n  hyp: {hinted}",
+                vm.name,
+                100.0 * a,
+                100.0 * b,
+                vm.reference
+            );
+            without += a * n as f64;
+            with += b * n as f64;
+            words += n;
+        }
+        let (without, with) = (without / words as f64, with / words as f64);
+        eprintln!(
+            "{voice:?}: aggregate WER {:.1}% → {:.1}% with the prompt",
+            100.0 * without,
+            100.0 * with
+        );
+        if with > without + PROMPT_MARGIN {
+            problems.push(format!(
+                "{voice:?}: the prompt made WER worse: {:.1}% → {:.1}%",
+                100.0 * without,
+                100.0 * with
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// How much worse WER may get with a vocabulary prompt: none beyond noise.
+const PROMPT_MARGIN: f64 = 0.01;
