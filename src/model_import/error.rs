@@ -35,24 +35,46 @@ pub enum ImportError {
         #[source]
         source: zip::result::ZipError,
     },
-    /// A required file is not in the model directory or archive.
-    #[error("{file} not found in {input}")]
+    /// A required file is in none of the model directories or archives.
+    #[error("{file} not found in {}", display_paths(.inputs))]
     MissingFile {
         /// The file name looked for.
         file: &'static str,
-        /// The directory or archive searched.
-        input: PathBuf,
+        /// The directories and archives searched.
+        inputs: Vec<PathBuf>,
     },
-    /// An archive holds more than one file with the name looked for.
-    #[error("{file} appears more than once in {input}: {first} and {second}")]
+    /// The inputs hold more than one file with the name looked for (or both `model.bin` and
+    /// `model.bin` parts).
+    #[error("{file} appears more than once: {first} and {second}")]
     AmbiguousFile {
         /// The file name looked for.
         file: &'static str,
-        /// The archive searched.
-        input: PathBuf,
-        /// The first match.
+        /// The first match: a file's path, or `entry in archive`.
         first: String,
-        /// Another match.
+        /// Another match, likewise.
+        second: String,
+    },
+    /// `model.bin` comes in parts and part `part` is in none of the inputs.
+    #[error(
+        "model.bin.part{part} not found in {} (parts found: {found:?})",
+        display_paths(.inputs)
+    )]
+    MissingPart {
+        /// The first missing part number (parts are numbered from 1).
+        part: u32,
+        /// The part numbers found, in order.
+        found: Vec<u32>,
+        /// The directories and archives searched.
+        inputs: Vec<PathBuf>,
+    },
+    /// The inputs hold a `model.bin` part twice.
+    #[error("model.bin.part{part} appears more than once: {first} and {second}")]
+    DuplicatePart {
+        /// The part number.
+        part: u32,
+        /// The first copy: a file's path, or `entry in archive`.
+        first: String,
+        /// Another copy, likewise.
         second: String,
     },
     /// An input file is larger than this importer accepts.
@@ -201,6 +223,8 @@ impl ImportError {
             Self::Archive { .. } => "bad_archive",
             Self::MissingFile { .. } => "missing_file",
             Self::AmbiguousFile { .. } => "ambiguous_file",
+            Self::MissingPart { .. } => "missing_part",
+            Self::DuplicatePart { .. } => "duplicate_part",
             Self::TooLarge { .. } => "too_large",
             Self::UnsupportedVersion { .. } => "unsupported_version",
             Self::WrongSpec { .. } => "wrong_spec",
@@ -218,5 +242,15 @@ impl ImportError {
             Self::BadVocabulary { .. } => "bad_vocabulary",
             Self::UnsupportedModel { .. } => "unsupported_model",
         }
+    }
+}
+
+/// Paths for a message: `a, b and c`.
+fn display_paths(paths: &[PathBuf]) -> String {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    match names.split_last() {
+        None => "no input".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }

@@ -5,10 +5,11 @@ use std::fmt;
 use half::f16;
 
 use super::ggml::{write_ggml, GgmlSummary};
+use super::quant::Quantization;
 use super::vocab::Ct2WhisperConfig;
 use super::{parse_ct2_model, ImportError};
 
-pub(super) type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(super) type TestResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 /// Asserts that `result` failed with error kind `kind`.
 pub(super) fn assert_kind<T: fmt::Debug>(result: Result<T, ImportError>, kind: &str) {
@@ -131,32 +132,38 @@ pub(super) const VOCAB: [&str; 6] = [
 ];
 
 /// The pre-norm of an attention or feed-forward block.
-fn attention(b: &mut Ct2Builder, scope: &str, seed: f32) {
-    b.f16(&format!("{scope}/layer_norm/gamma"), &[S], seed).f16(
+fn attention(b: &mut Ct2Builder, scope: &str, s: u32, seed: f32) {
+    b.f16(&format!("{scope}/layer_norm/gamma"), &[s], seed).f16(
         &format!("{scope}/layer_norm/beta"),
-        &[S],
+        &[s],
         seed + 1.0,
     );
 }
 
 /// The miniature Whisper above, with f16 values distinct per variable and zero key biases.
 pub(super) fn tiny_whisper() -> Ct2Builder {
+    whisper_of_width(S)
+}
+
+/// The miniature Whisper with width `s` (2 heads) instead of [`S`]: 32 gives rows of whole
+/// quantisation blocks.
+pub(super) fn whisper_of_width(s: u32) -> Ct2Builder {
     let mut b = Ct2Builder::new();
     let i16_scalar = |v: i16| v.to_le_bytes().to_vec();
     b.raw("encoder/num_heads", &[], 2, i16_scalar(2))
         .raw("decoder/num_heads", &[], 2, i16_scalar(2))
         .raw("decoder/activation", &[], 1, vec![3])
-        .f16("encoder/conv1/weight", &[S, N_MELS, 3], 1.0)
-        .f16("encoder/conv1/bias", &[S], 2.0)
-        .f16("encoder/conv2/weight", &[S, S, 3], 3.0)
-        .f16("encoder/conv2/bias", &[S], 4.0)
-        .f16("encoder/position_encodings/encodings", &[AUDIO_CTX, S], 5.0)
-        .f16("encoder/layer_norm/gamma", &[S], 6.0)
-        .f16("encoder/layer_norm/beta", &[S], 7.0)
-        .f16("decoder/embeddings/weight", &[VOCAB.len() as u32, S], 8.0)
-        .f16("decoder/position_encodings/encodings", &[TEXT_CTX, S], 9.0)
-        .f16("decoder/layer_norm/gamma", &[S], 10.0)
-        .f16("decoder/layer_norm/beta", &[S], 11.0);
+        .f16("encoder/conv1/weight", &[s, N_MELS, 3], 1.0)
+        .f16("encoder/conv1/bias", &[s], 2.0)
+        .f16("encoder/conv2/weight", &[s, s, 3], 3.0)
+        .f16("encoder/conv2/bias", &[s], 4.0)
+        .f16("encoder/position_encodings/encodings", &[AUDIO_CTX, s], 5.0)
+        .f16("encoder/layer_norm/gamma", &[s], 6.0)
+        .f16("encoder/layer_norm/beta", &[s], 7.0)
+        .f16("decoder/embeddings/weight", &[VOCAB.len() as u32, s], 8.0)
+        .f16("decoder/position_encodings/encodings", &[TEXT_CTX, s], 9.0)
+        .f16("decoder/layer_norm/gamma", &[s], 10.0)
+        .f16("decoder/layer_norm/beta", &[s], 11.0);
     let blocks = [
         ("encoder/layer_0", false),
         ("decoder/layer_0", true),
@@ -165,33 +172,33 @@ pub(super) fn tiny_whisper() -> Ct2Builder {
     for (n, (layer, cross)) in blocks.into_iter().enumerate() {
         let seed = 20.0 * (n as f32 + 1.0);
         let sa = format!("{layer}/self_attention");
-        attention(&mut b, &sa, seed);
-        b.f16(&format!("{sa}/linear_0/weight"), &[3 * S, S], seed + 2.0)
-            .f16(&format!("{sa}/linear_0/bias"), &[3 * S], seed + 3.0)
-            .f16(&format!("{sa}/linear_1/weight"), &[S, S], seed + 4.0)
-            .f16(&format!("{sa}/linear_1/bias"), &[S], seed + 5.0);
+        attention(&mut b, &sa, s, seed);
+        b.f16(&format!("{sa}/linear_0/weight"), &[3 * s, s], seed + 2.0)
+            .f16(&format!("{sa}/linear_0/bias"), &[3 * s], seed + 3.0)
+            .f16(&format!("{sa}/linear_1/weight"), &[s, s], seed + 4.0)
+            .f16(&format!("{sa}/linear_1/bias"), &[s], seed + 5.0);
         b.set_bias(
             &format!("{sa}/linear_0/bias"),
-            S as usize..2 * S as usize,
+            s as usize..2 * s as usize,
             0.0,
         );
         if cross {
             let ca = format!("{layer}/attention");
-            attention(&mut b, &ca, seed + 6.0);
-            b.f16(&format!("{ca}/linear_0/weight"), &[S, S], seed + 8.0)
-                .f16(&format!("{ca}/linear_0/bias"), &[S], seed + 9.0)
-                .f16(&format!("{ca}/linear_1/weight"), &[2 * S, S], seed + 10.0)
-                .f16(&format!("{ca}/linear_1/bias"), &[2 * S], seed + 11.0)
-                .f16(&format!("{ca}/linear_2/weight"), &[S, S], seed + 12.0)
-                .f16(&format!("{ca}/linear_2/bias"), &[S], seed + 13.0);
-            b.set_bias(&format!("{ca}/linear_1/bias"), 0..S as usize, -0.0);
+            attention(&mut b, &ca, s, seed + 6.0);
+            b.f16(&format!("{ca}/linear_0/weight"), &[s, s], seed + 8.0)
+                .f16(&format!("{ca}/linear_0/bias"), &[s], seed + 9.0)
+                .f16(&format!("{ca}/linear_1/weight"), &[2 * s, s], seed + 10.0)
+                .f16(&format!("{ca}/linear_1/bias"), &[2 * s], seed + 11.0)
+                .f16(&format!("{ca}/linear_2/weight"), &[s, s], seed + 12.0)
+                .f16(&format!("{ca}/linear_2/bias"), &[s], seed + 13.0);
+            b.set_bias(&format!("{ca}/linear_1/bias"), 0..s as usize, -0.0);
         }
         let ffn = format!("{layer}/ffn");
-        attention(&mut b, &ffn, seed + 14.0);
-        b.f16(&format!("{ffn}/linear_0/weight"), &[4 * S, S], seed + 15.0)
-            .f16(&format!("{ffn}/linear_0/bias"), &[4 * S], seed + 16.0)
-            .f16(&format!("{ffn}/linear_1/weight"), &[S, 4 * S], seed + 17.0)
-            .f16(&format!("{ffn}/linear_1/bias"), &[S], seed + 18.0);
+        attention(&mut b, &ffn, s, seed + 14.0);
+        b.f16(&format!("{ffn}/linear_0/weight"), &[4 * s, s], seed + 15.0)
+            .f16(&format!("{ffn}/linear_0/bias"), &[4 * s], seed + 16.0)
+            .f16(&format!("{ffn}/linear_1/weight"), &[s, 4 * s], seed + 17.0)
+            .f16(&format!("{ffn}/linear_1/bias"), &[s], seed + 18.0);
     }
     b.aliases.push((
         "decoder/projection/weight".into(),
@@ -205,8 +212,16 @@ pub(super) fn vocabulary() -> Vec<String> {
     VOCAB.iter().map(|s| s.to_string()).collect()
 }
 
-/// Parses the builder's `model.bin` and writes the ggml file to memory.
+/// Parses the builder's `model.bin` and writes the f16 ggml file to memory.
 pub(super) fn convert(b: &Ct2Builder) -> Result<(GgmlSummary, Vec<u8>), ImportError> {
+    convert_quantized(b, None)
+}
+
+/// Parses the builder's `model.bin` and writes the ggml file, quantised or not, to memory.
+pub(super) fn convert_quantized(
+    b: &Ct2Builder,
+    quantization: Option<Quantization>,
+) -> Result<(GgmlSummary, Vec<u8>), ImportError> {
     let bytes = b.bytes();
     let model = parse_ct2_model(&bytes)?;
     let mut out = Vec::new();
@@ -214,6 +229,7 @@ pub(super) fn convert(b: &Ct2Builder) -> Result<(GgmlSummary, Vec<u8>), ImportEr
         &model,
         &vocabulary(),
         &Ct2WhisperConfig::default(),
+        quantization,
         &mut out,
     )?;
     Ok((summary, out))

