@@ -75,6 +75,19 @@ const LOOP_COMPRESSION_RATIO: f64 = 2.4;
 /// still fail.
 const RETRY_TEMPERATURE: f32 = 0.4;
 
+/// Most extra decodes of a piece's untranscribed tail (`untranscribed_tail`), so a piece costs at
+/// most three decodes of shrinking clips (each doubled at worst by the retries of
+/// `decode_piece`).
+const MAX_TAIL_PASSES: usize = 2;
+
+/// A speech segment that starts this long after the last kept words is not covered by them
+/// (trim pads its segments by 0.2 s, Whisper's end times are to the 20 ms).
+const TAIL_GAP_S: f64 = 0.3;
+
+/// Least speech after the last kept words worth a decode of its own: shorter scraps are breaths
+/// and clicks more often than words.
+const MIN_TAIL_SPEECH_S: f64 = 0.8;
+
 /// Speech used for one language decision, in seconds: one encoder window, as in OpenAI Whisper
 /// and faster-whisper.
 const DETECT_WINDOW_S: f64 = 30.0;
@@ -262,13 +275,34 @@ impl Transcriber {
         };
         let mut segments: Vec<TranscriptSegment> = Vec::new();
         for piece in &pieces {
-            let previous = segments.last().map(|s| normalize(&s.text));
-            let mut kept =
-                self.decode_piece(&mut state, audio, *piece, threads, &language, previous)?;
-            // Pieces tile the span in order, so clamping each into its piece keeps the whole
-            // transcript monotone and inside the span.
-            clamp_times(&mut kept, piece.start_s, piece.end_s);
-            segments.append(&mut kept);
+            let mut from = piece.start_s;
+            for _ in 0..=MAX_TAIL_PASSES {
+                let part = Segment {
+                    start_s: from,
+                    end_s: piece.end_s,
+                };
+                let previous = segments.last().map(|s| normalize(&s.text));
+                let mut kept =
+                    self.decode_piece(&mut state, audio, part, threads, &language, previous)?;
+                // Pieces (and their tails) tile the span in order, so clamping each into its
+                // part keeps the whole transcript monotone and inside the span.
+                clamp_times(&mut kept, part.start_s, part.end_s);
+                let Some(last) = kept.last().map(|s| s.end_s) else {
+                    break;
+                };
+                segments.append(&mut kept);
+                match untranscribed_tail(&speech.segments, last, piece.end_s) {
+                    Some(start) => {
+                        tracing::debug!(
+                            start,
+                            last,
+                            "speech after the last words: decoding the tail"
+                        );
+                        from = start;
+                    }
+                    None => break,
+                }
+            }
         }
         let text = segments
             .iter()
@@ -562,6 +596,20 @@ impl Transcriber {
     }
 }
 
+/// Where speech the decoder stopped short of begins: the start of the first of trim's speech
+/// `segments` that begins at least [`TAIL_GAP_S`] after `last` (the end of the last kept words)
+/// and before `end`, when those segments hold at least [`MIN_TAIL_SPEECH_S`] of speech before
+/// `end`. Whisper sometimes ends a window with an end-of-text after a sentence and never
+/// transcribes the one after it; OpenAI Whisper would seek there and decode on.
+fn untranscribed_tail(segments: &[Segment], last: f64, end: f64) -> Option<f64> {
+    let tail: Vec<&Segment> = segments
+        .iter()
+        .filter(|s| s.start_s >= last + TAIL_GAP_S && s.start_s < end)
+        .collect();
+    let speech: f64 = tail.iter().map(|s| s.end_s.min(end) - s.start_s).sum();
+    (speech >= MIN_TAIL_SPEECH_S).then(|| tail[0].start_s)
+}
+
 /// `--prompt` as whisper.cpp tokens. Errors: `config` when it is too long for the decoder's
 /// prompt (half its 448-token context, less one) or holds a NUL.
 fn tokenize_prompt(ctx: &WhisperContext, prompt: &str) -> Result<Vec<i32>> {
@@ -825,6 +873,58 @@ mod tests {
         assert!(!is_known_hallucination(
             "Thank you for calling the dental office."
         ));
+    }
+
+    #[test]
+    fn speech_after_the_last_words_is_an_untranscribed_tail() {
+        let segments = [seg(1.0, 5.5), seg(6.5, 8.2), seg(12.1, 14.6)];
+        // The words stop at 11.4 s; a whole speech segment follows: decode from its start.
+        assert_eq!(untranscribed_tail(&segments, 11.4, 14.6), Some(12.1));
+        // The words reach into the last segment: nothing left.
+        assert_eq!(untranscribed_tail(&segments, 12.0, 14.6), None);
+        // What follows is under 0.8 s of speech before the piece's end: a breath, not words.
+        assert_eq!(untranscribed_tail(&segments, 11.4, 12.7), None);
+        // Several segments after the words: the first one's start.
+        assert_eq!(untranscribed_tail(&segments, 5.6, 14.6), Some(6.5));
+    }
+
+    #[test]
+    fn loops_compress_well_and_sentences_do_not() {
+        let looped = "I'm going to go to the store. ".repeat(6);
+        assert!(compression_ratio(&looped) > LOOP_COMPRESSION_RATIO);
+        for sentence in [
+            "Le numéro que vous tentez de joindre n'accepte pas les appels inconnus.",
+            "Hi, this is Maria from the dental office, please call me back at 555 1234.",
+            "no",
+        ] {
+            assert!(
+                compression_ratio(sentence) < LOOP_COMPRESSION_RATIO,
+                "{sentence}"
+            );
+        }
+    }
+
+    #[test]
+    fn language_settings_parse_into_a_plan() {
+        assert_eq!(
+            LanguagePlan::parse("es").ok(),
+            Some(LanguagePlan::Fixed("es".into()))
+        );
+        assert_eq!(
+            LanguagePlan::parse(" AUTO ").ok(),
+            Some(LanguagePlan::Detect(vec![]))
+        );
+        assert_eq!(
+            LanguagePlan::parse("en, es,fr,es").ok(),
+            Some(LanguagePlan::Detect(vec![
+                "en".into(),
+                "es".into(),
+                "fr".into()
+            ]))
+        );
+        for bad in ["", "xx", "en,,es", "english", "auto,es", "e\0n"] {
+            assert!(LanguagePlan::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
