@@ -204,9 +204,10 @@ fn write_quantized<W: Write>(
 
     let data = row_bytes(t.source, t.rows.clone())?;
     let size = t.source.dtype.size();
-    let mut values = Vec::with_capacity(row_len);
-    let mut blocks = Vec::with_capacity(row_len / BLOCK_VALUES * q.block_bytes());
-    for row in data.chunks(row_len * size) {
+    // Buffers grow with the first row, so a tensor that claims long rows but has none
+    // allocates nothing.
+    let (mut values, mut blocks) = (Vec::new(), Vec::new());
+    for row in data.chunks(row_len.saturating_mul(size)) {
         values.clear();
         values.extend(
             row.chunks_exact(size)
