@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Helpers for benches/compare.sh and benches/transcribe.sh (Python 3.9+, stdlib only, except
-`fw` and `inproc`, which need `pip install faster-whisper`).
+"""Helpers for benches/compare.sh, benches/transcribe.sh and benches/multilingual.sh (Python
+3.9+, stdlib only, except `fw` and `inproc`, which need `pip install faster-whisper`).
 
 Subcommands:
   aggregate   hyperfine JSON exports of interleaved rounds -> markdown table with ratios
@@ -9,7 +9,10 @@ Subcommands:
               once) and callscribe's own `timings_ms` (model load excluded) on each clip
   wer         word error rate of hypotheses against a reference, after `normalize`
   wer-table   the WER table again from `inproc --json` output (after changing the normalizer)
-  normalize   the text normalizer used for every WER here (prints the normalized text)
+  normalize   the text normalizer used for every English WER here (prints the normalized text)
+  voicemails  Spanish, French and English voicemails for benches/multilingual.sh (deterministic)
+  multilingual  whole-process rounds of benches/multilingual.sh: wall, CPU, peak RSS, transcripts
+  multilingual-report  the markdown tables again from `multilingual --json` output
   criterion   the last `cargo bench --bench pipeline` run as a markdown table: criterion's mean
               estimate, the median and the fastest of its samples (per-iteration time)
 """
@@ -187,9 +190,14 @@ def aggregate(args):
 # faster-whisper
 # ---------------------------------------------------------------------------------------------
 
+def fw_transcribe_info(model, path, language="en"):
+    """(text, TranscriptionInfo); `language` None detects it (on the first 30 s of speech)."""
+    segments, info = model.transcribe(path, beam_size=1, vad_filter=True, language=language)
+    return " ".join(s.text.strip() for s in segments), info  # the generator does the work
+
+
 def fw_transcribe(model, path):
-    segments, _info = model.transcribe(path, beam_size=1, vad_filter=True, language="en")
-    return " ".join(s.text.strip() for s in segments)  # the generator does the work
+    return fw_transcribe_info(model, path)[0]
 
 
 def fw(args):
@@ -200,10 +208,12 @@ def fw(args):
     model = WhisperModel(args.model_dir, device="cpu", compute_type=args.compute_type,
                          cpu_threads=args.threads)
     t2 = time.perf_counter()
-    text = fw_transcribe(model, args.file)
+    language = None if args.language == "auto" else args.language
+    text, info = fw_transcribe_info(model, args.file, language)
     t3 = time.perf_counter()
-    print(json.dumps({"text": text, "import_s": t1 - t0, "load_s": t2 - t1,
-                      "transcribe_s": t3 - t2}))
+    print(json.dumps({"text": text, "language": info.language,
+                      "language_probability": round(info.language_probability, 3),
+                      "import_s": t1 - t0, "load_s": t2 - t1, "transcribe_s": t3 - t2}))
 
 
 def inproc(args):
@@ -285,6 +295,441 @@ def wer(args):
 
 
 # ---------------------------------------------------------------------------------------------
+# Multilingual voicemails (benches/multilingual.sh): the layout of tests/support/voicemail.rs
+# ---------------------------------------------------------------------------------------------
+
+VOICEMAIL_RATE = 8000  # Hz: a telephone line, the rate of the asterisk prompts
+ASTERISK_VOICES = {
+    # Only the Spanish and French voices: the English, Russian and Italian ones are reserved.
+    "es": ("usr/share/asterisk/sounds/es_MX_f_Allison",
+           "usr/share/doc/asterisk-core-sounds-es/core-sounds-es.txt"),
+    "fr": ("usr/share/asterisk/sounds/fr_CA_f_June",
+           "usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt"),
+}
+DIGIT_WORDS = {
+    "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
+    "fr": ["zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"],
+}
+ACCENTS = {**dict.fromkeys("áàâä", "a"), **dict.fromkeys("éèêë", "e"),
+           **dict.fromkeys("íìîï", "i"), **dict.fromkeys("óòôö", "o"),
+           **dict.fromkeys("úùûü", "u"), "ñ": "n", "ç": "c"}
+MASK64 = (1 << 64) - 1
+
+
+class Lcg:
+    """tests/support/voicemail.rs `Lcg`, in 64-bit wrapping arithmetic: same seed, same numbers."""
+
+    def __init__(self, seed: int):
+        self.state = ((seed * 0x9E3779B97F4A7C15) & MASK64) | 1
+
+    def next_f64(self) -> float:
+        self.state = (self.state * 6364136223846793005 + 1442695040888963407) & MASK64
+        return (self.state >> 11) / float(1 << 53)
+
+    def range(self, lo: float, hi: float) -> float:
+        return lo + (hi - lo) * self.next_f64()
+
+
+def usable_prompt(text: str) -> bool:
+    """voicemail.rs `prompts`: a sentence of at least five words, no digits (the transcripts
+    write some numbers as digits, some as words), no bracketed sound descriptions."""
+    return (len(text.split()) >= 5 and not any(c in text for c in "[]()")
+            and not any(c in "0123456789" for c in text))
+
+
+def read_pcm16_mono(path):
+    """Samples of an 8 kHz mono PCM16 WAV as floats (s / 32768, exact in f32), or None."""
+    import array
+    import wave
+    try:
+        with wave.open(path, "rb") as w:
+            if (w.getframerate(), w.getnchannels(), w.getsampwidth()) != (VOICEMAIL_RATE, 1, 2):
+                return None
+            pcm = array.array("h", w.readframes(w.getnframes()))
+    except (OSError, EOFError, wave.Error):
+        return None
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    return [s / 32768.0 for s in pcm]
+
+
+def asterisk_prompts(root, language):
+    """The usable prompts of one asterisk voice, sorted by name: [(name, text, samples)]."""
+    sounds, transcripts = ASTERISK_VOICES[language]
+    texts = {}
+    with open(os.path.join(root, transcripts), encoding="utf-8") as f:
+        for line in f.read().splitlines():
+            if line.startswith(";") or ":" not in line:
+                continue
+            name, _, text = line.partition(":")
+            text = text.strip()
+            if usable_prompt(text):
+                texts[name.strip()] = text
+    out = []
+    for name in sorted(texts):
+        samples = read_pcm16_mono(os.path.join(root, sounds, name + ".wav"))
+        if samples is not None:
+            out.append((name, texts[name], samples))
+    return out
+
+
+def english_prompts(samples_dir, tmp):
+    """The espeak-ng sentences of samples/ (manifest speech spans, hostile/ files left out), each
+    cut at its exact position as benches/transcribe.sh does: decoded by ffmpeg (gapless), then
+    sox `trim`, downmix, `rate -v` to 8 kHz, PCM16, no dither. [(file name, text, samples)]."""
+    with open(os.path.join(samples_dir, "manifest.json")) as f:
+        files = json.load(f)["files"]
+    out = []
+    for entry in files:
+        if entry["name"].startswith("hostile/"):
+            continue
+        for seg in entry.get("segments") or []:
+            if seg["kind"] != "speech" or not usable_prompt(seg["text"]):
+                continue
+            base = entry["name"].replace("/", "_")
+            decoded, cut = os.path.join(tmp, base + ".f32.wav"), os.path.join(tmp, base + ".8k.wav")
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i",
+                            os.path.join(samples_dir, entry["name"]), "-c:a", "pcm_f32le",
+                            decoded], check=True)
+            subprocess.run(["sox", "-V1", "-D", decoded, "-e", "signed-integer", "-b", "16", cut,
+                            "trim", str(seg["start_s"]), f"={seg['end_s']}", "remix", "-",
+                            "rate", "-v", str(VOICEMAIL_RATE)], check=True)
+            out.append((entry["name"], seg["text"], read_pcm16_mono(cut)))
+    return sorted(out)
+
+
+def compose_voicemail(prompts, language, seed, target_speech_s):
+    """tests/support/voicemail.rs `compose`, sample for sample (f32 rounding included): 0.5 s
+    of silence, the bot's 1 kHz beep (0.4 s), a 0.6–1.2 s pause, prompts in a seeded shuffle
+    with 0.5–1.2 s pauses between them until the speech passes 80 % of `target_speech_s`
+    (never more than it), a 0.6–1.0 s pause, the caller's `#` (941 + 1477 Hz, 0.3 s), 0.4 s;
+    line noise at about −60 dBFS throughout. Returns (PCM16 frames, metadata)."""
+    import array
+    import math
+    rate = VOICEMAIL_RATE
+    rng = Lcg(seed)
+    order = list(range(len(prompts)))
+    for i in range(len(order) - 1, 0, -1):  # Fisher–Yates with the seed
+        j = int(rng.next_f64() * (i + 1))
+        order[i], order[min(j, i)] = order[min(j, i)], order[i]
+    audio = array.array("f")  # f32, as in the Rust composer
+
+    def silence(seconds):
+        audio.extend([0.0] * int(seconds * rate))
+
+    def tone(freqs, amplitude, seconds):
+        audio.extend([sum(amplitude * math.sin(2 * math.pi * f * i / rate) for f in freqs)
+                      for i in range(int(seconds * rate))])
+
+    silence(0.5)
+    tone([1000.0], 0.3, 0.4)
+    silence(rng.range(0.6, 1.2))
+    speech_s, texts, used = 0.0, [], []
+    for i in order:
+        name, text, samples = prompts[i]
+        length = len(samples) / rate
+        if speech_s + length > target_speech_s:
+            continue
+        if used:
+            silence(rng.range(0.5, 1.2))
+        audio.extend(samples)
+        speech_s += length
+        texts.append(text)
+        used.append(name)
+        if speech_s > 0.8 * target_speech_s:
+            break
+    silence(rng.range(0.6, 1.0))
+    tone([941.0, 1477.0], 0.25, 0.3)
+    silence(0.4)
+    noise = array.array("f", [rng.range(-1.0, 1.0) * 0.001 for _ in range(len(audio))])
+    audio = array.array("f", [a + n for a, n in zip(audio, noise)])
+    scaled = array.array("f", [max(-1.0, min(1.0, a)) * 32767.0 for a in audio])
+    # Rust's f32::round: halves away from zero.
+    pcm = array.array("h", [int(math.copysign(math.floor(abs(x) + 0.5), x)) for x in scaled])
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    return pcm.tobytes(), {"language": language, "seed": seed,
+                           "target_speech_s": target_speech_s, "speech_s": round(speech_s, 3),
+                           "duration_s": round(len(audio) / rate, 3),
+                           "reference": " ".join(texts), "prompts": used}
+
+
+def voicemails(args):
+    """Writes the clips and refs.json ({clip file name: metadata with "reference"})."""
+    import hashlib
+    import tempfile
+    import wave
+    os.makedirs(args.out, exist_ok=True)
+    pools = {lang: asterisk_prompts(args.debian_root, lang) for lang in ("es", "fr")}
+    with tempfile.TemporaryDirectory() as tmp:
+        pools["en"] = english_prompts(args.samples, tmp)
+    refs = {}
+    for lang in args.languages.split(","):
+        long_targets = [float(x) for x in (args.en_long if lang == "en" else args.long).split(",")]
+        plan = [("long", t) for t in long_targets] + [("short", args.short)] * args.short_count
+        for k, (length, target) in enumerate(plan):
+            seed = args.seed + k
+            frames, meta = compose_voicemail(pools[lang], lang, seed, target)
+            name = f"{lang}-{seed}-{target:.0f}s.wav"
+            with wave.open(os.path.join(args.out, name), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(VOICEMAIL_RATE)
+                w.writeframes(frames)
+            with open(os.path.join(args.out, name), "rb") as f:
+                meta["sha256"] = hashlib.sha256(f.read()).hexdigest()
+            meta["length"] = length
+            meta["words"] = len(reference_words(lang, meta["reference"]))
+            meta["pool"] = len(pools[lang])
+            refs[name] = meta
+            print(f"{name}: {meta['speech_s']:.1f} s speech in {meta['duration_s']:.1f} s, "
+                  f"{len(meta['prompts'])} prompts, {meta['words']} words, "
+                  f"sha256 {meta['sha256'][:12]}", file=sys.stderr)
+    with open(os.path.join(args.out, "refs.json"), "w") as f:
+        json.dump(refs, f, indent=1, ensure_ascii=False)
+
+
+def words_es_fr(language, text):
+    """tests/support/voicemail.rs `words`: lowercase, accents stripped (the transcripts drop some:
+    "numero", "contrasena"), everything but letters and digits a word break (so apostrophes
+    split words: "l'appel" -> "l appel"), a lone digit read in the language, "œ" -> "oe"."""
+    plain = "".join(ACCENTS.get(c, c if c.isalnum() else " ") for c in text.lower())
+    digits = DIGIT_WORDS[language]
+    return [digits[int(w)] if w.isdigit() and w.isascii() and int(w) < 10
+            else w.replace("œ", "oe") for w in plain.split()]
+
+
+def reference_words(language, text):
+    """The normalized words used for WER: `normalize` for English, `words_es_fr` otherwise."""
+    return normalize(text).split() if language == "en" else words_es_fr(language, text)
+
+
+def edit_distance(r, h):
+    prev = list(range(len(h) + 1))
+    for i in range(1, len(r) + 1):
+        cur = [i] + [0] * len(h)
+        for j in range(1, len(h) + 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
+        prev = cur
+    return prev[len(h)]
+
+
+def repeated_ngram(words, n=4):
+    """The most repeated n-gram of `words` and its count (a decoding loop repeats a phrase)."""
+    counts = {}
+    for i in range(len(words) - n + 1):
+        g = " ".join(words[i:i + n])
+        counts[g] = counts.get(g, 0) + 1
+    return max(counts.items(), key=lambda kv: kv[1], default=("", 0))
+
+
+# One system of benches/multilingual.sh: `label`, the `family` of weights (base, tiny.en) whose
+# faster-whisper run is its anchor, the argv without the clip, and the clip languages it runs on.
+def multilingual_systems(args):
+    systems = []
+    for spec in args.callscribe_model:
+        family, variant, path = spec.split(":", 2)
+        language = "auto" if family == "base" else "en"
+        systems.append({"label": f"callscribe {family} {variant}", "family": family,
+                        "kind": "callscribe", "forced": None if language == "auto" else language,
+                        "languages": None if language == "auto" else ["en"],
+                        "argv": [args.callscribe, "process", "--model", path, "--language",
+                                 language, "--threads", str(args.threads), "--jobs", "1"]})
+    for spec in args.fw_model:
+        family, path = spec.split(":", 1)
+        language = "auto" if family == "base" else "en"
+        systems.append({"label": f"faster-whisper {family} int8", "family": family, "kind": "fw",
+                        "forced": None if language == "auto" else language,
+                        "languages": None if language == "auto" else ["en"],
+                        "argv": [sys.executable, os.path.abspath(__file__), "fw", "--model-dir",
+                                 path, "--compute-type", "int8", "--threads", str(args.threads),
+                                 "--language", language]})
+    return systems
+
+
+def run_measured(argv, pin):
+    """One whole-process run: wall seconds (fork to reap), CPU seconds (user + system of the
+    process tree, from wait4), peak RSS in KiB (`/usr/bin/time -f %M`), stdout."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_path = os.path.join(tmp, "rss")
+        with open(os.path.join(tmp, "out"), "w+") as out, \
+                open(os.path.join(tmp, "err"), "w+") as err:
+            t0 = time.perf_counter()
+            p = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", rss_path] + pin + argv,
+                                 stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            _, status, usage = os.wait4(p.pid, 0)
+            wall = time.perf_counter() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        with open(rss_path) as f:
+            rss_lines = f.read().split()
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {p.returncode}: {stderr[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, int(rss_lines[-1]), stdout
+
+
+def parse_system_output(kind, stdout):
+    """(text, language, probability) from callscribe's first JSON line or `fw`'s JSON."""
+    res = json.loads(stdout.splitlines()[0])
+    if kind == "callscribe":
+        t = res.get("transcript") or {}
+        return t.get("text", ""), t.get("language"), t.get("language_probability")
+    return res["text"], res["language"], res["language_probability"]
+
+
+def multilingual(args):
+    """Whole-process rounds: round r runs every (clip, system) pair once; clips in a fixed order,
+    the systems of each clip in an order rotated by round and clip, so no system always runs
+    first or right after the same one. Writes every run to --json after each round."""
+    with open(args.refs) as f:
+        refs = json.load(f)
+    systems = multilingual_systems(args)
+    pin = args.pin.split() if args.pin else []
+    clips = sorted(refs, key=lambda c: (["es", "fr", "en"].index(refs[c]["language"]),
+                                        refs[c]["length"], c))
+    runs = []
+    t_start = time.time()
+    for rnd in range(args.rounds):
+        for ci, clip in enumerate(clips):
+            lang = refs[clip]["language"]
+            mine = [s for s in systems if s["languages"] is None or lang in s["languages"]]
+            k = (rnd + ci) % len(mine)
+            for s in mine[k:] + mine[:k]:
+                wall, cpu, rss, stdout = run_measured(
+                    s["argv"] + [os.path.join(args.clips, clip)], pin)
+                text, language, prob = parse_system_output(s["kind"], stdout)
+                runs.append({"round": rnd, "clip": clip, "system": s["label"], "wall_s": wall,
+                             "cpu_s": cpu, "rss_kib": rss, "text": text, "language": language,
+                             "language_probability": prob})
+            # After every clip, so an interrupted run still leaves its complete rounds for
+            # `multilingual-report`.
+            with open(args.json, "w") as f:
+                json.dump({"systems": systems, "refs": refs, "runs": runs}, f, indent=1,
+                          ensure_ascii=False)
+            print(f"multilingual: round {rnd + 1}/{args.rounds}, clip {ci + 1}/{len(clips)}, "
+                  f"{(time.time() - t_start) / 60:.1f} min", file=sys.stderr)
+    print(multilingual_markdown(systems, refs, runs))
+
+
+def multilingual_report(args):
+    with open(args.json) as f:
+        data = json.load(f)
+    print(multilingual_markdown(data["systems"], data["refs"], data["runs"]))
+
+
+def multilingual_markdown(systems, refs, runs):
+    """The tables of benches/multilingual.sh, from its runs."""
+    anchors = {s["family"]: s["label"] for s in systems if s["kind"] == "fw"}
+    pairs = {(r["clip"], r["system"]) for r in runs}
+    rounds = sorted(rnd for rnd in {r["round"] for r in runs}
+                    if {(r["clip"], r["system"]) for r in runs if r["round"] == rnd} == pairs)
+    runs = [r for r in runs if r["round"] in rounds]  # complete rounds only
+    by = {}
+    for r in runs:
+        by.setdefault((r["clip"], r["system"]), []).append(r)
+    groups = {}
+    for clip, meta in refs.items():
+        groups.setdefault((meta["language"], meta["length"]), []).append(clip)
+    names = {"es": "Spanish", "fr": "French", "en": "English"}
+
+    def clip_quality(clip, system):
+        """(edits, reference words, wrong-language runs, transcripts differ, notes)."""
+        meta = refs[clip]
+        lang = meta["language"]
+        ref = reference_words(lang, meta["reference"])
+        mine = by[(clip, system["label"])]
+        edits = sum(edit_distance(ref, reference_words(lang, r["text"])) for r in mine)
+        wrong = 0 if system["forced"] else sum(r["language"] != lang for r in mine)
+        notes = []
+        hyp = reference_words(lang, mine[0]["text"])
+        gram, count = repeated_ngram(hyp)
+        if count >= 3 and count > repeated_ngram(ref)[1]:
+            notes.append(f"“{gram}” ×{count}")
+        if len(hyp) > 1.3 * len(ref):
+            notes.append(f"{len(hyp)} words for {len(ref)}")
+        if len(hyp) < 0.7 * len(ref):
+            notes.append(f"only {len(hyp)} words of {len(ref)}")
+        if len({r["text"] for r in mine}) > 1:
+            notes.append("transcript differs between rounds")
+        if wrong:
+            notes.append("language " + ", ".join(sorted({f"{r['language']} "
+                         f"(p {r['language_probability']})" for r in mine if r["language"] != lang})))
+        return edits, len(ref) * len(mine), wrong, notes
+
+    out = ["### Clips", "",
+           "| clip | language | length | seed | duration s | speech s | prompts | words | sha256 |",
+           "|---|---|---|---:|---:|---:|---:|---:|---|"]
+    for clip in sorted(refs, key=lambda c: (["es", "fr", "en"].index(refs[c]["language"]),
+                                            refs[c]["length"], c)):
+        m = refs[clip]
+        out.append(f"| {clip} | {m['language']} | {m['length']} | {m['seed']} | "
+                   f"{m['duration_s']:.1f} | {m['speech_s']:.1f} | {len(m['prompts'])} | "
+                   f"{m['words']} | `{m['sha256'][:12]}…` |")
+    out += ["", "### Whole process, per language and message length", "",
+           "Per group of clips: wall and CPU (user + system) time per file, the median over rounds "
+           "of the group's mean; ratio = median over rounds of (the system's total ÷ the total of "
+           "faster-whisper int8 with the same weights) on the same clips; WER = edits ÷ reference "
+           "words over the group's clips (and rounds); wrong language = files whose detected "
+           "language was not the spoken one in any round (— where the language is forced).", "",
+           "| language | length | system | files | median wall ms | ratio to fw int8 | "
+           "median CPU ms | CPU ratio | WER | wrong language |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for (lang, length) in sorted(groups, key=lambda g: (["es", "fr", "en"].index(g[0]),
+                                                        g[1] != "long")):
+        clips = groups[(lang, length)]
+        speech = sum(refs[c]["speech_s"] for c in clips) / len(clips)
+        for s in systems:
+            if s["languages"] is not None and lang not in s["languages"]:
+                continue
+
+            def per_round(label, field):
+                return [sum(next(r[field] for r in by[(c, label)] if r["round"] == rnd)
+                            for c in clips) for rnd in rounds]
+            wall, cpu = per_round(s["label"], "wall_s"), per_round(s["label"], "cpu_s")
+            anchor = anchors.get(s["family"])
+            if s["label"] == anchor:
+                ratio = cpu_ratio = "1 (anchor)"
+            else:
+                aw, ac = per_round(anchor, "wall_s"), per_round(anchor, "cpu_s")
+                ratio = f"{statistics.median(a / b for a, b in zip(wall, aw)):.3f}"
+                cpu_ratio = f"{statistics.median(a / b for a, b in zip(cpu, ac)):.3f}"
+            edits = words = wrong_files = 0
+            for c in clips:
+                e, n, wrong, _ = clip_quality(c, s)
+                edits, words, wrong_files = edits + e, words + n, wrong_files + (wrong > 0)
+            wrong_cell = "—" if s["forced"] else f"{wrong_files} / {len(clips)}"
+            out.append(f"| {names[lang]} | {length} (≈ {speech:.0f} s speech) | {s['label']} | "
+                       f"{len(clips)} | {statistics.median(wall) / len(clips) * 1e3:,.0f} | "
+                       f"{ratio} | {statistics.median(cpu) / len(clips) * 1e3:,.0f} | "
+                       f"{cpu_ratio} | {edits / words:.1%} | {wrong_cell} |")
+    out += ["", "### Peak resident memory per system (`/usr/bin/time -f %M`, every run)", "",
+            "| system | runs | median MiB | max MiB |", "|---|---:|---:|---:|"]
+    for s in systems:
+        rss = [r["rss_kib"] for r in runs if r["system"] == s["label"]]
+        out.append(f"| {s['label']} | {len(rss)} | {statistics.median(rss) / 1024:,.0f} | "
+                   f"{max(rss) / 1024:,.0f} |")
+    out += ["", "### Per clip", "",
+            "| clip | speech s | system | median wall ms | WER | detected language (p) | notes |",
+            "|---|---:|---|---:|---:|---|---|"]
+    for clip in sorted(refs, key=lambda c: (["es", "fr", "en"].index(refs[c]["language"]),
+                                            refs[c]["length"], c)):
+        for s in systems:
+            if (clip, s["label"]) not in by:
+                continue
+            mine = by[(clip, s["label"])]
+            e, n, _, notes = clip_quality(clip, s)
+            langs = f"{s['forced']} (forced)" if s["forced"] else ", ".join(
+                sorted({f"{r['language']} ({r['language_probability']})" for r in mine}))
+            out.append(f"| {clip} | {refs[clip]['speech_s']:.1f} | {s['label']} | "
+                       f"{statistics.median(r['wall_s'] for r in mine) * 1e3:,.0f} | {e / n:.1%} "
+                       f"| {langs} | {'; '.join(notes)} |")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
 # Criterion summary
 # ---------------------------------------------------------------------------------------------
 
@@ -337,6 +782,7 @@ def main():
     f.add_argument("--model-dir", required=True)
     f.add_argument("--compute-type", default="int8")
     f.add_argument("--threads", type=int, default=2)
+    f.add_argument("--language", default="en", help="a code, or auto (detect)")
     f.add_argument("file")
     i = sub.add_parser("inproc")
     i.add_argument("--model-dir", required=True)
@@ -361,12 +807,38 @@ def main():
     c.add_argument("--dir", default="target/criterion")
     c.add_argument("--audio-seconds", type=float, default=120.0,
                    help="length of the benched recordings, for × real time")
+    v = sub.add_parser("voicemails", help="the clips of benches/multilingual.sh")
+    v.add_argument("--debian-root", default="tests/.cache/debian/root")
+    v.add_argument("--samples", default="samples")
+    v.add_argument("--out", required=True, help="folder for the clips and refs.json")
+    v.add_argument("--languages", default="es,fr,en")
+    v.add_argument("--seed", type=int, default=101, help="seed of the first clip of a language")
+    v.add_argument("--long", default="38,50,65", help="speech targets (s) of the long messages")
+    v.add_argument("--en-long", default="38,46,56",
+                   help="English long targets: the samples hold about 59 s of distinct speech")
+    v.add_argument("--short", type=float, default=10.0, help="speech target (s), short messages")
+    v.add_argument("--short-count", type=int, default=3)
+    m = sub.add_parser("multilingual", help="the rounds of benches/multilingual.sh")
+    m.add_argument("--callscribe", required=True)
+    m.add_argument("--callscribe-model", action="append", default=[],
+                   help="FAMILY:VARIANT:PATH, e.g. base:f16:models/ggml-base.bin (repeatable)")
+    m.add_argument("--fw-model", action="append", default=[],
+                   help="FAMILY:CT2_DIR, faster-whisper int8 on those weights (repeatable)")
+    m.add_argument("--clips", required=True)
+    m.add_argument("--refs", required=True)
+    m.add_argument("--json", required=True, help="where to write every run")
+    m.add_argument("--pin", default="", help="prefix of every command, e.g. 'taskset -c 0-1'")
+    m.add_argument("--threads", type=int, default=2)
+    m.add_argument("--rounds", type=int, default=3)
+    mr = sub.add_parser("multilingual-report", help="the tables again from multilingual --json")
+    mr.add_argument("--json", required=True)
     args = p.parse_args()
     if args.cmd == "normalize":
         print(normalize(args.text))
     else:
         {"aggregate": aggregate, "fw": fw, "inproc": inproc, "wer": wer,
-         "wer-table": wer_from_json, "criterion": criterion}[args.cmd](args)
+         "wer-table": wer_from_json, "criterion": criterion, "voicemails": voicemails,
+         "multilingual": multilingual, "multilingual-report": multilingual_report}[args.cmd](args)
 
 
 if __name__ == "__main__":

