@@ -53,6 +53,10 @@ pub struct TrimOptions {
     pub detect_beep: bool,
     /// Look for a trailing DTMF stop tone and exclude it. Default: true.
     pub detect_stop_tone: bool,
+    /// Drop what the VAD took for speech where the audio is music alone (hold music, a
+    /// radio), and count it in [`crate::trim::SpeechReport::music_s`]. Speech over music is
+    /// kept. Default: true.
+    pub reject_music: bool,
 }
 
 impl Default for TrimOptions {
@@ -65,6 +69,7 @@ impl Default for TrimOptions {
             padding_ms: 200,
             detect_beep: true,
             detect_stop_tone: true,
+            reject_music: true,
         }
     }
 }

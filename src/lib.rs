@@ -31,8 +31,8 @@
 //! - [`decode`]: symphonia, from in-memory bytes → mono PCM at the source rate
 //! - [`resample`]: rubato → 16 kHz, time-aligned with the original
 //! - [`tones`]: the bot's beep and the caller's DTMF keys
-//! - [`trim`]: VAD (earshot's network, evaluated by the private `vad` module), level gate and
-//!   tones → speech span and levels
+//! - [`trim`]: VAD (earshot's network, evaluated by the private `vad` module), level gate,
+//!   tones and music rejection (`vad::music`) → speech span and levels
 //! - [`transcribe`] (feature `whisper`): whisper.cpp through whisper-rs
 //! - [`result`]: the JSON result schema `callscribe.result/v1`
 //! - `pipeline` (private; [`Pipeline`], [`RunOptions`], [`Processed`]): builds the stages once

@@ -3,7 +3,8 @@
 //!
 //! Speech is found with earshot, a small neural VAD (16 ms frames at 16 kHz), followed by
 //! hysteresis (separate onset and offset thresholds), bridging of short pauses, removal of short
-//! blips, and padding. Beep and stop tone come from [`crate::tones`] and are masked out of the
+//! blips, removal of music alone (hold music, which earshot takes for speech; see
+//! [`TrimOptions::reject_music`]), and padding. Beep and stop tone come from [`crate::tones`] and are masked out of the
 //! VAD's input so a tone is never reported as speech. earshot only scores frames that pass a
 //! level gate, and sees them with white comfort noise at the recording's noise floor added, so
 //! band-limited telephone line noise is not mistaken for speech (see `vad_scores`).
@@ -13,10 +14,13 @@ use serde::{Deserialize, Serialize};
 use crate::audio::{Mono16k, Seconds};
 use crate::config::TrimOptions;
 use crate::tones::{self, Beep, DtmfTone};
-use crate::vad::{self, Vad};
+use crate::vad::{self, music, Vad};
 
 /// earshot's fixed frame: 256 samples = 16 ms at 16 kHz.
 pub const VAD_FRAME: usize = vad::FRAME;
+
+/// [`VAD_FRAME`] in milliseconds.
+const FRAME_MS: f64 = VAD_FRAME as f64 * 1000.0 / 16_000.0;
 
 /// How far into the recording a beep is looked for, in seconds: Graph plays it right after the
 /// prompt, before the caller speaks.
@@ -75,6 +79,10 @@ pub struct SpeechReport {
     pub peak_dbfs: Option<f64>,
     /// RMS level of the span in dBFS (`None` without speech).
     pub rms_dbfs: Option<f64>,
+    /// Seconds the VAD took for speech that were rejected as music alone (hold music, a
+    /// radio); 0 when nothing was, or when [`TrimOptions::reject_music`] is off. With `span:
+    /// None`, a value above 0 means the recording held music and no speech.
+    pub music_s: f64,
 }
 
 /// Finds the speech span. Never fails: silence, noise or an empty buffer give `span: None`.
@@ -109,8 +117,15 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let active: Vec<bool> = (0..gate.len()).map(|f| gate[f] && !masked(f)).collect();
     let scores = vad_scores(samples, &active, 10f64.powf(floor_dbfs / 20.0) as f32);
     let raw = hysteresis(&scores, opts, |frame| !active[frame]);
-    let merged = merge_and_filter(raw, opts);
+    let mut merged = merge_and_filter(raw, opts);
     let frame_s = VAD_FRAME as f64 / 16_000.0;
+    let mut music_s = 0.0;
+    if opts.reject_music {
+        let verdict = music::reject(samples, &merged, &scores);
+        music_s = verdict.music_frames as f64 * frame_s;
+        // What is left around removed music must still be long enough to be speech.
+        merged = drop_short(verdict.kept, opts);
+    }
     let pad = f64::from(opts.padding_ms) / 1000.0;
     let mut segments: Vec<Segment> = Vec::with_capacity(merged.len());
     for (a, b) in merged {
@@ -145,6 +160,7 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         stop_tone,
         peak_dbfs,
         rms_dbfs,
+        music_s,
     }
 }
 
@@ -294,9 +310,7 @@ fn hysteresis(
 
 /// Bridges pauses shorter than `min_silence_ms`, then drops runs shorter than `min_speech_ms`.
 fn merge_and_filter(raw: Vec<(usize, usize)>, opts: &TrimOptions) -> Vec<(usize, usize)> {
-    let frame_ms = VAD_FRAME as f64 * 1000.0 / 16_000.0;
-    let min_gap = (f64::from(opts.min_silence_ms) / frame_ms).ceil() as usize;
-    let min_len = (f64::from(opts.min_speech_ms) / frame_ms).ceil() as usize;
+    let min_gap = (f64::from(opts.min_silence_ms) / FRAME_MS).ceil() as usize;
     let mut merged: Vec<(usize, usize)> = Vec::with_capacity(raw.len());
     for (a, b) in raw {
         match merged.last_mut() {
@@ -304,8 +318,14 @@ fn merge_and_filter(raw: Vec<(usize, usize)>, opts: &TrimOptions) -> Vec<(usize,
             _ => merged.push((a, b)),
         }
     }
-    merged.retain(|(a, b)| b - a >= min_len);
-    merged
+    drop_short(merged, opts)
+}
+
+/// Drops runs shorter than `min_speech_ms`.
+fn drop_short(mut runs: Vec<(usize, usize)>, opts: &TrimOptions) -> Vec<(usize, usize)> {
+    let min_len = (f64::from(opts.min_speech_ms) / FRAME_MS).ceil() as usize;
+    runs.retain(|(a, b)| b - a >= min_len);
+    runs
 }
 
 /// Peak and RMS level in dBFS, floored at -120 dB (digital silence has no logarithm).
@@ -412,6 +432,23 @@ mod tests {
         assert_eq!(report.span, None);
         assert!(report.segments.is_empty());
         assert_eq!(report.peak_dbfs, None);
+    }
+
+    #[test]
+    fn music_alone_is_no_speech_and_says_so() {
+        // earshot takes this synthetic hold music for speech from end to end.
+        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(music::hold_music(12.0)));
+        let kept = TrimOptions {
+            reject_music: false,
+            ..opts()
+        };
+        let without = find_speech(&audio, &kept);
+        assert!(without.span.is_some());
+        assert_eq!(without.music_s, 0.0);
+        let report = find_speech(&audio, &opts());
+        assert_eq!(report.span, None);
+        assert!(report.segments.is_empty());
+        assert!(report.music_s > 11.0, "{}", report.music_s);
     }
 
     #[test]

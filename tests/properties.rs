@@ -328,10 +328,14 @@ fn trim_options() -> impl Strategy<Value = TrimOptions> {
     (
         (0.0f32..1.0, 0.0f32..1.0),
         (0u32..1000, 0u32..1500, 0u32..3000),
-        (any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            |((onset, offset), (min_speech_ms, min_silence_ms, padding_ms), (beep, stop))| {
+            |(
+                (onset, offset),
+                (min_speech_ms, min_silence_ms, padding_ms),
+                (beep, stop, music),
+            )| {
                 TrimOptions {
                     onset_threshold: onset,
                     offset_threshold: offset,
@@ -340,6 +344,7 @@ fn trim_options() -> impl Strategy<Value = TrimOptions> {
                     padding_ms,
                     detect_beep: beep,
                     detect_stop_tone: stop,
+                    reject_music: music,
                 }
             },
         )
@@ -440,6 +445,11 @@ proptest! {
             .collect();
         let levels = (r.peak_dbfs, r.rms_dbfs);
         check_report_inside(r.span, &r.segments, &tones, levels, duration, false)?;
+        // Music removed is VAD speech removed: never negative, never more than the recording.
+        prop_assert!((0.0..=duration + 1e-9).contains(&r.music_s), "music_s {}", r.music_s);
+        if !opts.reject_music {
+            prop_assert_eq!(r.music_s, 0.0);
+        }
     }
 
     /// The same through the whole pipeline from a 16-bit WAV at any rate and channel count:

@@ -16,7 +16,11 @@
 //! bit-identical to `earshot::DefaultPredictor`; the front end sums in a different order, so
 //! scores differ from `earshot::Detector`'s by float rounding only. Unit tests pin both against
 //! earshot (a dev-dependency) on recorded speech.
+//!
+//! [`music`] judges what the VAD found: speech, or music alone (which earshot takes for
+//! speech).
 
+pub(crate) mod music;
 mod network;
 
 use std::sync::Arc;
