@@ -177,7 +177,9 @@ impl Pipeline {
                 })
             })?;
         // The no-speech rule of `NoSpeechReason`: voice activity first, then words.
-        let reason = if speech.span.is_none() {
+        let reason = if speech.span.is_none() && speech.music_s > 0.0 {
+            Some(NoSpeechReason::Music)
+        } else if speech.span.is_none() {
             Some(NoSpeechReason::NoVoiceActivity)
         } else if transcript.as_ref().is_some_and(|t| t.segments.is_empty()) {
             Some(NoSpeechReason::NoWords)
