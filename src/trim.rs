@@ -122,7 +122,8 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let mut music_s = 0.0;
     if opts.reject_music {
         let verdict = music::reject(samples, &merged, &scores);
-        music_s = verdict.music_frames as f64 * frame_s;
+        // The last frame may be partial (zero-padded for the VAD).
+        music_s = (verdict.music_frames as f64 * frame_s).min(duration);
         // What is left around removed music must still be long enough to be speech.
         merged = drop_short(verdict.kept, opts);
     }

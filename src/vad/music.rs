@@ -459,6 +459,12 @@ pub(crate) struct Verdict {
 /// Removes music from the VAD's speech segments (VAD frame ranges, sorted, not overlapping;
 /// `scores` are the VAD's per-frame scores) of 16 kHz `samples`.
 pub(crate) fn reject(samples: &[f32], segments: &[(usize, usize)], scores: &[f32]) -> Verdict {
+    if segments.is_empty() {
+        return Verdict {
+            kept: Vec::new(),
+            music_frames: 0,
+        };
+    }
     let classified = classify(samples, segments, scores);
     let stretches: Vec<Vec<(usize, usize)>> = segments
         .iter()
