@@ -13,9 +13,10 @@ use std::sync::OnceLock;
 
 use callscribe::config::PipelineConfig;
 use callscribe::result::{RecordingResult, Source, Status};
-use callscribe::{ErrorKind, Pipeline};
+use callscribe::{ErrorKind, NoSpeechReason, Pipeline};
 
 use crate::support::model::{model_lock, require_base_model, require_model};
+use crate::support::samples::wav_pcm16;
 use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Voice, Voicemail};
 
 /// Whisper threads: as in `tests/transcribe.rs`, one, so parallel tests never oversubscribe the
@@ -300,3 +301,96 @@ fn a_vocabulary_prompt_helps_and_does_not_hurt() {
 
 /// How much worse WER may get with a vocabulary prompt: none beyond noise.
 const PROMPT_MARGIN: f64 = 0.01;
+
+/// Two instrumental tracks of `singularity-music`, 45 s each: hold music alone is `no_speech`
+/// with `reason: music` and no words, with the English-only and the multilingual model.
+#[test]
+fn hold_music_alone_is_no_speech_with_every_model() {
+    let (Some(tiny), Some(base), Some(root)) = (
+        require_model(),
+        require_base_model(),
+        require_debian_audio(),
+    ) else {
+        return;
+    };
+    let tracks = voicemail::music_tracks(&root);
+    assert!(tracks.len() >= 10, "{tracks:?}");
+    let _lock = model_lock();
+    let mut problems = Vec::new();
+    for (model, language) in [(&tiny, "en"), (&base, "auto")] {
+        let pipeline = pipeline(model, language, |_| {});
+        // Aberrations and Orbital Elevator: tracks the music detector's weights were not
+        // fitted on (src/vad/music.rs tuned on the even positions of the sorted names).
+        for track in [&tracks[1], &tracks[11]] {
+            let wav = wav_pcm16(16_000, 1, &voicemail::music_loop(track, 45.0));
+            let name = track.file_name().map(|n| n.to_string_lossy().into_owned());
+            let result = pipeline.process(
+                &wav,
+                Source {
+                    path: name.clone(),
+                    ..Source::default()
+                },
+            );
+            let text = result.transcript.as_ref().map(|t| t.text.clone());
+            eprintln!(
+                "{:?} {}: {:?} {:?} {text:?}",
+                name,
+                model.display(),
+                result.status,
+                result.reason
+            );
+            if result.status != Status::NoSpeech
+                || result.reason != Some(NoSpeechReason::Music)
+                || text.as_deref().is_some_and(|t| !t.is_empty())
+            {
+                problems.push(format!(
+                    "{name:?} with {}: {:?} {:?} {text:?}",
+                    model.display(),
+                    result.status,
+                    result.reason
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A caller speaking over a music bed 15 dB below the voice is still found and transcribed in
+/// the right language.
+#[test]
+fn speech_over_a_music_bed_is_still_transcribed() {
+    let (Some(base), Some(root)) = (require_base_model(), require_debian_audio()) else {
+        return;
+    };
+    let tracks = voicemail::music_tracks(&root);
+    let vm = compose(&prompts(&root, Voice::Spanish), Voice::Spanish, 4, 10.0);
+    let mut voice = voicemail::voicemail_16k(&vm);
+    let bed = voicemail::music_loop(&tracks[1], voice.len() as f64 / 16_000.0 + 1.0);
+    let rms =
+        |x: &[f32]| (x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+    let gain = (rms(&voice) / rms(&bed) * 10f64.powf(-15.0 / 20.0)) as f32;
+    for (v, m) in voice.iter_mut().zip(&bed) {
+        *v += gain * m;
+    }
+    let _lock = model_lock();
+    let result = pipeline(&base, "auto", |_| {}).process(
+        &wav_pcm16(16_000, 1, &voice),
+        Source {
+            path: Some(format!("{} over music", vm.name)),
+            ..Source::default()
+        },
+    );
+    let t = result.transcript.expect("transcript");
+    let wer = voicemail::wer(Voice::Spanish, &vm.reference, &t.text);
+    eprintln!(
+        "{} over music: {:?} {} WER {:.1}%: {}",
+        vm.name,
+        result.status,
+        t.language,
+        100.0 * wer,
+        t.text
+    );
+    assert_eq!(result.status, Status::Ok, "{:?}", result.reason);
+    assert_eq!(t.language, "es", "{t:?}");
+    assert!(wer <= PER_FILE_BOUND, "WER {:.1}%: {}", 100.0 * wer, t.text);
+}

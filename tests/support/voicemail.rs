@@ -313,3 +313,34 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// `seconds` of `track` (decoded by callscribe itself), from 20 s in, looped when the track is
+/// shorter, as 16 kHz mono samples at a peak of about −12 dBFS: hold music as a line plays it.
+pub fn music_loop(track: &std::path::Path, seconds: f64) -> Vec<f32> {
+    let bytes = std::fs::read(track).unwrap_or_else(|e| panic!("{}: {e}", track.display()));
+    let limits = callscribe::config::Limits {
+        max_bytes: 64 << 20,
+        max_duration_s: 1800.0,
+        ..callscribe::config::Limits::default()
+    };
+    let decoded = callscribe::decode::decode(&bytes, &limits).expect("the track decodes");
+    let mono = callscribe::resample::to_mono16k(decoded.pcm).expect("resamples");
+    let samples = mono.samples();
+    let skip = (20 * 16_000).min(samples.len() / 2);
+    let body = &samples[skip..];
+    let n = (seconds * 16_000.0) as usize;
+    let out: Vec<f32> = body.iter().copied().cycle().take(n).collect();
+    let peak = out.iter().fold(0f32, |m, s| m.max(s.abs())).max(1e-6);
+    out.iter().map(|s| s * 0.25 / peak).collect()
+}
+
+/// A voicemail's 8 kHz samples (from [`Voicemail::wav`]) at 16 kHz, repeated sample by sample
+/// (the music bed is mixed at 16 kHz; the voice keeps its telephone band).
+pub fn voicemail_16k(vm: &Voicemail) -> Vec<f32> {
+    let reader = hound::WavReader::new(std::io::Cursor::new(&vm.wav)).expect("our own WAV");
+    reader
+        .into_samples::<i16>()
+        .map(|s| f32::from(s.expect("sample")) / 32768.0)
+        .flat_map(|s| [s, s])
+        .collect()
+}
