@@ -107,13 +107,7 @@ def normalize(text: str) -> str:
 def word_errors(ref: str, hyp: str):
     """(substitutions + deletions + insertions, reference words) after normalization."""
     r, h = normalize(ref).split(), normalize(hyp).split()
-    prev = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        cur = [i] + [0] * len(h)
-        for j in range(1, len(h) + 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
-        prev = cur
-    return prev[len(h)], len(r)
+    return edit_distance(r, h), len(r)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,22 +58,11 @@ pub fn repo_path(relative: &str) -> PathBuf {
 /// suite would silently test nothing; elsewhere it prints a loud `SKIPPED` line to stderr and
 /// the caller returns (the test then shows as passed, so the line is the only trace: look for it).
 pub fn require_model() -> Option<PathBuf> {
-    let path = repo_path(MODEL_FILE);
-    if path.is_file() {
-        return Some(path);
-    }
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: Whisper model missing at {} on CI; build it with \
-         `CARGO_PROFILE=dev bash models/build-model.sh`",
-        path.display()
-    );
-    eprintln!(
-        "\n***** {test}: SKIPPED (model missing: run models/build-model.sh) — {} not found *****\n",
-        path.display()
-    );
-    None
+    require_input(
+        repo_path(MODEL_FILE),
+        "the Whisper model",
+        "CARGO_PROFILE=dev bash models/build-model.sh",
+    )
 }
 
 /// The multilingual `base` model, built by `bash models/build-model.sh base`.
@@ -82,20 +71,28 @@ pub const BASE_MODEL_FILE: &str = "models/ggml-base.bin";
 /// The gate of the tests that need the multilingual `base` model: like [`require_model`] (CI
 /// builds it, so there a missing file fails the test; elsewhere a loud `SKIPPED` line).
 pub fn require_base_model() -> Option<PathBuf> {
-    let path = repo_path(BASE_MODEL_FILE);
-    if path.is_file() {
+    require_input(
+        repo_path(BASE_MODEL_FILE),
+        "the base model",
+        "CARGO_PROFILE=dev bash models/build-model.sh base",
+    )
+}
+
+/// The gate behind [`require_model`] and its kin: `path` when it exists; else a failure on CI
+/// (env `CI` set: CI sets every input up, so a missing one would make the suite test nothing)
+/// and a loud `SKIPPED` line elsewhere. `what` names the input, `setup` the command that makes it.
+pub fn require_input(path: PathBuf, what: &str, setup: &str) -> Option<PathBuf> {
+    if path.exists() {
         return Some(path);
     }
     let test = std::thread::current().name().unwrap_or("?").to_owned();
     assert!(
         std::env::var_os("CI").is_none(),
-        "{test}: the base model is missing at {} on CI; build it with \
-         `CARGO_PROFILE=dev bash models/build-model.sh base`",
+        "{test}: {what} is missing at {} on CI; make it with `{setup}`",
         path.display()
     );
     eprintln!(
-        "\n***** {test}: SKIPPED (base model missing: run models/build-model.sh base) — {} not \
-         found *****\n",
+        "\n***** {test}: SKIPPED ({what} missing: run `{setup}`) — {} not found *****\n",
         path.display()
     );
     None

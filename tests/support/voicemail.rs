@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::support::model::repo_path;
+use crate::support::model::{repo_path, require_input};
 use crate::support::samples::wav_pcm16;
 
 /// The unpacked packages.
@@ -64,31 +64,13 @@ impl Voice {
 /// `SKIPPED` line) outside CI when `scripts/fetch-test-audio.sh` has not run. On CI (env `CI`
 /// set) a missing cache fails the test: CI fetches it.
 pub fn require_debian_audio() -> Option<PathBuf> {
-    let root = repo_path(DEBIAN_ROOT);
-    let ready = [
-        ".asterisk-core-sounds-es-wav-1.6.1-1",
-        ".asterisk-core-sounds-fr-wav-1.6.1-1",
-        ".asterisk-core-sounds-es-1.6.1-1",
-        ".asterisk-core-sounds-fr-1.6.1-1",
-        ".singularity-music-007-2",
-    ]
-    .iter()
-    .all(|marker| root.join(marker).is_file());
-    if ready {
-        return Some(root);
-    }
-    let test = std::thread::current().name().unwrap_or("?").to_owned();
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: the Debian test audio is missing at {} on CI; fetch it with \
-         `bash scripts/fetch-test-audio.sh`",
-        root.display()
-    );
-    eprintln!(
-        "\n***** {test}: SKIPPED (run scripts/fetch-test-audio.sh) — {} not found *****\n",
-        root.display()
-    );
-    None
+    // The marker of the last package fetch-test-audio.sh unpacks: present once all are.
+    let marker = require_input(
+        repo_path(DEBIAN_ROOT).join(".singularity-music-007-2"),
+        "the Debian test audio",
+        "bash scripts/fetch-test-audio.sh",
+    )?;
+    marker.parent().map(std::path::Path::to_path_buf)
 }
 
 /// One voice prompt: its name, transcript and 8 kHz samples.
