@@ -14,7 +14,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use callscribe::config::PipelineConfig;
 use callscribe::fetch::FetchConfig;
 use callscribe::notification::SkipReason;
 use callscribe::result::{ResultInfo, Source, Stage, Status};
@@ -604,7 +603,7 @@ async fn completed_operation_is_transcribed_with_the_model() {
         MediaServer::start([Behaviour::serve_with_bearer(&sample(SPEECH_16K), TOKEN)]).await;
     let mut payload = notification("record-completed.json");
     point_at(&mut payload, &server.authority(), REC_PATH);
-    let mut pipeline = PipelineConfig::default();
+    let mut pipeline = callscribe::config::PipelineConfig::default();
     pipeline.transcribe.enabled = true;
     pipeline.transcribe.model = model;
     pipeline.transcribe.threads = 2;
