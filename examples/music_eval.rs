@@ -107,25 +107,21 @@ fn main() {
             eval.run(set, "speech", name, &audio, Truth::Speech(None));
         }
         for (k, seq) in seqs.iter().enumerate() {
-            // The same with pink line noise (seeded) and µ-law.
-            let noisy = add_noise(&seq.samples, 10f64.powf(-35.0 / 20.0), k as u64 + 1);
-            let audio = to16k(mulaw(&noisy), 8_000);
-            eval.run(
-                set,
-                "speech_noisy",
-                &format!("sequence{k}"),
-                &audio,
-                Truth::Speech(Some(seq.spans.clone())),
-            );
-            let noisy = add_noise(&seq.samples, 10f64.powf(-30.0 / 20.0), k as u64 + 1001);
-            let audio = to16k(mulaw(&noisy), 8_000);
-            eval.run(
-                set,
-                "speech_noisier",
-                &format!("sequence{k}"),
-                &audio,
-                Truth::Speech(Some(seq.spans.clone())),
-            );
+            // The same with pink line noise (seeded) and µ-law, at two levels.
+            for (class, noise_db, seed) in [
+                ("speech_noisy", -35.0, k as u64 + 1),
+                ("speech_noisier", -30.0, k as u64 + 1001),
+            ] {
+                let noisy = add_noise(&seq.samples, 10f64.powf(noise_db / 20.0), seed);
+                let audio = to16k(mulaw(&noisy), 8_000);
+                eval.run(
+                    set,
+                    class,
+                    &format!("sequence{k}"),
+                    &audio,
+                    Truth::Speech(Some(seq.spans.clone())),
+                );
+            }
             let audio = to16k(seq.samples.clone(), 8_000);
             eval.run(
                 set,

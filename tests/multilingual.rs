@@ -67,10 +67,15 @@ fn pipeline(model: &Path, language: &str, adjust: impl FnOnce(&mut PipelineConfi
 }
 
 fn run(pipeline: &Pipeline, vm: &Voicemail) -> RecordingResult {
+    run_named(pipeline, &vm.name, &vm.wav)
+}
+
+/// `wav` through `pipeline`, its result's `source.path` set to `name`.
+fn run_named(pipeline: &Pipeline, name: &str, wav: &[u8]) -> RecordingResult {
     pipeline.process(
-        &vm.wav,
+        wav,
         Source {
-            path: Some(vm.name.clone()),
+            path: Some(name.to_owned()),
             ..Source::default()
         },
     )
@@ -324,13 +329,7 @@ fn hold_music_alone_is_no_speech_with_every_model() {
         for track in [&tracks[1], &tracks[11]] {
             let wav = wav_pcm16(16_000, 1, &voicemail::music_loop(track, 45.0));
             let name = track.file_name().map(|n| n.to_string_lossy().into_owned());
-            let result = pipeline.process(
-                &wav,
-                Source {
-                    path: name.clone(),
-                    ..Source::default()
-                },
-            );
+            let result = run_named(&pipeline, name.as_deref().unwrap_or("?"), &wav);
             let text = result.transcript.as_ref().map(|t| t.text.clone());
             eprintln!(
                 "{:?} {}: {:?} {:?} {text:?}",
@@ -373,12 +372,10 @@ fn speech_over_a_music_bed_is_still_transcribed() {
         *v += gain * m;
     }
     let _lock = model_lock();
-    let result = pipeline(&base, "auto", |_| {}).process(
+    let result = run_named(
+        &pipeline(&base, "auto", |_| {}),
+        &format!("{} over music", vm.name),
         &wav_pcm16(16_000, 1, &voice),
-        Source {
-            path: Some(format!("{} over music", vm.name)),
-            ..Source::default()
-        },
     );
     let t = result.transcript.expect("transcript");
     let wer = voicemail::wer(Voice::Spanish, &vm.reference, &t.text);

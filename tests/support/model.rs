@@ -379,7 +379,7 @@ pub fn normalize(text: &str) -> Vec<Token> {
     tokens
 }
 
-fn edit_distance(a: &[String], b: &[String]) -> usize {
+pub fn edit_distance(a: &[String], b: &[String]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, x) in a.iter().enumerate() {
         let mut diag = row[0];

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::support::model::{repo_path, require_input};
+use crate::support::model::{edit_distance, repo_path, require_input};
 use crate::support::samples::wav_pcm16;
 
 /// The unpacked packages.
@@ -248,18 +248,7 @@ pub fn wer(voice: Voice, reference: &str, hypothesis: &str) -> f64 {
     if r.is_empty() {
         return if h.is_empty() { 0.0 } else { 1.0 };
     }
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, hw) in h.iter().enumerate() {
-            let cost = usize::from(rw != hw);
-            let next = (prev + cost).min(row[j] + 1).min(row[j + 1] + 1);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[h.len()] as f64 / r.len() as f64
+    edit_distance(&r, &h) as f64 / r.len() as f64
 }
 
 /// The normalized words of `text` (see [`wer`]).
