@@ -81,6 +81,8 @@ pub mod tones;
 pub mod transcribe;
 pub mod trim;
 mod vad;
+#[cfg(feature = "whisper")]
+mod whisper_ffi;
 
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};

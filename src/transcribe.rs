@@ -9,6 +9,8 @@
 //! piece is decoded with an encoder context sized to it: whisper.cpp would otherwise encode the
 //! span window by window, a full 30 s window even for the last fraction of a second.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
 };
@@ -75,10 +77,19 @@ const LOOP_COMPRESSION_RATIO: f64 = 2.4;
 /// still fail.
 const RETRY_TEMPERATURE: f32 = 0.4;
 
-/// Most extra decodes of a piece's untranscribed tail (`untranscribed_tail`), so a piece costs at
-/// most three decodes of shrinking clips (each doubled at worst by the retries of
-/// `decode_piece`).
-const MAX_TAIL_PASSES: usize = 2;
+/// Most extra decodes of a piece after its first: where whisper.cpp's window stopped
+/// (`Decoded::resume_at`) or an untranscribed tail (`untranscribed_tail`) begins. Each pass
+/// decodes a shorter clip (each doubled at worst by the retries of `decode_piece`); whisper.cpp
+/// itself rarely needs more than two windows for a piece of at most [`MAX_PIECE_S`].
+const MAX_TAIL_PASSES: usize = 4;
+
+/// Least speech (trim's segments) after the point where whisper.cpp's window stopped worth
+/// another decode; less is the padding after the piece and the end of the last word.
+const MIN_RESUME_SPEECH_S: f64 = 0.2;
+
+/// A further pass must start at least this much later than the one before, so the passes
+/// always move on.
+const MIN_PASS_STEP_S: f64 = 0.1;
 
 /// A speech segment that starts this long after the last kept words is not covered by them
 /// (trim pads its segments by 0.2 s, Whisper's end times are to the 20 ms).
@@ -170,6 +181,34 @@ impl Candidate {
     }
 }
 
+/// One encoder window's decode (`Transcriber::decode_clip`).
+struct Window {
+    candidates: Vec<Candidate>,
+    /// whisper.cpp stopped short of the clip's end and would have encoded another window from
+    /// its last timestamp.
+    goes_on: bool,
+}
+
+impl Window {
+    /// Where whisper.cpp would have gone on: its last timestamp, in seconds of the recording.
+    fn resume_at(&self) -> Option<f64> {
+        if !self.goes_on {
+            return None;
+        }
+        self.candidates
+            .iter()
+            .map(|c| c.segment.end_s)
+            .max_by(f64::total_cmp)
+    }
+}
+
+/// What `Transcriber::decode_piece` keeps of a piece.
+struct Decoded {
+    kept: Vec<TranscriptSegment>,
+    /// See [`Window::resume_at`]: the piece's speech after this point is still to decode.
+    resume_at: Option<f64>,
+}
+
 impl Transcriber {
     /// Loads a ggml model (any of whisper.cpp's: tiny/base/small…, `.en` or multilingual).
     ///
@@ -196,7 +235,7 @@ impl Transcriber {
             });
         }
         // whisper.cpp prints to stderr by default; route it into `tracing` instead.
-        whisper_rs::install_logging_hooks();
+        crate::whisper_ffi::install_logging();
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| Error::Config {
                 detail: format!("whisper.cpp could not load {}: {e}", path.display()),
@@ -282,25 +321,31 @@ impl Transcriber {
                     end_s: piece.end_s,
                 };
                 let previous = segments.last().map(|s| normalize(&s.text));
-                let mut kept =
-                    self.decode_piece(&mut state, audio, part, threads, &language, previous)?;
+                let Decoded {
+                    mut kept,
+                    resume_at,
+                } = self.decode_piece(&mut state, audio, part, threads, &language, previous)?;
                 // Pieces (and their tails) tile the span in order, so clamping each into its
                 // part keeps the whole transcript monotone and inside the span.
                 clamp_times(&mut kept, part.start_s, part.end_s);
-                let Some(last) = kept.last().map(|s| s.end_s) else {
-                    break;
-                };
+                let last = kept.last().map(|s| s.end_s);
                 segments.append(&mut kept);
-                match untranscribed_tail(&speech.segments, last, piece.end_s) {
-                    Some(start) => {
+                let resume = resume_at.filter(|&at| {
+                    speech_between(&speech.segments, at, piece.end_s) >= MIN_RESUME_SPEECH_S
+                });
+                let next = resume.or_else(|| {
+                    last.and_then(|last| untranscribed_tail(&speech.segments, last, piece.end_s))
+                });
+                match next {
+                    Some(start) if start >= from + MIN_PASS_STEP_S => {
                         tracing::debug!(
                             start,
-                            last,
-                            "speech after the last words: decoding the tail"
+                            window_stopped = resume.is_some(),
+                            "speech after the last words: decoding on from there"
                         );
                         from = start;
                     }
-                    None => break,
+                    _ => break,
                 }
             }
         }
@@ -412,7 +457,7 @@ impl Transcriber {
         threads: u32,
         language: &str,
         previous: Option<String>,
-    ) -> Result<Vec<TranscriptSegment>> {
+    ) -> Result<Decoded> {
         let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
         let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
         let reduced = self.audio_ctx(clip_s);
@@ -421,9 +466,9 @@ impl Transcriber {
             contexts.push(0);
         }
         for audio_ctx in contexts {
-            let mut candidates =
+            let mut window =
                 self.decode_clip(state, &clip, clip_start, threads, language, audio_ctx, 0.0)?;
-            let loops = candidates.iter().filter(|c| c.loops()).count();
+            let loops = window.candidates.iter().filter(|c| c.loops()).count();
             if loops > 0 {
                 let retry = self.decode_clip(
                     state,
@@ -434,26 +479,30 @@ impl Transcriber {
                     audio_ctx,
                     RETRY_TEMPERATURE,
                 )?;
-                let retry_loops = retry.iter().filter(|c| c.loops()).count();
+                let retry_loops = retry.candidates.iter().filter(|c| c.loops()).count();
                 tracing::debug!(
                     loops,
                     retry_loops,
                     "a looping segment: decoded again hotter"
                 );
                 if retry_loops < loops {
-                    candidates = retry;
+                    window = retry;
                 }
             }
-            let kept = self.keep(candidates, previous.clone());
+            let resume_at = window.resume_at();
+            let kept = self.keep(window.candidates, previous.clone());
             if !kept.is_empty() || audio_ctx == 0 {
-                return Ok(kept);
+                return Ok(Decoded { kept, resume_at });
             }
             tracing::debug!(
                 audio_ctx,
                 "no words at a reduced context: decoding at full context"
             );
         }
-        Ok(Vec::new())
+        Ok(Decoded {
+            kept: Vec::new(),
+            resume_at: None,
+        })
     }
 
     /// The candidates that pass the checks of [`Self::decode_piece`], in order.
@@ -503,7 +552,7 @@ impl Transcriber {
         language: &str,
         audio_ctx: u32,
         temperature: f32,
-    ) -> Result<Vec<Candidate>> {
+    ) -> Result<Window> {
         let strategy = if self.opts.beam_size > 1 {
             SamplingStrategy::BeamSearch {
                 beam_size: self.opts.beam_size as i32,
@@ -539,6 +588,14 @@ impl Transcriber {
         params.set_print_special(false);
         params.set_print_timestamps(false);
 
+        // One encoder window per call: whisper.cpp would otherwise seek to its last timestamp
+        // and encode a second window at this call's whole `audio_ctx`, however little audio is
+        // left (on 2026-12-04 at 89ffb5f, a quarter of a long message's time went to second
+        // windows of a few seconds or of padding alone); `transcribe` decodes the speech left
+        // after that point as a clip of its own, at the context its length needs.
+        let windows = AtomicU32::new(0);
+        crate::whisper_ffi::first_window_only(&mut params, &windows);
+
         // `full` replaces the state's previous results, so one state serves every piece.
         state.full(params, clip).map_err(whisper_error)?;
 
@@ -562,7 +619,10 @@ impl Transcriber {
                 no_speech: segment.no_speech_probability(),
             });
         }
-        Ok(candidates)
+        Ok(Window {
+            candidates,
+            goes_on: windows.load(Ordering::Relaxed) > 1,
+        })
     }
 
     /// The language reported without speech: the fixed one, or the first listed.
@@ -594,6 +654,14 @@ impl Transcriber {
         }
         needed.max(self.opts.min_audio_ctx).min(self.n_audio_ctx)
     }
+}
+
+/// Seconds of trim's speech `segments` between `from` and `to`.
+fn speech_between(segments: &[Segment], from: f64, to: f64) -> f64 {
+    segments
+        .iter()
+        .map(|s| (s.end_s.min(to) - s.start_s.max(from)).max(0.0))
+        .sum()
 }
 
 /// Where speech the decoder stopped short of begins: the start of the first of trim's speech
