@@ -24,8 +24,8 @@ use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Vo
 const THREADS: u32 = 1;
 
 /// Bound on each language's aggregate WER (edits / reference words) with base, `--language
-/// auto`, 1 thread. Measured 2026-12-04 on these eight voicemails: Spanish 5.9% (187 words),
-/// French 14.2% (253 words; the Canadian French voice, and words the transcripts spell without
+/// auto`, 1 thread. Measured 2026-12-04 (84da8c1) on these eight voicemails: Spanish 5.9% (187
+/// words), French 14.6% (253 words; the Canadian French voice, and words the transcripts spell without
 /// their accents or elided: "présentemnet"); every language right, p ≥ 0.82.
 fn aggregate_bound(voice: Voice) -> f64 {
     match voice {
