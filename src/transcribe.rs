@@ -10,6 +10,7 @@
 //! span window by window, a full 30 s window even for the last fraction of a second.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -165,6 +166,9 @@ pub struct Transcriber {
     /// `--prompt`, tokenized once.
     prompt_tokens: Vec<i32>,
     n_audio_ctx: u32,
+    /// The language decided for the last recording, the first piece's guess for the next
+    /// (`Transcriber::decide_language`): a bot's callers mostly speak one language.
+    last_language: Mutex<Option<String>>,
 }
 
 /// A segment as whisper.cpp returned it, with what the checks look at.
@@ -200,6 +204,15 @@ impl Window {
             .map(|c| c.segment.end_s)
             .max_by(f64::total_cmp)
     }
+}
+
+/// The encoder context `Transcriber::decode_piece` starts at.
+#[derive(Clone, Copy)]
+enum Context {
+    /// The clip's length plus a margin, at least the configured floor (`Transcriber::audio_ctx`).
+    Sized,
+    /// The model's whole window (1500 positions, 30 s), as language detection needs.
+    Full,
 }
 
 /// What `Transcriber::decode_piece` keeps of a piece.
@@ -262,6 +275,7 @@ impl Transcriber {
             language,
             prompt_tokens,
             n_audio_ctx,
+            last_language: Mutex::new(None),
         })
     }
 
@@ -291,7 +305,8 @@ impl Transcriber {
                 segments: Vec::new(),
             });
         };
-        let pieces = plan_pieces(audio, span, &speech.segments);
+        let detect = matches!(self.language, LanguagePlan::Detect(_));
+        let pieces = plan_pieces(audio, span, &speech.segments, detect);
         if pieces.len() > 1 {
             tracing::debug!(
                 pieces = pieces.len(),
@@ -302,29 +317,47 @@ impl Transcriber {
 
         let mut state = self.ctx.create_state().map_err(whisper_error)?;
         let threads = self.threads(threads);
-        // First on the fresh state: whisper.cpp's detection encodes at the state's last
-        // `audio_ctx`, which is the full window only before any `full` has run on it.
+        let mut first_decoded = None;
         let (language, language_probability) = match &self.language {
             LanguagePlan::Fixed(code) => (code.clone(), None),
             LanguagePlan::Detect(among) => {
-                let (code, p) =
-                    self.detect_language(&mut state, audio, span, speech, among, threads)?;
+                let guess = self.language_guess(among);
+                let (code, p, decoded) = self.decide_language(
+                    &mut state, audio, span, speech, among, pieces[0], threads, guess,
+                )?;
+                first_decoded = decoded;
+                if let Ok(mut last) = self.last_language.lock() {
+                    *last = Some(code.clone());
+                }
                 (code, Some((f64::from(p) * 1000.0).round() / 1000.0))
             }
         };
         let mut segments: Vec<TranscriptSegment> = Vec::new();
-        for piece in &pieces {
+        for (n, piece) in pieces.iter().enumerate() {
             let mut from = piece.start_s;
-            for _ in 0..=MAX_TAIL_PASSES {
+            for pass in 0..=MAX_TAIL_PASSES {
                 let part = Segment {
                     start_s: from,
                     end_s: piece.end_s,
                 };
                 let previous = segments.last().map(|s| normalize(&s.text));
+                // With detection, the first piece is decoded at full context whether or not its
+                // decode in the guessed language could be kept, so its text never depends on
+                // the recordings before it.
+                let context = if detect && n == 0 && pass == 0 {
+                    Context::Full
+                } else {
+                    Context::Sized
+                };
                 let Decoded {
                     mut kept,
                     resume_at,
-                } = self.decode_piece(&mut state, audio, part, threads, &language, previous)?;
+                } = match first_decoded.take() {
+                    Some(decoded) => decoded,
+                    None => self.decode_piece(
+                        &mut state, audio, part, threads, &language, previous, context,
+                    )?,
+                };
                 // Pieces (and their tails) tile the span in order, so clamping each into its
                 // part keeps the whole transcript monotone and inside the span.
                 clamp_times(&mut kept, part.start_s, part.end_s);
@@ -362,6 +395,112 @@ impl Transcriber {
         })
     }
 
+    /// The language to decode a recording's first piece in before its language is decided
+    /// ([`Self::decide_language`]): the last recording's, else the first of a listed set; none
+    /// for the first recording with `auto`.
+    fn language_guess(&self, among: &[String]) -> Option<String> {
+        self.last_language
+            .lock()
+            .ok()
+            .and_then(|last| last.clone())
+            .or_else(|| among.first().cloned())
+    }
+
+    /// Decides the recording's language from the encoder window of its first piece at full
+    /// context (a piece is at most [`MAX_PIECE_S`] from the span's start, so this is up to the
+    /// first 30 s of the span, as OpenAI Whisper and faster-whisper look at), and returns that
+    /// piece's decode too when it was decoded in the decided language. Must run first on a
+    /// fresh `state`.
+    ///
+    /// whisper.cpp encodes a window again for every `full` call, so detecting first and then
+    /// decoding costs two encoder passes over the same speech. With a `guess`, the piece is
+    /// decoded in that language first and the language is read from the encoder output the
+    /// decode left in `state`; only a wrong guess pays a second decode. Without one, the window
+    /// is encoded on its own first. Either way the encoder output, and so the decision and the
+    /// text, are the same: the language is read by whisper.cpp's own method (one decoder step
+    /// from start-of-transcript, softmax over the language tokens). A decision less likely than
+    /// [`DETECT_CONFIDENT`] looks at more speech ([`Self::detect_language`]); the floor applies
+    /// as there.
+    #[allow(clippy::too_many_arguments)]
+    fn decide_language(
+        &self,
+        state: &mut WhisperState,
+        audio: &Mono16k,
+        span: Segment,
+        speech: &SpeechReport,
+        among: &[String],
+        first: Segment,
+        threads: u32,
+        guess: Option<String>,
+    ) -> Result<(String, f32, Option<Decoded>)> {
+        let decoded = match &guess {
+            Some(guess) => {
+                Some(self.decode_piece(state, audio, first, threads, guess, None, Context::Full)?)
+            }
+            None => {
+                // The clip `decode_piece` gives whisper.cpp, and a fresh state's encoder
+                // context is the full window.
+                let (clip, _) = padded_clip(audio, first.start_s, first.end_s);
+                state
+                    .pcm_to_mel(&clip, threads as usize)
+                    .map_err(whisper_error)?;
+                state.encode(0, threads as usize).map_err(whisper_error)?;
+                None
+            }
+        };
+        let allowed = language_ids(among);
+        let probs = self.window_language_probs(state, threads)?;
+        let picked: Vec<f32> = allowed.iter().map(|&id| probs[id]).collect();
+        let (best, p) = most_likely(&picked);
+        let (code, p) = if p >= DETECT_CONFIDENT {
+            let code = lang_code(allowed[best]);
+            self.apply_floor(among, code, p, &picked)
+        } else {
+            tracing::debug!(p, "an uncertain first window: detecting on more speech");
+            self.detect_language(state, audio, span, speech, among, threads)?
+        };
+        tracing::debug!(language = %code, p, ?guess, "language decided");
+        let right = guess.as_deref() == Some(code.as_str());
+        Ok((code, p, decoded.filter(|_| right)))
+    }
+
+    /// Language probabilities (indexed by whisper.cpp's language id) from the encoder window
+    /// the last `full` on `state` left, as `whisper_lang_auto_detect` computes them after its
+    /// own encoder pass.
+    fn window_language_probs(&self, state: &mut WhisperState, threads: u32) -> Result<Vec<f32>> {
+        state
+            .decode(&[self.ctx.token_sot()], 0, threads as usize)
+            .map_err(whisper_error)?;
+        let logits = state.get_logits().map_err(whisper_error)?;
+        let lang_logits: Vec<f32> = (0..=whisper_rs::get_lang_max_id())
+            .map(|id| {
+                usize::try_from(self.ctx.token_lang(id))
+                    .ok()
+                    .and_then(|token| logits.get(token).copied())
+                    .unwrap_or(f32::NEG_INFINITY)
+            })
+            .collect();
+        let max = lang_logits
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        let exps: Vec<f32> = lang_logits.iter().map(|&l| (l - max).exp()).collect();
+        let sum: f32 = exps.iter().sum();
+        Ok(exps.iter().map(|e| e / sum).collect())
+    }
+
+    /// `code` at probability `p` (renormalised over `among`'s `probs`), or the first listed
+    /// language when `among` is a set and `p` is below the floor.
+    fn apply_floor(&self, among: &[String], code: String, p: f32, probs: &[f32]) -> (String, f32) {
+        if among.is_empty() || p >= self.opts.language_floor {
+            return (code, p);
+        }
+        let total: f32 = probs.iter().sum();
+        tracing::debug!(detected = %code, p, floor = self.opts.language_floor, "below the floor: first listed language");
+        let first = if total > 0.0 { probs[0] / total } else { 0.0 };
+        (among[0].clone(), first)
+    }
+
     /// Decides the recording's language from its speech: the VAD's speech segments inside the
     /// span, pauses left out, one 30 s window at a time at full encoder context (as OpenAI
     /// Whisper and faster-whisper do); more windows (up to [`DETECT_MAX_WINDOWS`], their
@@ -379,17 +518,7 @@ impl Transcriber {
     ) -> Result<(String, f32)> {
         let speech_only = speech_samples(audio, span, &speech.segments);
         let window = (DETECT_WINDOW_S * f64::from(TARGET_RATE)) as usize;
-        let allowed: Vec<usize> = if among.is_empty() {
-            (0..=whisper_rs::get_lang_max_id())
-                .map(|id| id as usize)
-                .collect()
-        } else {
-            among
-                .iter()
-                .filter_map(|code| whisper_rs::get_lang_id(code))
-                .map(|id| id as usize)
-                .collect()
-        };
+        let allowed = language_ids(among);
         let mut sums = vec![0f32; allowed.len()];
         let mut decision = (0usize, 0f32);
         for (n, chunk) in speech_only
@@ -410,32 +539,13 @@ impl Transcriber {
             for (sum, &id) in sums.iter_mut().zip(&allowed) {
                 *sum += probs.get(id).copied().unwrap_or(0.0);
             }
-            let total: f32 = sums.iter().sum();
-            decision = sums
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or((0, 0.0), |(i, &p)| {
-                    (i, if total > 0.0 { p / total } else { 0.0 })
-                });
+            decision = most_likely(&sums);
             if decision.1 >= DETECT_CONFIDENT {
                 break;
             }
         }
-        let code_of = |i: usize| {
-            whisper_rs::get_lang_str(allowed[i] as i32)
-                .unwrap_or("en")
-                .to_owned()
-        };
-        let (mut code, mut p) = (code_of(decision.0), decision.1);
-        if !among.is_empty() && p < self.opts.language_floor {
-            let total: f32 = sums.iter().sum();
-            tracing::debug!(detected = %code, p, floor = self.opts.language_floor, "below the floor: first listed language");
-            code = among[0].clone();
-            p = if total > 0.0 { sums[0] / total } else { 0.0 };
-        }
-        tracing::debug!(language = %code, p, "language decided");
-        Ok((code, p))
+        let code = lang_code(allowed[decision.0]);
+        Ok(self.apply_floor(among, code, decision.1, &sums))
     }
 
     /// Decodes one piece and keeps what passes the checks of OpenAI Whisper and faster-whisper:
@@ -449,6 +559,7 @@ impl Transcriber {
     /// - a piece decoded at a reduced encoder context that keeps no words is decoded again at
     ///   the full context before it is given up: the reduced context is a speed-up and must
     ///   never lose an utterance.
+    #[allow(clippy::too_many_arguments)]
     fn decode_piece(
         &self,
         state: &mut WhisperState,
@@ -457,10 +568,14 @@ impl Transcriber {
         threads: u32,
         language: &str,
         previous: Option<String>,
+        context: Context,
     ) -> Result<Decoded> {
         let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
         let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
-        let reduced = self.audio_ctx(clip_s);
+        let reduced = match context {
+            Context::Sized => self.audio_ctx(clip_s),
+            Context::Full => 0,
+        };
         let mut contexts = vec![reduced];
         if reduced != 0 {
             contexts.push(0);
@@ -656,6 +771,40 @@ impl Transcriber {
     }
 }
 
+/// whisper.cpp's language ids of `among`, or of every language it knows when `among` is empty.
+/// Codes were checked when the options were parsed.
+fn language_ids(among: &[String]) -> Vec<usize> {
+    if among.is_empty() {
+        (0..=whisper_rs::get_lang_max_id())
+            .map(|id| id as usize)
+            .collect()
+    } else {
+        among
+            .iter()
+            .filter_map(|code| whisper_rs::get_lang_id(code))
+            .map(|id| id as usize)
+            .collect()
+    }
+}
+
+fn lang_code(id: usize) -> String {
+    whisper_rs::get_lang_str(id as i32)
+        .unwrap_or("en")
+        .to_owned()
+}
+
+/// The index of the largest of `weights` and its share of their sum (0 when they sum to 0).
+fn most_likely(weights: &[f32]) -> (usize, f32) {
+    let total: f32 = weights.iter().sum();
+    weights
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or((0, 0.0), |(i, &w)| {
+            (i, if total > 0.0 { w / total } else { 0.0 })
+        })
+}
+
 /// Seconds of trim's speech `segments` between `from` and `to`.
 fn speech_between(segments: &[Segment], from: f64, to: f64) -> f64 {
     segments
@@ -784,7 +933,16 @@ fn whisper_error(e: whisper_rs::WhisperError) -> Error {
 ///
 /// A pause that only partly overlaps the range is cut at the point of the overlap nearest its
 /// middle; ties between equally long pauses go to the one nearer the balanced point.
-fn plan_pieces(audio: &Mono16k, span: Segment, segments: &[Segment]) -> Vec<Segment> {
+///
+/// With `long_first` (language detection, which decodes the first piece at full encoder
+/// context whatever its length), the first piece's balanced point is the limit itself: the
+/// longest first piece the pauses allow, so the pieces after it are shorter and cheaper.
+fn plan_pieces(
+    audio: &Mono16k,
+    span: Segment,
+    segments: &[Segment],
+    long_first: bool,
+) -> Vec<Segment> {
     let gaps: Vec<Segment> = segments
         .windows(2)
         .map(|w| Segment {
@@ -798,10 +956,14 @@ fn plan_pieces(audio: &Mono16k, span: Segment, segments: &[Segment]) -> Vec<Segm
     while span.end_s - start > MAX_PIECE_S {
         let rest = span.end_s - start;
         let k = (rest / MAX_PIECE_S).ceil();
-        let balanced = start + rest / k;
         // Earliest and latest cut: `lo` keeps to `k` pieces, `earliest` only to MIN_PIECE_S.
         let earliest = start + MIN_PIECE_S;
         let hi = (start + MAX_PIECE_S).min(span.end_s - MIN_PIECE_S);
+        let balanced = if long_first && pieces.is_empty() {
+            hi
+        } else {
+            start + rest / k
+        };
         let lo = (span.end_s - (k - 1.0) * MAX_PIECE_S).max(earliest).min(hi);
         let near = (
             (balanced - BALANCE_S).max(lo),
@@ -1057,7 +1219,7 @@ mod tests {
                 vec![seg(2.0, 2.0 + MAX_PIECE_S)],
             ),
         ] {
-            assert_eq!(plan_pieces(&audio, span, &segments), vec![span]);
+            assert_eq!(plan_pieces(&audio, span, &segments, false), vec![span]);
         }
     }
 
@@ -1083,7 +1245,7 @@ mod tests {
                 last.end_s = 1.0 + target;
             }
             let span = seg(1.0, 1.0 + target);
-            let pieces = plan_pieces(&audio, span, &segments);
+            let pieces = plan_pieces(&audio, span, &segments, false);
             assert_tiles(&pieces, span);
             let needed = ((span.end_s - span.start_s) / MAX_PIECE_S).ceil() as usize;
             assert!(pieces.len() >= needed, "{target} s: {pieces:?}");
@@ -1112,17 +1274,21 @@ mod tests {
             seg(20.75, 27.0),
             seg(27.5, 41.0),
         ];
-        let pieces = plan_pieces(&audio, seg(1.0, 41.0), &segments);
+        let pieces = plan_pieces(&audio, seg(1.0, 41.0), &segments, false);
         assert_eq!(pieces, vec![seg(1.0, 20.375), seg(20.375, 41.0)]);
+        // With language detection the first piece is decoded at full context anyway: it takes
+        // the pause nearest the limit (29 s), and the second piece is short.
+        let pieces = plan_pieces(&audio, seg(1.0, 41.0), &segments, true);
+        assert_eq!(pieces, vec![seg(1.0, 27.25), seg(27.25, 41.0)]);
         // 30 s span, balanced cut at 16 s: a pause far from it (25–26 s) still beats cutting
         // speech.
         let segments = [seg(1.0, 25.0), seg(26.0, 31.0)];
-        let pieces = plan_pieces(&audio, seg(1.0, 31.0), &segments);
+        let pieces = plan_pieces(&audio, seg(1.0, 31.0), &segments, false);
         assert_eq!(pieces, vec![seg(1.0, 25.5), seg(25.5, 31.0)]);
         // 55 s span: the only pause (at 10 s) leaves 45 s, so three pieces instead of two, but
         // no cut through speech.
         let segments = [seg(1.0, 10.0), seg(10.5, 56.0)];
-        let pieces = plan_pieces(&tone(60.0), seg(1.0, 56.0), &segments);
+        let pieces = plan_pieces(&tone(60.0), seg(1.0, 56.0), &segments, false);
         assert_tiles(&pieces, seg(1.0, 56.0));
         assert_eq!(pieces.len(), 3, "{pieces:?}");
         assert_eq!(pieces[0], seg(1.0, 10.25));
@@ -1131,7 +1297,7 @@ mod tests {
     #[test]
     fn continuous_speech_is_cut_at_the_quietest_frame_before_the_limit() {
         let span = seg(0.0, 120.0);
-        let pieces = plan_pieces(&tone(120.0), span, &[span]);
+        let pieces = plan_pieces(&tone(120.0), span, &[span], false);
         assert_tiles(&pieces, span);
         assert!(pieces.len() >= 5, "{pieces:?}");
 
@@ -1146,7 +1312,7 @@ mod tests {
         }
         let audio = Mono16k::from_samples(zeroize::Zeroizing::new(audio));
         let span = seg(0.0, 40.0);
-        let pieces = plan_pieces(&audio, span, &[span]);
+        let pieces = plan_pieces(&audio, span, &[span], false);
         assert_tiles(&pieces, span);
         assert_eq!(pieces.len(), 2, "{pieces:?}");
         assert!(
