@@ -239,6 +239,11 @@ impl SinkSet {
         self.0 & Self::bit(sink) != 0
     }
 
+    /// The sinks in either.
+    pub(crate) fn union(self, other: SinkSet) -> SinkSet {
+        SinkSet(self.0 | other.0)
+    }
+
     /// The sinks in `self` but not in `other`.
     pub(crate) fn without(self, other: SinkSet) -> SinkSet {
         SinkSet(self.0 & !other.0)

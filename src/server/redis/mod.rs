@@ -436,12 +436,27 @@ impl RedisQueue {
             .map(drop)
     }
 
-    /// Acknowledges and deletes a finished entry (one `MULTI`): the token leaves Redis.
-    pub(crate) async fn finish(&self, id: &str) -> Result<(), RedisError> {
+    /// Records the sinks in `delivered` under `key` (see [`RedisQueue::delivered`]), then
+    /// acknowledges and deletes the entry, in one `MULTI`: the token leaves Redis, and a
+    /// takeover can never find the entry without finding the delivery records too.
+    pub(crate) async fn finish(
+        &self,
+        id: &str,
+        key: &str,
+        delivered: SinkSet,
+    ) -> Result<(), RedisError> {
         let mut conn = self.conn.clone();
-        ::redis::pipe()
-            .atomic()
-            .cmd("XACK")
+        let mut pipe = ::redis::pipe();
+        pipe.atomic();
+        for sink in Sink::ALL.into_iter().filter(|s| delivered.contains(*s)) {
+            pipe.cmd("SET")
+                .arg(self.hashed_key(&format!("delivered:{}", sink.as_str()), key))
+                .arg(1)
+                .arg("PX")
+                .arg(self.dedup_ttl_ms)
+                .ignore();
+        }
+        pipe.cmd("XACK")
             .arg(&self.stream)
             .arg(GROUP)
             .arg(id)
@@ -475,26 +490,6 @@ impl RedisQueue {
             }
         }
         Ok(set)
-    }
-
-    /// Records that the sinks in `set` took the result delivered under `key`.
-    pub(crate) async fn mark_delivered(&self, key: &str, set: SinkSet) -> Result<(), RedisError> {
-        let mut pipe = ::redis::pipe();
-        let mut any = false;
-        for sink in Sink::ALL.into_iter().filter(|s| set.contains(*s)) {
-            any = true;
-            pipe.cmd("SET")
-                .arg(self.hashed_key(&format!("delivered:{}", sink.as_str()), key))
-                .arg(1)
-                .arg("PX")
-                .arg(self.dedup_ttl_ms)
-                .ignore();
-        }
-        if !any {
-            return Ok(());
-        }
-        let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn).await
     }
 
     /// One health poll: stream length, pending entries, and every [`TRIM_EVERY_POLLS`]th

@@ -17,7 +17,8 @@
 //! there stays pending in Redis and another replica takes it over after the visibility
 //! timeout: an entry read but not started when the loop stopped is in the same state.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -31,11 +32,13 @@ use crate::notification::source_of;
 use crate::result::{ErrorInfo, RecordingResult, Source};
 use crate::server::metrics::JobStage;
 use crate::server::queue::Work;
+use crate::server::sink::SinkSet;
 use crate::server::worker::{produce, Context};
 use crate::server::ServeReport;
 
-/// Attempts at acknowledging a finished job before leaving it to a takeover.
-const FINISH_ATTEMPTS: u32 = 8;
+/// Attempts at acknowledging a finished job before leaving it to a takeover: with delays
+/// capped at 5 s, a Redis outage of a few minutes.
+const FINISH_ATTEMPTS: u32 = 60;
 
 /// Runs until shutdown is signalled and the running jobs are done (or the deadline passes).
 pub(crate) async fn dispatch(
@@ -51,6 +54,9 @@ pub(crate) async fn dispatch(
     let mut failures = 0u32;
     let mut cursor = "0-0".to_owned();
     let mut next_scan = Instant::now();
+    // Entries running here: a takeover scan can hand one back to this very consumer (after
+    // a Redis outage its claim looks stale), and it must not run twice side by side.
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
     if let Err(e) = queue.ensure_group().await {
         queue.mark_down("creating the consumer group", &e);
     }
@@ -93,10 +99,17 @@ pub(crate) async fn dispatch(
             match next {
                 Ok(Some((entry, taken_over))) => {
                     failures = 0;
-                    let (ctx, queue) = (ctx.clone(), Arc::clone(&queue));
-                    tasks.spawn(
-                        async move { run_entry(entry, taken_over, slot, &ctx, &queue).await },
-                    );
+                    if !lock(&running).insert(entry.id.clone()) {
+                        tracing::debug!(entry = %entry.id, "claimed an entry that runs here already");
+                        continue;
+                    }
+                    let (ctx, queue, running) =
+                        (ctx.clone(), Arc::clone(&queue), Arc::clone(&running));
+                    tasks.spawn(async move {
+                        let id = entry.id.clone();
+                        run_entry(entry, taken_over, slot, &ctx, &queue).await;
+                        lock(&running).remove(&id);
+                    });
                 }
                 Ok(None) => failures = 0,
                 Err(e) => {
@@ -147,6 +160,10 @@ pub(crate) async fn dispatch(
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn log_join_error(joined: Result<(), tokio::task::JoinError>) {
     if let Err(e) = joined {
         if !e.is_cancelled() {
@@ -158,9 +175,10 @@ fn log_join_error(joined: Result<(), tokio::task::JoinError>) {
 /// What a read entry turned out to be.
 enum Plan {
     /// Run it (download and process, or deliver Graph's failure).
-    Run(Work),
-    /// Deliver this result without running anything.
-    Deliver(RecordingResult),
+    Run(Box<Work>),
+    /// Deliver this result without running anything, recording the delivery under the key
+    /// (see `run_entry`).
+    Deliver(RecordingResult, Option<String>),
     /// Nothing to deliver (no operation id could be read): just drop the entry.
     Drop,
 }
@@ -179,11 +197,14 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
             return match entry.op.as_deref().filter(|op| !op.is_empty()) {
                 Some(op) => {
                     tracing::warn!(entry = %entry.id, operation_id = op, "malformed queued job: {e}");
-                    Plan::Deliver(failure(
-                        op,
-                        ErrorKind::InvalidNotification,
-                        format!("{e}; the operation could not be processed"),
-                    ))
+                    Plan::Deliver(
+                        failure(
+                            op,
+                            ErrorKind::InvalidNotification,
+                            format!("{e}; the operation could not be processed"),
+                        ),
+                        Some(format!("{op}\0")),
+                    )
                 }
                 None => {
                     tracing::error!(entry = %entry.id, "malformed queued job without an operation id, dropped: {e}");
@@ -211,13 +232,16 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
                 "the job's worker stopped {} times (died or lost redis); not run again",
                 entry.deliveries - 1
             );
-            return Plan::Deliver(RecordingResult::failed(
-                source_of(work.source()),
-                ErrorInfo {
-                    kind: ErrorKind::WorkerLost,
-                    message,
-                },
-            ));
+            return Plan::Deliver(
+                RecordingResult::failed(
+                    source_of(work.source()),
+                    ErrorInfo {
+                        kind: ErrorKind::WorkerLost,
+                        message,
+                    },
+                ),
+                work.dedup_key(),
+            );
         }
     }
     if let (Work::Download(_), Some(added)) = (&work, entry.added_ms()) {
@@ -231,16 +255,19 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
                 age_ms as f64 / 1e3,
                 queue.config.job_max_age_s
             );
-            return Plan::Deliver(RecordingResult::failed(
-                source_of(work.source()),
-                ErrorInfo {
-                    kind: ErrorKind::Expired,
-                    message,
-                },
-            ));
+            return Plan::Deliver(
+                RecordingResult::failed(
+                    source_of(work.source()),
+                    ErrorInfo {
+                        kind: ErrorKind::Expired,
+                        message,
+                    },
+                ),
+                work.dedup_key(),
+            );
         }
     }
-    Plan::Run(work)
+    Plan::Run(Box::new(work))
 }
 
 /// A failed result for an operation known only by its id.
@@ -288,69 +315,67 @@ async fn run_entry(
         let plan = plan(&entry, taken_over, queue, ctx);
         let key = match &plan {
             Plan::Run(work) => work.dedup_key(),
-            Plan::Deliver(result) => result
-                .source
-                .operation_id
-                .as_ref()
-                .map(|op| dedup_key_of(op, None)),
+            Plan::Deliver(_, key) => key.clone(),
             Plan::Drop => None,
         };
         (plan, key.unwrap_or_else(|| format!("entry:{}", entry.id)))
     };
     let result = match plan {
-        Plan::Run(work) => Some(produce(work, &ctx.state).await),
-        Plan::Deliver(result) => Some(result),
+        Plan::Run(work) => Some(produce(*work, &ctx.state).await),
+        Plan::Deliver(result, _) => Some(result),
         Plan::Drop => None,
     };
     drop(slot);
+    let mut delivered = SinkSet::EMPTY;
     if let Some(result) = result {
         metrics.record_result(&result);
         let started = Instant::now();
-        deliver_once(&result, &delivery_key, ctx, queue).await;
+        delivered = deliver_once(&result, &delivery_key, ctx, queue).await;
         metrics.observe_stage(JobStage::Deliver, started.elapsed());
     }
-    finish(&entry, queue).await;
+    finish(&entry, &delivery_key, delivered, queue).await;
     renewer.abort();
     metrics.in_flight.dec();
 }
 
-/// `operation id` + NUL + `etag`, as `Work::dedup_key` builds it.
-fn dedup_key_of(operation_id: &str, etag: Option<&str>) -> String {
-    format!("{operation_id}\0{}", etag.unwrap_or(""))
-}
-
 /// Delivers `result` to every configured sink that has not taken it under `key` yet, and
-/// records the ones that take it now. If Redis cannot say which sinks took it, every sink
+/// returns the sinks that have it now. If Redis cannot say which sinks took it, every sink
 /// gets it: a duplicate is better than a lost result (the callback's receiver de-duplicates
 /// by `X-Callscribe-Operation-Id`).
-async fn deliver_once(result: &RecordingResult, key: &str, ctx: &Context, queue: &RedisQueue) {
+async fn deliver_once(
+    result: &RecordingResult,
+    key: &str,
+    ctx: &Context,
+    queue: &RedisQueue,
+) -> SinkSet {
     let metrics = &ctx.state.inner.metrics;
     let done_before = match queue.delivered(key).await {
         Ok(set) => set,
         Err(e) => {
             queue.mark_down("reading delivery records", &e);
-            crate::server::sink::SinkSet::EMPTY
+            SinkSet::EMPTY
         }
     };
-    let pending = ctx.sinks.configured().without(done_before);
-    if pending == crate::server::sink::SinkSet::EMPTY {
+    if ctx.sinks.configured().without(done_before) == SinkSet::EMPTY {
         tracing::info!(
             operation_id = result.source.operation_id.as_deref().unwrap_or(""),
             "result already delivered by an earlier run of this job"
         );
-        return;
+        return done_before;
     }
     let done = ctx.sinks.deliver_except(result, metrics, done_before).await;
-    if let Err(e) = queue.mark_delivered(key, done).await {
-        queue.mark_down("recording a delivery", &e);
-    }
+    done.union(done_before)
 }
 
-/// Acknowledges and deletes the entry, retrying with back-off a bounded number of times.
-async fn finish(entry: &Entry, queue: &RedisQueue) {
-    let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+/// Records the deliveries and acknowledges and deletes the entry, retrying with back-off (at
+/// most a third of the visibility timeout apart, so that after an outage this usually wins
+/// the race against a takeover) a bounded number of times.
+async fn finish(entry: &Entry, key: &str, delivered: SinkSet, queue: &RedisQueue) {
+    let cap =
+        Duration::from_millis(queue.config.visibility_timeout_ms / 3).min(Duration::from_secs(5));
+    let backoff = Backoff::new(Duration::from_millis(100), cap);
     for attempt in 1..=FINISH_ATTEMPTS {
-        match queue.finish(&entry.id).await {
+        match queue.finish(&entry.id, key, delivered).await {
             Ok(()) => return,
             Err(e) => {
                 queue.mark_down("acknowledging a job", &e);
@@ -360,6 +385,6 @@ async fn finish(entry: &Entry, queue: &RedisQueue) {
     }
     tracing::warn!(
         entry = %entry.id,
-        "could not acknowledge a finished job; it will be taken over and its delivery skipped"
+        "could not acknowledge a finished job; it will be taken over, and delivered again"
     );
 }
