@@ -514,8 +514,14 @@ async fn expired_poisonous_and_malformed_jobs_become_typed_failures() {
     .await;
     let fleet = Fleet::new(false).await;
     let intake = fleet.replica("intake", &good, &[]);
-    let (status, _) = get(&intake, "/readyz").await;
-    assert_eq!(status, 200, "an intake replica is ready without workers");
+    // Ready once its first poll reached Redis; no worker needed.
+    assert!(
+        wait_until(Duration::from_secs(10), || async {
+            get(&intake, "/readyz").await.0 == 200
+        })
+        .await,
+        "an intake replica is ready without workers"
+    );
 
     // Expired: queued, and no worker for longer than the 1 s retention.
     let expired = ops("expired", 0..1);

@@ -178,7 +178,7 @@ enum Plan {
     Run(Box<Work>),
     /// Deliver this result without running anything, recording the delivery under the key
     /// (see `run_entry`).
-    Deliver(RecordingResult, Option<String>),
+    Deliver(Box<RecordingResult>, Option<String>),
     /// Nothing to deliver (no operation id could be read): just drop the entry.
     Drop,
 }
@@ -198,11 +198,11 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
                 Some(op) => {
                     tracing::warn!(entry = %entry.id, operation_id = op, "malformed queued job: {e}");
                     Plan::Deliver(
-                        failure(
+                        Box::new(failure(
                             op,
                             ErrorKind::InvalidNotification,
                             format!("{e}; the operation could not be processed"),
-                        ),
+                        )),
                         Some(format!("{op}\0")),
                     )
                 }
@@ -233,13 +233,13 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
                 entry.deliveries - 1
             );
             return Plan::Deliver(
-                RecordingResult::failed(
+                Box::new(RecordingResult::failed(
                     source_of(work.source()),
                     ErrorInfo {
                         kind: ErrorKind::WorkerLost,
                         message,
                     },
-                ),
+                )),
                 work.dedup_key(),
             );
         }
@@ -256,13 +256,13 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
                 queue.config.job_max_age_s
             );
             return Plan::Deliver(
-                RecordingResult::failed(
+                Box::new(RecordingResult::failed(
                     source_of(work.source()),
                     ErrorInfo {
                         kind: ErrorKind::Expired,
                         message,
                     },
-                ),
+                )),
                 work.dedup_key(),
             );
         }
@@ -322,7 +322,7 @@ async fn run_entry(
     };
     let result = match plan {
         Plan::Run(work) => Some(produce(*work, &ctx.state).await),
-        Plan::Deliver(result, _) => Some(result),
+        Plan::Deliver(result, _) => Some(*result),
         Plan::Drop => None,
     };
     drop(slot);
