@@ -574,6 +574,38 @@ mod tests {
     }
 
     #[test]
+    fn redis_settings_are_checked_and_the_url_never_shown() {
+        let mut c = valid();
+        c.redis.role = Role::Worker;
+        let err = c.validate().expect_err("role without redis");
+        assert!(err.to_string().contains("--redis-url"), "{err}");
+        c.redis.url = Some(RedisUrl::new("redis://:hunter2pw@cache.test:6380/3"));
+        c.validate().expect("valid");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2pw"), "{shown}");
+        assert!(
+            shown.contains("RedisUrl(redis://cache.test:6380/3)"),
+            "{shown}"
+        );
+        for bad in ["http://cache.test/", "not a url hunter2pw", "redis://"] {
+            c.redis.url = Some(RedisUrl::new(bad));
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(
+                err.contains("Redis URL") && !err.contains("hunter2pw"),
+                "{err}"
+            );
+        }
+        c.redis.url = Some(RedisUrl::new("rediss://cache.test"));
+        c.redis.visibility_timeout_ms = 100;
+        let err = c.validate().expect_err("short visibility");
+        assert!(err.to_string().contains("visibility_timeout_ms"), "{err}");
+        let parsed: ServerConfig =
+            toml::from_str("[redis]\nurl = \"redis://h:1/0\"\nrole = \"intake\"").expect("toml");
+        assert_eq!(parsed.redis.role, Role::Intake);
+        assert_eq!(parsed.redis.max_takeovers, 2);
+    }
+
+    #[test]
     fn toml_file_shape() {
         let text = r#"
             listen = "0.0.0.0:9000"

@@ -55,7 +55,12 @@ impl RedisServer {
         let mut server = Self {
             child: None,
             port: free_port(),
-            dir: crate::support::temp_dir("redis"),
+            // tempfile directly, not `support::temp_dir`: benches/fleet_load.rs includes
+            // this file on its own.
+            dir: tempfile::Builder::new()
+                .prefix("callscribe-redis-")
+                .tempdir()
+                .expect("a temp dir for redis"),
             aof,
         };
         server.start_again();
