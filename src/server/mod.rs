@@ -66,6 +66,10 @@
 //!   [`ServerConfig::shutdown_grace_s`]; a crash or a missed deadline loses what was queued
 //!   (the deadline case is logged with the operation ids). Graph keeps a recording only
 //!   briefly, so a durable queue would mostly preserve downloads that can no longer succeed.
+//! * **A fleet** (`redis.url`): the queue and the de-duplication move to a Redis Stream and
+//!   claim keys shared by every replica, with the same all-or-nothing admission and the same
+//!   promise, now surviving a replica's crash (a dead worker's job is taken over); roles split
+//!   intake from workers. See `redis/mod.rs`.
 //! * **Workers.** A dispatcher takes a job off the queue only when one of
 //!   [`ServerConfig::download_concurrency`] slots is free, so the queue length is the true
 //!   backlog and it fills (→ `503`) when processing falls behind. Inside a slot the
