@@ -242,8 +242,8 @@ fn main() {
         redis.cli(&["DEL", "callscribe:jobs"]);
 
         println!("\naccepted operations/s, closed loop, 32 senders, 5 s, --role intake:");
-        println!("| intake replicas | accepted ops/s |");
-        println!("|---|---|");
+        println!("| intake replicas | accepted ops/s | stream entries after |");
+        println!("|---|---|---|");
         for n in [1usize, 2, 4] {
             let replicas: Vec<Replica> = (0..n)
                 .map(|_| replica(&jwks, &["--role", "intake"], Some(&redis)))
@@ -252,8 +252,11 @@ fn main() {
                 ready(&client, r).await;
             }
             let _ = closed_loop(&client, &replicas, &format!("warm{n}"), 1).await;
+            redis.cli(&["DEL", "callscribe:jobs"]);
             let per_s = closed_loop(&client, &replicas, &format!("run{n}"), 5).await;
-            println!("| {n} | {per_s:.0} |");
+            // Every 202 must be an entry in the stream (intake replicas run no jobs).
+            let entries = redis.xlen("callscribe:jobs");
+            println!("| {n} | {per_s:.0} | {entries} |");
             drop(replicas);
             redis.cli(&["DEL", "callscribe:jobs"]);
         }
