@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building callscribe needs and a fresh machine may lack: cmake (whisper.cpp's
 # build), pip (to fetch the model wheel), strace and GNU time (the privacy audit and the
-# memory-bound tests). Sourced by the quick-start scripts; idempotent and
+# memory-bound tests), redis-server and redis-cli (the fleet tests, tests/redis.rs). Sourced by the quick-start scripts; idempotent and
 # silent when everything is there.
 set -euo pipefail
 
@@ -12,6 +12,10 @@ command -v strace >/dev/null 2>&1 || need+=(strace)
 # GNU time (not the shell keyword): the memory-bound tests read peak RSS with `/usr/bin/time -f %M`.
 [[ -x /usr/bin/time ]] || need+=(time)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+# The fleet tests start their own redis-server on a loopback port and drive it with redis-cli
+# (Debian's redis-tools, a dependency of redis-server).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 
 if ((${#need[@]})); then
     echo "setup: installing ${need[*]}" >&2

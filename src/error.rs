@@ -43,11 +43,17 @@ pub enum ErrorKind {
     DownloadTimeout,
     /// The server sent fewer bytes than it announced, even after retries.
     DownloadIncomplete,
+    /// `serve` with a shared queue: the job's workers kept dying (or stopped renewing their
+    /// claim) and it was taken over more often than `redis.max_takeovers` allows.
+    WorkerLost,
+    /// `serve` with a shared queue: the job waited longer than `redis.job_max_age_s`, past
+    /// the few minutes Graph keeps a recording, so it was not downloaded.
+    Expired,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         Self::UnsupportedFormat,
         Self::CorruptMedia,
         Self::EmptyMedia,
@@ -64,6 +70,8 @@ impl ErrorKind {
         Self::DownloadFailed,
         Self::DownloadTimeout,
         Self::DownloadIncomplete,
+        Self::WorkerLost,
+        Self::Expired,
     ];
 
     /// The snake_case name used in JSON (`"too_large"`, …).
@@ -85,6 +93,8 @@ impl ErrorKind {
             Self::DownloadFailed => "download_failed",
             Self::DownloadTimeout => "download_timeout",
             Self::DownloadIncomplete => "download_incomplete",
+            Self::WorkerLost => "worker_lost",
+            Self::Expired => "expired",
         }
     }
 }

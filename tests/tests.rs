@@ -22,6 +22,9 @@ mod notification;
 #[cfg(feature = "server")]
 mod server;
 
+#[cfg(feature = "server")]
+mod redis;
+
 mod cli;
 
 #[cfg(feature = "fetch")]

@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use callscribe::server::{
-    read_config_file, AuthMode, CallbackConfig, SecretValue, ServerConfig, ServerError,
+    read_config_file, AuthMode, CallbackConfig, RedisUrl, Role, SecretValue, ServerConfig,
+    ServerError,
 };
 use clap::builder::TypedValueParser as _;
 use clap::Args;
@@ -150,6 +151,56 @@ pub struct ServeArgs {
         help_heading = "Service"
     )]
     pub max_connections: Option<usize>,
+
+    /// Share the queue and de-duplication with other replicas through this Redis:
+    /// redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss://… for TLS. Prefer the variable: flags
+    /// are visible in the process list. Default: none (in-process queue).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        help_heading = "Fleet (shared Redis queue)"
+    )]
+    pub redis_url: Option<RedisUrl>,
+    /// What this replica does: intake (answers notifications, queues them), worker (runs
+    /// queued jobs) or both. intake and worker need --redis-url. Default: both.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_ROLE",
+        value_parser = clap::builder::PossibleValuesParser::new(Role::NAMES)
+            .try_map(|name| name.parse::<Role>()),
+        value_name = "ROLE",
+        help_heading = "Fleet (shared Redis queue)"
+    )]
+    pub role: Option<Role>,
+    /// A job whose worker stopped renewing its claim for this long is taken over by another
+    /// worker, in ms. Default: 30000.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_VISIBILITY_TIMEOUT_MS",
+        value_name = "MS",
+        help_heading = "Fleet (shared Redis queue)"
+    )]
+    pub visibility_timeout_ms: Option<u64>,
+    /// Takeovers of one job before it becomes a failed result (kind worker_lost).
+    /// Default: 2.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_MAX_TAKEOVERS",
+        value_name = "N",
+        help_heading = "Fleet (shared Redis queue)"
+    )]
+    pub max_takeovers: Option<u32>,
+    /// Jobs accepted longer ago than this are not downloaded (Graph keeps recordings only a
+    /// few minutes) and become a failed result (kind expired), in seconds. Default: 300.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_JOB_MAX_AGE",
+        value_name = "SECONDS",
+        help_heading = "Fleet (shared Redis queue)"
+    )]
+    pub job_max_age: Option<u64>,
 
     /// How to authenticate Graph's requests: openid (Microsoft's signing keys, production),
     /// jwks-file (keys from --jwks-file), or none (anyone may submit work: warned about at
@@ -361,6 +412,14 @@ impl ServeArgs {
         set!(c.header_timeout_ms, self.header_timeout_ms);
         set!(c.idle_timeout_ms, self.idle_timeout_ms);
         set!(c.max_connections, self.max_connections);
+
+        if self.redis_url.is_some() {
+            c.redis.url = self.redis_url.clone();
+        }
+        set!(c.redis.role, self.role);
+        set!(c.redis.visibility_timeout_ms, self.visibility_timeout_ms);
+        set!(c.redis.max_takeovers, self.max_takeovers);
+        set!(c.redis.job_max_age_s, self.job_max_age);
 
         set!(c.auth.mode, self.auth);
         if self.app_id.is_some() {

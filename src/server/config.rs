@@ -71,6 +71,9 @@ pub struct ServerConfig {
     pub sinks: SinkConfig,
     /// Download policy, pipeline and CPU parallelism (see [`ProcessorConfig`]).
     pub processor: ProcessorConfig,
+    /// A shared queue and de-duplication in Redis, for a fleet of replicas (see
+    /// [`RedisConfig`]). Default: off (in-process queue and de-duplication).
+    pub redis: RedisConfig,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +94,153 @@ impl Default for ServerConfig {
             auth: AuthConfig::default(),
             sinks: SinkConfig::default(),
             processor: ProcessorConfig::default(),
+            redis: RedisConfig::default(),
+        }
+    }
+}
+
+/// What a replica does when it shares a Redis with others (`--role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Answers notifications and queues their operations; runs no jobs.
+    Intake,
+    /// Runs queued jobs; serves only `/healthz`, `/readyz` and `/metrics`.
+    Worker,
+    /// Both (the only role without Redis).
+    Both,
+}
+
+impl Role {
+    /// Every role's name, as in the configuration file and `--role`.
+    pub const NAMES: [&'static str; 3] = ["intake", "worker", "both"];
+
+    /// Whether this replica answers notifications.
+    pub fn intake(self) -> bool {
+        matches!(self, Self::Intake | Self::Both)
+    }
+
+    /// Whether this replica runs jobs.
+    pub fn worker(self) -> bool {
+        matches!(self, Self::Worker | Self::Both)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        match name {
+            "intake" => Ok(Self::Intake),
+            "worker" => Ok(Self::Worker),
+            "both" => Ok(Self::Both),
+            _ => Err(format!(
+                "unknown role {name:?} (expected intake, worker or both)"
+            )),
+        }
+    }
+}
+
+/// The Redis connection URL: `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `rediss://…` (TLS).
+///
+/// It may carry a password, so it is held like a secret: zeroized on drop, and its `Debug`
+/// (and [`RedisUrl::redacted`], used in logs) show only `scheme://host:port/db`.
+#[derive(Clone)]
+pub struct RedisUrl(SecretValue);
+
+impl RedisUrl {
+    /// Wraps a URL string; checked by [`ServerConfig::validate`].
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(SecretValue::new(url))
+    }
+
+    /// The URL itself, for connecting: never log it.
+    pub(crate) fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// `scheme://host:port/db`, without user name or password; `redis://?` when the URL
+    /// does not parse (the text itself is never echoed: it may be a mistyped password).
+    pub fn redacted(&self) -> String {
+        match Url::parse(self.expose()) {
+            Ok(url) => {
+                let host = url.host_str().unwrap_or("");
+                let port = url.port().unwrap_or(6379);
+                format!("{}://{host}:{port}{}", url.scheme(), url.path())
+            }
+            Err(_) => "redis://?".to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisUrl({})", self.redacted())
+    }
+}
+
+impl std::str::FromStr for RedisUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self::new(s))
+    }
+}
+
+impl<'de> Deserialize<'de> for RedisUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::new)
+    }
+}
+
+/// The shared queue and de-duplication of a fleet (`[redis]` in the TOML file).
+///
+/// With a URL, operations are claimed with `SET NX PX` and queued on a Redis Stream read by a
+/// consumer group, so any replica may take a notification and any replica may run its job;
+/// see `src/server/redis/mod.rs` and the README's "Running a fleet". Without one, every
+/// setting here but `role` (which must stay `both`) is ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisConfig {
+    /// `redis://…` or `rediss://…` (TLS); a password goes in the URL. Prefer the variable
+    /// `CALLSCRIBE_REDIS_URL` to the flag: flags show in the process list. Default: none.
+    pub url: Option<RedisUrl>,
+    /// `intake`, `worker` or `both`. Default: `both`.
+    pub role: Role,
+    /// Prefix of every key this service writes (`<prefix>:jobs`, `<prefix>:seen:…`,
+    /// `<prefix>:delivered:…`), so several services can share one Redis. Default:
+    /// `callscribe`.
+    pub key_prefix: String,
+    /// A job whose worker has not renewed its claim for this long is taken over by another
+    /// worker, in ms. A running job renews its claim every third of this. Default: 30000.
+    pub visibility_timeout_ms: u64,
+    /// How many times a job may be taken over from a worker that died (or stopped renewing);
+    /// the next time it becomes a failed result `worker_lost` instead of running again.
+    /// Default: 2.
+    pub max_takeovers: u32,
+    /// Jobs accepted longer ago than this are not downloaded (Graph keeps a recording only a
+    /// few minutes after the call) and become a failed result `expired`, in seconds.
+    /// Default: 300.
+    pub job_max_age_s: u64,
+    /// Stream entries older than this are trimmed even if no worker took them (no replica
+    /// with the worker role ran meanwhile), in seconds: the longest a recording token can
+    /// stay in Redis. Default: 3600.
+    pub entry_ttl_s: u64,
+    /// Timeout of one Redis command (and of connecting), in ms. Default: 2000.
+    pub command_timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            role: Role::Both,
+            key_prefix: "callscribe".to_owned(),
+            visibility_timeout_ms: 30_000,
+            max_takeovers: 2,
+            job_max_age_s: 300,
+            entry_ttl_s: 3600,
+            command_timeout_ms: 2000,
         }
     }
 }
@@ -314,6 +464,45 @@ impl ServerConfig {
             },
             _ => {}
         }
+        let redis = &self.redis;
+        match &redis.url {
+            None if redis.role != Role::Both => {
+                return bad("--role intake or worker needs a shared queue (--redis-url)".into())
+            }
+            None => {}
+            Some(url) => {
+                // The parse error would quote the URL, password included: name the problem
+                // only.
+                match Url::parse(url.expose()) {
+                    Ok(u) if matches!(u.scheme(), "redis" | "rediss") && u.host().is_some() => {}
+                    _ => {
+                        return bad(
+                            "the Redis URL must be redis://[:PASSWORD@]HOST[:PORT][/DB] or \
+                             rediss://…"
+                                .into(),
+                        )
+                    }
+                }
+                for (name, value) in [
+                    ("redis.visibility_timeout_ms", redis.visibility_timeout_ms),
+                    ("redis.job_max_age_s", redis.job_max_age_s),
+                    ("redis.entry_ttl_s", redis.entry_ttl_s),
+                    ("redis.command_timeout_ms", redis.command_timeout_ms),
+                ] {
+                    if value == 0 {
+                        return bad(format!("{name} must be greater than 0"));
+                    }
+                }
+                if redis.key_prefix.is_empty() {
+                    return bad("redis.key_prefix must not be empty".into());
+                }
+                // Claims are renewed every third of the timeout: anything shorter than a
+                // few hundred ms would be renewals and takeovers racing each other.
+                if redis.visibility_timeout_ms < 300 {
+                    return bad("redis.visibility_timeout_ms must be at least 300".into());
+                }
+            }
+        }
         if let Some(cb) = &self.sinks.callback {
             if !matches!(cb.url.scheme(), "http" | "https") || cb.url.host().is_none() {
                 return bad("the callback URL must be http(s)://host/…".into());
@@ -382,6 +571,38 @@ mod tests {
             let err = c.validate().expect_err(needle);
             assert!(err.to_string().contains(needle), "{needle}: {err}");
         }
+    }
+
+    #[test]
+    fn redis_settings_are_checked_and_the_url_never_shown() {
+        let mut c = valid();
+        c.redis.role = Role::Worker;
+        let err = c.validate().expect_err("role without redis");
+        assert!(err.to_string().contains("--redis-url"), "{err}");
+        c.redis.url = Some(RedisUrl::new("redis://:hunter2pw@cache.test:6380/3"));
+        c.validate().expect("valid");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2pw"), "{shown}");
+        assert!(
+            shown.contains("RedisUrl(redis://cache.test:6380/3)"),
+            "{shown}"
+        );
+        for bad in ["http://cache.test/", "not a url hunter2pw", "redis://"] {
+            c.redis.url = Some(RedisUrl::new(bad));
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(
+                err.contains("Redis URL") && !err.contains("hunter2pw"),
+                "{err}"
+            );
+        }
+        c.redis.url = Some(RedisUrl::new("rediss://cache.test"));
+        c.redis.visibility_timeout_ms = 100;
+        let err = c.validate().expect_err("short visibility");
+        assert!(err.to_string().contains("visibility_timeout_ms"), "{err}");
+        let parsed: ServerConfig =
+            toml::from_str("[redis]\nurl = \"redis://h:1/0\"\nrole = \"intake\"").expect("toml");
+        assert_eq!(parsed.redis.role, Role::Intake);
+        assert_eq!(parsed.redis.max_takeovers, 2);
     }
 
     #[test]

@@ -23,13 +23,19 @@ use super::AppState;
 use crate::notification::{self, NotificationError, Parsed};
 
 /// The service's routes: `POST <path>`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+/// A worker-only replica of a fleet (`--role worker`) has no notification route: a load
+/// balancer that sends it a notification gets `404`, never a `202` for work it did not queue.
 ///
 /// Usable without a socket (e.g. `tower::ServiceExt::oneshot` in tests) and mountable in a
 /// bot's own axum application.
 pub fn router(state: AppState) -> Router {
     let path = state.inner.path.clone();
-    Router::new()
-        .route(&path, post(notifications))
+    let router = if state.inner.role.intake() {
+        Router::new().route(&path, post(notifications))
+    } else {
+        Router::new()
+    };
+    router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -182,7 +188,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Ack
     }
     let metrics = &shared.metrics;
     metrics.operations_ignored.inc_by(ignored as u64);
-    match shared.admission.admit(works) {
+    match shared.intake.admit(works).await {
         Admit::Accepted { queued, duplicates } => {
             metrics.operations_accepted.inc_by(queued as u64);
             metrics.operations_duplicate.inc_by(duplicates as u64);
@@ -197,6 +203,11 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Ack
             "the job queue is full; retry later",
             retry_after,
         )),
+        Admit::Unavailable => Err(ApiError::unavailable(
+            Reject::QueueUnavailable,
+            "the job queue cannot be reached; retry later",
+            retry_after,
+        )),
         Admit::Closed => Err(ApiError::unavailable(
             Reject::ShuttingDown,
             "the service is shutting down",
@@ -207,7 +218,7 @@ async fn accept(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Ack
             Reject::TooManyOperations,
             format!(
                 "the notification holds more operations than the queue capacity ({})",
-                shared.admission.capacity()
+                shared.intake.capacity()
             ),
         )),
     }

@@ -34,6 +34,9 @@ pub(crate) enum Reject {
     TooManyOperations,
     QueueFull,
     ShuttingDown,
+    /// The shared queue (Redis) could not be reached. Its series exists only in Redis mode,
+    /// so the in-memory exposition is unchanged.
+    QueueUnavailable,
 }
 
 impl Reject {
@@ -58,6 +61,7 @@ impl Reject {
             Self::TooManyOperations => "too_many_operations",
             Self::QueueFull => "queue_full",
             Self::ShuttingDown => "shutting_down",
+            Self::QueueUnavailable => "queue_unavailable",
         }
     }
 }
@@ -221,6 +225,27 @@ pub(crate) struct Metrics {
     bytes_downloaded: Counter,
     stages: Family<StageLabel, Histogram, fn() -> Histogram>,
     response: Histogram,
+    /// The shared queue's metrics; `None` without Redis (and then not exposed).
+    pub(crate) stream: Option<StreamMetrics>,
+}
+
+/// Metrics of the shared queue (Redis mode only).
+#[derive(Default)]
+pub(crate) struct StreamMetrics {
+    /// Stream entries: jobs waiting or running, fleet-wide (polled each second).
+    pub(crate) length: Gauge,
+    /// Entries delivered to a worker and not acknowledged yet, fleet-wide (polled).
+    pub(crate) pending: Gauge,
+    /// 1 while Redis answers.
+    pub(crate) up: Gauge,
+    /// Jobs this replica took over from a worker that stopped renewing its claim.
+    pub(crate) takeovers: Counter,
+    /// Jobs this replica found too old to download (`expired` results).
+    pub(crate) expired: Counter,
+    /// Entries this replica could not read at all (no operation id): logged and dropped.
+    pub(crate) malformed: Counter,
+    /// Entries trimmed by age before any worker took them.
+    pub(crate) trimmed: Counter,
 }
 
 impl Default for Metrics {
@@ -243,6 +268,7 @@ impl Default for Metrics {
             bytes_downloaded: Counter::default(),
             stages: Family::new_with_constructor(stage_histogram as fn() -> Histogram),
             response: Histogram::new(RESPONSE_BUCKETS),
+            stream: None,
         };
         m.register()
     }
@@ -257,6 +283,55 @@ pub(crate) struct Gauges {
 }
 
 impl Metrics {
+    /// The service's metrics, with the shared queue's families when `redis` is true.
+    pub(crate) fn new(redis: bool) -> Self {
+        let mut m = Self::default();
+        if redis {
+            let stream = StreamMetrics::default();
+            drop(m.rejected.get_or_create(&ReasonLabel {
+                reason: Reject::QueueUnavailable,
+            }));
+            let r = &mut m.registry;
+            r.register(
+                "callscribe_stream_length_jobs",
+                "Entries in the shared job stream: waiting and running jobs of the fleet",
+                stream.length.clone(),
+            );
+            r.register(
+                "callscribe_stream_pending_jobs",
+                "Stream entries delivered to a worker and not yet acknowledged",
+                stream.pending.clone(),
+            );
+            r.register(
+                "callscribe_redis_up",
+                "1 while Redis answers",
+                stream.up.clone(),
+            );
+            r.register(
+                "callscribe_takeovers",
+                "Jobs taken over from a worker that stopped renewing its claim",
+                stream.takeovers.clone(),
+            );
+            r.register(
+                "callscribe_jobs_expired",
+                "Jobs older than redis.job_max_age_s, not downloaded",
+                stream.expired.clone(),
+            );
+            r.register(
+                "callscribe_stream_malformed",
+                "Stream entries without a readable operation id, dropped",
+                stream.malformed.clone(),
+            );
+            r.register(
+                "callscribe_stream_trimmed",
+                "Stream entries trimmed by age before any worker took them",
+                stream.trimmed.clone(),
+            );
+            m.stream = Some(stream);
+        }
+        m
+    }
+
     /// Creates every labelled series and registers every metric, in exposition order.
     ///
     /// Names are given without the `_total` that the encoder appends to counters, and help

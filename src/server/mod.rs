@@ -66,6 +66,10 @@
 //!   [`ServerConfig::shutdown_grace_s`]; a crash or a missed deadline loses what was queued
 //!   (the deadline case is logged with the operation ids). Graph keeps a recording only
 //!   briefly, so a durable queue would mostly preserve downloads that can no longer succeed.
+//! * **A fleet** (`redis.url`): the queue and the de-duplication move to a Redis Stream and
+//!   claim keys shared by every replica, with the same all-or-nothing admission and the same
+//!   promise, now surviving a replica's crash (a dead worker's job is taken over); roles split
+//!   intake from workers. See `redis/mod.rs`.
 //! * **Workers.** A dispatcher takes a job off the queue only when one of
 //!   [`ServerConfig::download_concurrency`] slots is free, so the queue length is the true
 //!   backlog and it fills (→ `503`) when processing falls behind. Inside a slot the
@@ -92,6 +96,7 @@ mod handlers;
 mod http;
 mod metrics;
 mod queue;
+mod redis;
 mod run;
 mod sink;
 mod worker;
@@ -107,8 +112,8 @@ use tokio::sync::{mpsc, watch};
 
 pub use auth::AuthMode;
 pub use config::{
-    AuthConfig, CallbackConfig, SecretValue, ServerConfig, SinkConfig, DEFAULT_ISSUERS,
-    DEFAULT_OPENID_URL,
+    AuthConfig, CallbackConfig, RedisConfig, RedisUrl, Role, SecretValue, ServerConfig, SinkConfig,
+    DEFAULT_ISSUERS, DEFAULT_OPENID_URL,
 };
 pub use handlers::router;
 pub use run::{read_config_file, run};
@@ -119,7 +124,8 @@ use crate::processor::Processor;
 use crate::result::RecordingResult;
 use auth::Auth;
 use metrics::Metrics;
-use queue::{Admission, QueuedJob};
+use queue::{Admission, Admit, QueuedJob, Work};
+use redis::RedisQueue;
 use sink::Sinks;
 
 /// Why the service could not be built or run.
@@ -228,7 +234,9 @@ struct Shared {
     /// `Retry-After` seconds sent with every 503.
     retry_after_s: u64,
     auth: Auth,
-    admission: Admission,
+    intake: Intake,
+    /// What this replica does (always `both` without Redis).
+    role: Role,
     metrics: Metrics,
     runner: Arc<dyn JobRunner>,
     /// Cleared when shutdown begins: from then on notifications get 503.
@@ -237,28 +245,78 @@ struct Shared {
     workers_running: AtomicBool,
 }
 
+/// Where accepted operations go: the in-process queue, or the shared one in Redis.
+enum Intake {
+    Memory(Admission),
+    Redis(Arc<RedisQueue>),
+}
+
+impl Intake {
+    async fn admit(&self, works: Vec<Work>) -> Admit {
+        match self {
+            Self::Memory(admission) => admission.admit(works),
+            Self::Redis(queue) => queue.admit(works).await,
+        }
+    }
+
+    /// Jobs waiting (in Redis: waiting or running, fleet-wide, as of the last poll).
+    fn depth(&self) -> usize {
+        match self {
+            Self::Memory(admission) => admission.depth(),
+            Self::Redis(queue) => queue.depth(),
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        match self {
+            Self::Memory(admission) => admission.capacity(),
+            Self::Redis(queue) => queue.capacity(),
+        }
+    }
+
+    /// Room for a job (in Redis: as of the last poll, and Redis reachable).
+    fn has_room(&self) -> bool {
+        match self {
+            Self::Memory(admission) => admission.has_room(),
+            Self::Redis(queue) => queue.is_up() && queue.depth() < queue.capacity(),
+        }
+    }
+
+    fn redis(&self) -> Option<&Arc<RedisQueue>> {
+        match self {
+            Self::Memory(_) => None,
+            Self::Redis(queue) => Some(queue),
+        }
+    }
+}
+
 impl AppState {
-    /// Jobs waiting in the queue (not yet started).
+    /// Jobs waiting in the queue (not yet started). With Redis: entries in the shared stream
+    /// (waiting or running, fleet-wide), as of the last poll.
     pub fn queue_depth(&self) -> usize {
-        self.inner.admission.depth()
+        self.inner.intake.depth()
     }
 
     /// Whether `/readyz` would answer 200: workers running, accepting, signing keys loaded
-    /// and room in the queue.
+    /// and room in the queue. With Redis, also Redis reachable; a worker-only replica needs
+    /// no keys and no room, only Redis.
     pub fn is_ready(&self) -> bool {
         let s = &self.inner;
-        s.workers_running.load(Ordering::Acquire)
-            && s.accepting.load(Ordering::Acquire)
-            && s.auth.has_keys()
-            && s.admission.has_room()
+        let running =
+            s.workers_running.load(Ordering::Acquire) && s.accepting.load(Ordering::Acquire);
+        running
+            && match (s.role.intake(), s.intake.redis()) {
+                (false, Some(queue)) => queue.is_up(),
+                _ => s.auth.has_keys() && s.intake.has_room(),
+            }
     }
 
     /// The `/metrics` text.
     pub fn metrics_text(&self) -> String {
         let s = &self.inner;
         s.metrics.render(&metrics::Gauges {
-            queue_depth: s.admission.depth(),
-            queue_capacity: s.admission.capacity(),
+            queue_depth: s.intake.depth(),
+            queue_capacity: s.intake.capacity(),
             bytes_downloaded: s.runner.bytes_downloaded(),
             ready: self.is_ready(),
         })
@@ -271,7 +329,7 @@ impl AppState {
 /// to the capacity) and processed once it does.
 pub struct Server {
     state: AppState,
-    queue: mpsc::Receiver<QueuedJob>,
+    queue: Backend,
     sinks: Arc<Sinks>,
     download_concurrency: usize,
     shutdown_grace: Duration,
@@ -296,20 +354,35 @@ impl Server {
         config.validate()?;
         let auth = Auth::build(&config.auth).await?;
         let sinks = Arc::new(Sinks::build(&config.sinks).await?);
-        let (tx, queue) = mpsc::channel(config.queue_capacity);
-        let admission = Admission::new(
-            tx,
-            Duration::from_secs(config.dedup_ttl_s),
-            config.dedup_capacity,
-        );
+        let (intake, queue) = match &config.redis.url {
+            None => {
+                let (tx, rx) = mpsc::channel(config.queue_capacity);
+                let admission = Admission::new(
+                    tx,
+                    Duration::from_secs(config.dedup_ttl_s),
+                    config.dedup_capacity,
+                );
+                (Intake::Memory(admission), Backend::Memory(rx))
+            }
+            Some(_) => {
+                let queue = Arc::new(RedisQueue::new(
+                    &config.redis,
+                    config.queue_capacity,
+                    config.dedup_ttl_s,
+                )?);
+                (Intake::Redis(Arc::clone(&queue)), Backend::Redis(queue))
+            }
+        };
+        let redis = matches!(queue, Backend::Redis(_));
         let state = AppState {
             inner: Arc::new(Shared {
                 path: config.path.clone(),
                 body_limit: config.body_limit_bytes,
                 retry_after_s: config.retry_after_s,
                 auth,
-                admission,
-                metrics: Metrics::default(),
+                intake,
+                role: config.redis.role,
+                metrics: Metrics::new(redis),
                 runner,
                 accepting: AtomicBool::new(true),
                 workers_running: AtomicBool::new(false),
@@ -346,6 +419,12 @@ impl Server {
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
+}
+
+/// The workers' side of the queue.
+enum Backend {
+    Memory(mpsc::Receiver<QueuedJob>),
+    Redis(Arc<RedisQueue>),
 }
 
 /// What happened during [`serve`], for the caller's log and exit code.
@@ -401,15 +480,38 @@ where
     // The deadline doubles as the stop signal: `None` while running, `Some(when)` once
     // shutdown has begun.
     let (stop_tx, stop_rx) = watch::channel::<Option<Instant>>(None);
-    let worker = tokio::spawn(worker::dispatch(
-        queue,
-        worker::Context {
-            state: state.clone(),
-            sinks,
-        },
-        download_concurrency,
-        stop_rx,
-    ));
+    let ctx = worker::Context {
+        state: state.clone(),
+        sinks,
+    };
+    let mut poller = None;
+    let worker = match queue {
+        Backend::Memory(queue) => {
+            tokio::spawn(worker::dispatch(queue, ctx, download_concurrency, stop_rx))
+        }
+        Backend::Redis(queue) => {
+            poller = Some(tokio::spawn({
+                let (queue, state) = (Arc::clone(&queue), state.clone());
+                async move { queue.poll(&state.inner.metrics).await }
+            }));
+            if queue.role().worker() {
+                tokio::spawn(redis::worker::dispatch(
+                    queue,
+                    ctx,
+                    download_concurrency,
+                    stop_rx,
+                ))
+            } else {
+                // An intake replica runs no jobs: what it accepted is in Redis, for the
+                // workers, so its shutdown has nothing to drain.
+                tokio::spawn(async move {
+                    let mut stop_rx = stop_rx;
+                    let _ = stop_rx.wait_for(Option::is_some).await;
+                    ServeReport::default()
+                })
+            }
+        }
+    };
     let refresher = state.inner.auth.spawn_refresher();
     state.inner.workers_running.store(true, Ordering::Release);
 
@@ -461,13 +563,16 @@ where
             tracing::error!("worker dispatcher failed: {e}");
             ServeReport {
                 finished: 0,
-                unfinished: state.inner.admission.depth(),
+                unfinished: state.inner.intake.depth(),
             }
         }
     };
     state.inner.workers_running.store(false, Ordering::Release);
     if let Some(refresher) = refresher {
         refresher.abort();
+    }
+    if let Some(poller) = poller {
+        poller.abort();
     }
 
     // Step 5.

@@ -29,7 +29,7 @@ pub(crate) enum Work {
 }
 
 impl Work {
-    fn source(&self) -> &NotificationSource {
+    pub(crate) fn source(&self) -> &NotificationSource {
         match self {
             Self::Download(job) => &job.source,
             Self::Failed(failed) => &failed.source,
@@ -37,7 +37,7 @@ impl Work {
     }
 
     /// `operation id` + NUL + `etag`; `None` without an operation id (nothing to compare).
-    fn dedup_key(&self) -> Option<String> {
+    pub(crate) fn dedup_key(&self) -> Option<String> {
         let source = self.source();
         if source.operation_id.is_empty() {
             return None;
@@ -73,6 +73,9 @@ pub(crate) enum Admit {
     TooMany,
     /// The queue is closed (shutdown): nothing was queued or marked.
     Closed,
+    /// The shared queue (Redis) could not be reached: nothing was queued or marked, as far
+    /// as the service can tell (see `redis::RedisQueue::admit`).
+    Unavailable,
 }
 
 /// Operation keys seen within the TTL, oldest first.

@@ -118,10 +118,36 @@ impl Sinks {
     /// the results-dir file is written before the callback is posted, so a bot that reads the
     /// directory when its callback arrives finds the file.
     pub(crate) async fn deliver(&self, result: &RecordingResult, metrics: &Metrics) {
+        self.deliver_except(result, metrics, SinkSet::EMPTY).await;
+    }
+
+    /// The configured sinks.
+    pub(crate) fn configured(&self) -> SinkSet {
+        let mut set = SinkSet::EMPTY;
+        if self.stdout {
+            set.insert(Sink::Stdout);
+        }
+        if self.dir.is_some() {
+            set.insert(Sink::ResultsDir);
+        }
+        if self.callback.is_some() {
+            set.insert(Sink::Callback);
+        }
+        set
+    }
+
+    /// As [`Sinks::deliver`], leaving out the sinks in `skip` (they took this result
+    /// before: the shared queue ran its job twice). Returns the sinks that took it now.
+    pub(crate) async fn deliver_except(
+        &self,
+        result: &RecordingResult,
+        metrics: &Metrics,
+        skip: SinkSet,
+    ) -> SinkSet {
         let json = result.to_json_line();
         let op = result.source.operation_id.as_deref().unwrap_or("");
         let stdout = async {
-            if self.stdout {
+            if self.stdout && !skip.contains(Sink::Stdout) {
                 let mut line = Vec::with_capacity(json.len() + 1);
                 line.extend_from_slice(json.as_bytes());
                 line.push(b'\n');
@@ -132,37 +158,95 @@ impl Sinks {
                 })
                 .await;
                 match written {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => return true,
                     Ok(Err(e)) => failed(metrics, Sink::Stdout, op, &e.to_string()),
                     Err(e) => failed(metrics, Sink::Stdout, op, &e.to_string()),
                 }
             }
+            false
         };
         let dir = async {
-            if let Some(dir) = &self.dir {
+            if let Some(dir) = self
+                .dir
+                .as_ref()
+                .filter(|_| !skip.contains(Sink::ResultsDir))
+            {
                 let (dir, op_owned, bytes) =
                     (dir.clone(), op.to_owned(), json.clone().into_bytes());
                 let written =
                     tokio::task::spawn_blocking(move || write_result_file(&dir, &op_owned, &bytes))
                         .await;
                 match written {
-                    Ok(Ok(_)) => {}
+                    Ok(Ok(_)) => return true,
                     Ok(Err(e)) => failed(metrics, Sink::ResultsDir, op, &e.to_string()),
                     Err(e) => failed(metrics, Sink::ResultsDir, op, &e.to_string()),
                 }
             }
+            false
         };
         let callback = async {
-            if let Some(callback) = &self.callback {
-                if let Err(e) = callback.post(&json, op).await {
-                    failed(metrics, Sink::Callback, op, &e);
+            if let Some(callback) = self
+                .callback
+                .as_ref()
+                .filter(|_| !skip.contains(Sink::Callback))
+            {
+                match callback.post(&json, op).await {
+                    Ok(()) => return true,
+                    Err(e) => failed(metrics, Sink::Callback, op, &e),
                 }
             }
+            false
         };
-        futures_util::join!(stdout, async {
-            dir.await;
-            callback.await;
+        let (stdout, (dir, callback)) = futures_util::join!(stdout, async {
+            let dir = dir.await;
+            (dir, callback.await)
         });
+        let mut done = SinkSet::EMPTY;
+        for (sink, ok) in [
+            (Sink::Stdout, stdout),
+            (Sink::ResultsDir, dir),
+            (Sink::Callback, callback),
+        ] {
+            if ok {
+                done.insert(sink);
+            }
+        }
+        done
+    }
+}
+
+/// A set of sinks (a bit per [`Sink`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct SinkSet(u8);
+
+impl SinkSet {
+    /// No sink.
+    pub(crate) const EMPTY: SinkSet = SinkSet(0);
+
+    fn bit(sink: Sink) -> u8 {
+        match sink {
+            Sink::Stdout => 1,
+            Sink::ResultsDir => 2,
+            Sink::Callback => 4,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, sink: Sink) {
+        self.0 |= Self::bit(sink);
+    }
+
+    pub(crate) fn contains(self, sink: Sink) -> bool {
+        self.0 & Self::bit(sink) != 0
+    }
+
+    /// The sinks in either.
+    pub(crate) fn union(self, other: SinkSet) -> SinkSet {
+        SinkSet(self.0 | other.0)
+    }
+
+    /// The sinks in `self` but not in `other`.
+    pub(crate) fn without(self, other: SinkSet) -> SinkSet {
+        SinkSet(self.0 & !other.0)
     }
 }
 

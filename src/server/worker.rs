@@ -166,11 +166,24 @@ async fn run_job(job: QueuedJob, slot: OwnedSemaphorePermit, ctx: &Context) {
     let metrics = &shared.metrics;
     metrics.in_flight.inc();
     metrics.observe_stage(JobStage::Queue, job.enqueued.elapsed());
-    let result = match job.work {
+    let result = produce(job.work, &ctx.state).await;
+    drop(slot);
+    metrics.record_result(&result);
+    let started = Instant::now();
+    ctx.sinks.deliver(&result, metrics).await;
+    metrics.observe_stage(JobStage::Deliver, started.elapsed());
+    metrics.in_flight.dec();
+}
+
+/// The one result of an accepted operation: the runner's for a download (a panic in it
+/// becomes a `corrupt_media` failure), the typed failure for an operation Graph reported as
+/// failed. Shared by the in-memory dispatcher and the Redis worker.
+pub(crate) async fn produce(work: Work, state: &AppState) -> RecordingResult {
+    match work {
         Work::Download(recording) => {
             let source = source_of(&recording.source);
             // Exactly one result per accepted operation, even if processing panics.
-            match AssertUnwindSafe(shared.runner.run(recording))
+            match AssertUnwindSafe(state.inner.runner.run(recording))
                 .catch_unwind()
                 .await
             {
@@ -186,11 +199,5 @@ async fn run_job(job: QueuedJob, slot: OwnedSemaphorePermit, ctx: &Context) {
             }
         }
         Work::Failed(failed) => failed_result(failed),
-    };
-    drop(slot);
-    metrics.record_result(&result);
-    let started = Instant::now();
-    ctx.sinks.deliver(&result, metrics).await;
-    metrics.observe_stage(JobStage::Deliver, started.elapsed());
-    metrics.in_flight.dec();
+    }
 }

@@ -22,3 +22,7 @@ pub mod wav;
 pub mod callback_server;
 #[cfg(feature = "server")]
 pub mod jwt;
+#[cfg(feature = "server")]
+pub mod redis_server;
+#[cfg(feature = "server")]
+pub mod replica;
