@@ -439,7 +439,10 @@ fn transcript_fields_are_pinned() {
             end_s: 2.25,
             text: "Hi, this is Maria.".into(),
             confidence: 0.875,
+            words: None,
         }],
+        entities: Vec::new(),
+        redactions: Vec::new(),
     });
     let path = sample_path("pcm16-16000hz-mono-speech.wav")
         .display()
