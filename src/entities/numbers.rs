@@ -312,7 +312,10 @@ pub(crate) fn pieces(lexes: &[(usize, Lex)]) -> Vec<Piece> {
                 let (used, digits) = unit_group(*value, &lexes[i + 1..]);
                 Some((1 + used, digits, plus_said, false, false))
             }
-            Lex::Teen(n) => Some((1, n.to_string(), plus_said, false, false)),
+            Lex::Teen(n) => {
+                let (used, value) = teen_group(*n, *word, &lexes[i + 1..]);
+                Some((1 + used, value.to_string(), plus_said, false, false))
+            }
             Lex::Tens(t) => {
                 let (used, value) = tens_group(*t, &lexes[i + 1..]);
                 Some((1 + used, value.to_string(), plus_said, false, false))
@@ -385,8 +388,23 @@ fn tens_group(t: u8, rest: &[(usize, Lex)]) -> (usize, u8) {
     let skip = usize::from(matches!(rest.first(), Some((_, Lex::Joiner))));
     match rest.get(skip).map(|(_, l)| l) {
         Some(Lex::Unit { value, .. }) if *value > 0 => (skip + 1, t + value),
-        Some(Lex::Teen(n)) if t == 60 || t == 80 => (skip + 1, t + n),
+        Some(Lex::Teen(n)) if t == 60 || t == 80 => {
+            let (used, teen) = teen_group(*n, rest[skip].0, &rest[skip + 1..]);
+            (skip + 1 + used, t + teen)
+        }
         _ => (0, t),
+    }
+}
+
+/// A teen written in word `word` and what may follow: "dix" + 7–9 in the same word
+/// ("dix-sept", "dix-huit", "dix-neuf": French writes them hyphenated; "ten, eight" said as two
+/// words are two numbers). Returns the lexemes used after the teen and the value.
+fn teen_group(n: u8, word: usize, rest: &[(usize, Lex)]) -> (usize, u8) {
+    match rest.first() {
+        Some((w, Lex::Unit { value, weak: false })) if n == 10 && *value >= 7 && *w == word => {
+            (1, 10 + value)
+        }
+        _ => (0, n),
     }
 }
 

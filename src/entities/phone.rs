@@ -37,15 +37,23 @@ impl Region {
         let upper = code.trim().to_ascii_uppercase();
         let id: Id = upper.parse().ok()?;
         let meta = DATABASE.by_id(upper.as_str())?;
+        // The metadata lists local-only lengths per number type (the general descriptor's
+        // are empty in the crate's data): the union of fixed-line and mobile numbers'.
+        let descriptors = meta.descriptors();
+        let mut local_lengths: Vec<usize> = [
+            Some(descriptors.general()),
+            descriptors.fixed_line(),
+            descriptors.mobile(),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|d| d.possible_local_length().iter().map(|&n| usize::from(n)))
+        .collect();
+        local_lengths.sort_unstable();
+        local_lengths.dedup();
         Some(Self {
             id,
-            local_lengths: meta
-                .descriptors()
-                .general()
-                .possible_local_length()
-                .iter()
-                .map(|&n| usize::from(n))
-                .collect(),
+            local_lengths,
             country_code: meta.country_code(),
         })
     }
