@@ -85,9 +85,9 @@ pub mod tones;
 pub mod transcribe;
 pub mod trim;
 mod vad;
-pub mod words;
 #[cfg(feature = "whisper")]
 mod whisper_ffi;
+pub mod words;
 
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};

@@ -88,11 +88,23 @@ pub fn fit(segment: &mut TranscriptSegment) {
     };
     let mut floor = start;
     for word in words.iter_mut() {
-        let s = if word.start_s.is_finite() { word.start_s } else { floor };
-        let e = if word.end_s.is_finite() { word.end_s } else { s };
+        let s = if word.start_s.is_finite() {
+            word.start_s
+        } else {
+            floor
+        };
+        let e = if word.end_s.is_finite() {
+            word.end_s
+        } else {
+            s
+        };
         word.start_s = round_ms(s.clamp(floor, end));
         word.end_s = round_ms(e.clamp(word.start_s, end));
-        let p = if word.probability.is_finite() { word.probability } else { 0.0 };
+        let p = if word.probability.is_finite() {
+            word.probability
+        } else {
+            0.0
+        };
         word.probability = (p.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
         floor = word.end_s;
     }

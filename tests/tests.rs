@@ -4,6 +4,7 @@
 mod support;
 
 mod decode;
+mod entities;
 mod json;
 mod malformed;
 mod resample;

@@ -543,7 +543,9 @@ mod tests {
         assert_eq!(flag.processor.pipeline.redact, RedactSet::all());
         assert!(Cli::try_parse_from(["serve", "--redact", "cards"]).is_err());
         std::fs::write(path, "[processor.pipeline]\nredact = \"card,pin\"\n").expect("write");
-        let err = parse(&["--config", path]).to_config().expect_err("unknown kind");
+        let err = parse(&["--config", path])
+            .to_config()
+            .expect_err("unknown kind");
         assert!(err.to_string().contains("pin"), "{err}");
     }
 }

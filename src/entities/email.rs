@@ -87,13 +87,11 @@ pub(crate) fn find<'a>(words: impl IntoIterator<Item = &'a str>, lang: Lang) -> 
     let mut i = 0;
     while i < toks.len() {
         let found = match &toks[i] {
-            Tok::Part { text, .. } if text.contains('@') => {
-                written(text).map(|address| Address {
-                    first: i,
-                    last: i,
-                    address,
-                })
-            }
+            Tok::Part { text, .. } if text.contains('@') => written(text).map(|address| Address {
+                first: i,
+                last: i,
+                address,
+            }),
             Tok::At => spoken(&toks, i, out.last().map_or(0, |a| a.last + 1)),
             _ => None,
         };
@@ -209,7 +207,10 @@ mod tests {
             ["john.smith@contoso.com"]
         );
         assert_eq!(
-            addresses("mail me at jane underscore doe at fabrikam.co.uk, thanks", en),
+            addresses(
+                "mail me at jane underscore doe at fabrikam.co.uk, thanks",
+                en
+            ),
             ["jane_doe@fabrikam.co.uk"]
         );
         assert!(addresses("email me at contoso dot com", en).is_empty());

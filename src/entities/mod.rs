@@ -184,7 +184,8 @@ impl Annotator {
 
         // Replace in the segments, span by span within each segment.
         if !found.spans.is_empty() {
-            let mut per_segment: Vec<Vec<redact::Span>> = vec![Vec::new(); transcript.segments.len()];
+            let mut per_segment: Vec<Vec<redact::Span>> =
+                vec![Vec::new(); transcript.segments.len()];
             let mut ranges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); transcript.segments.len()];
             let mut index_in_segment = Vec::with_capacity(located.len());
             for &(s, range) in &located {
@@ -208,8 +209,11 @@ impl Annotator {
                     w = end + 1;
                 }
             }
-            for ((segment, spans), ranges) in
-                transcript.segments.iter_mut().zip(&per_segment).zip(&ranges)
+            for ((segment, spans), ranges) in transcript
+                .segments
+                .iter_mut()
+                .zip(&per_segment)
+                .zip(&ranges)
             {
                 redact::apply_to_text(&mut segment.text, ranges, spans);
             }
@@ -217,7 +221,10 @@ impl Annotator {
         if !self.redact.is_empty() {
             // `text` and the words, each from its own reading.
             let ranges = word_ranges(&transcript.text);
-            let text_words: Vec<&str> = ranges.iter().map(|&(a, b)| &transcript.text[a..b]).collect();
+            let text_words: Vec<&str> = ranges
+                .iter()
+                .map(|&(a, b)| &transcript.text[a..b])
+                .collect();
             let spans = self.redactions_only(&text_words, lang);
             redact::apply_to_text(&mut transcript.text, &ranges, &spans);
             self.redact_words(&mut transcript.segments, lang);
@@ -281,7 +288,9 @@ impl Annotator {
                         },
                         None => number,
                     };
-                    found.phones.push((number, extension.map(|(digits, _)| digits)));
+                    found
+                        .phones
+                        .push((number, extension.map(|(digits, _)| digits)));
                 }
             }
         }
@@ -356,8 +365,8 @@ fn extension_after(words: &[&str], runs: &[numbers::Run], i: usize) -> Option<(S
         return None;
     }
     let next = runs.get(i + 1)?;
-    let only_punctuation_between = (keyword + 1..next.first)
-        .all(|w| words[w].chars().all(|c| !c.is_alphanumeric()));
+    let only_punctuation_between =
+        (keyword + 1..next.first).all(|w| words[w].chars().all(|c| !c.is_alphanumeric()));
     (only_punctuation_between && next.digits.len() <= MAX_EXTENSION_DIGITS)
         .then(|| (next.digits.clone(), next.last))
 }

@@ -300,16 +300,10 @@ pub(crate) fn pieces(lexes: &[(usize, Lex)]) -> Vec<Piece> {
                 plus,
                 mixed,
                 not_phone,
-            } => Some((
-                1,
-                digits.clone(),
-                *plus || plus_said,
-                *mixed,
-                *not_phone,
-            )),
+            } => Some((1, digits.clone(), *plus || plus_said, *mixed, *not_phone)),
             Lex::Unit { weak: true, .. } if !continues => None,
             Lex::Unit { value, .. } => {
-                let (used, digits) = unit_group(*value, &lexes[i + 1..]);
+                let (used, digits) = unit_group(*value, *word, &lexes[i + 1..]);
                 Some((1 + used, digits, plus_said, false, false))
             }
             Lex::Teen(n) => {
@@ -359,13 +353,15 @@ pub(crate) fn pieces(lexes: &[(usize, Lex)]) -> Vec<Piece> {
     out
 }
 
-/// A digit word and what may follow it: "hundred" / "thousand", or French "quatre-vingt".
-/// Returns the lexemes used after the digit and the digits read.
-fn unit_group(value: u8, rest: &[(usize, Lex)]) -> (usize, String) {
+/// A digit word (word `word`) and what may follow it: "hundred" / "thousand", or French
+/// "quatre-vingt" (one hyphenated word: "four twenty" is 4, 20). Returns the lexemes used after
+/// the digit and the digits read.
+fn unit_group(value: u8, word: usize, rest: &[(usize, Lex)]) -> (usize, String) {
     let d = char::from(b'0' + value);
+    let same_word = rest.first().is_some_and(|(w, _)| *w == word);
     match rest.first().map(|(_, l)| l) {
         // "quatre-vingt(s)" = 80, then as tens.
-        Some(Lex::Tens(20)) if value == 4 => {
+        Some(Lex::Tens(20)) if value == 4 && same_word => {
             let (used, v) = tens_group(80, &rest[1..]);
             (1 + used, v.to_string())
         }
@@ -465,10 +461,7 @@ mod tests {
     fn spellings_become_digits() {
         let en = Lang::En;
         assert_eq!(digits("call 555-0142 now", en), ["5550142"]);
-        assert_eq!(
-            digits("five five five, oh one four two", en),
-            ["5550142"]
-        );
+        assert_eq!(digits("five five five, oh one four two", en), ["5550142"]);
         assert_eq!(digits("triple five double oh four two", en), ["5550042"]);
         assert_eq!(digits("one eight hundred five five five", en), ["1800555"]);
         assert_eq!(digits("extension twenty-four", en), ["24"]);
@@ -477,7 +470,10 @@ mod tests {
         assert_eq!(digits("(425) 555 - 0142.", en), ["4255550142"]);
         assert_eq!(digits("٥٥٥ ٠١٤٢", en), ["5550142"]);
         assert_eq!(
-            digits("zéro six, douze, trente-quatre, soixante-dix-huit, quatre-vingt-douze", Lang::Fr),
+            digits(
+                "zéro six, douze, trente-quatre, soixante-dix-huit, quatre-vingt-douze",
+                Lang::Fr
+            ),
             ["0612347892"]
         );
         assert_eq!(digits("vingt et un", Lang::Fr), ["21"]);

@@ -198,7 +198,10 @@ mod tests {
             read("1 425 555 0142"),
             [(Some("+14255550142".into()), "4255550142".into())]
         );
-        assert!(read("123-4567").is_empty(), "a US number never starts with 1");
+        assert!(
+            read("123-4567").is_empty(),
+            "a US number never starts with 1"
+        );
         assert!(read("4111 1111 1111 1111").is_empty());
         assert!(read("12345").is_empty());
     }

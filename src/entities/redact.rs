@@ -134,7 +134,8 @@ pub(crate) fn apply_to_text(text: &mut String, words: &[(usize, usize)], spans: 
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for span in spans {
-        let (Some(&(start, _)), Some(&(last_start, end))) = (words.get(span.first), words.get(span.last))
+        let (Some(&(start, _)), Some(&(last_start, end))) =
+            (words.get(span.first), words.get(span.last))
         else {
             continue;
         };
