@@ -14,6 +14,8 @@ mod trim;
 mod multilingual;
 #[cfg(feature = "whisper")]
 mod transcribe;
+#[cfg(feature = "whisper")]
+mod voicemail_numbers;
 
 #[cfg(feature = "fetch")]
 mod fetch;
