@@ -91,7 +91,11 @@ fn annotator(entities: bool, redact: RedactSet) -> Annotator {
 
 fn main() {
     let t = transcript();
-    let words: usize = t.segments.iter().map(|s| s.text.split_whitespace().count()).sum();
+    let words: usize = t
+        .segments
+        .iter()
+        .map(|s| s.text.split_whitespace().count())
+        .sum();
     // What the bench works on, checked once: the entities and redactions are found.
     let mut check = t.clone();
     annotator(true, RedactSet::all()).annotate(&mut check);

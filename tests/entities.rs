@@ -171,6 +171,8 @@ const CASES: &[Case] = &[
     case("en", "card", "call 425-555-0142 about card 5500 0000 0000 0004", &["phone:+14255550142:4255550142"], Some("call 425-555-0142 about card [CARD]"), &["card+"]),
     case("en", "card", "reference 12345678901234567890123", NONE, Some("reference [CARD]"), &["card"]),
     case("en", "card", "a short 1234 5678 stays", NONE, None, NONE),
+    case("en", "card", "my visa is 4 near 12 888 888 888 thanks, call 555-0142", NONE, Some("my visa is [CARD] near [CARD] thanks, call [CARD]"), &["card", "card", "card"]),
+    case("en", "card", "card 4111 1111 1111 1111 then call 555-0142", &["phone:-:5550142"], Some("card [CARD] then call 555-0142"), &["card+"]),
     // Redaction: SSN, phone, email, digits, all.
     case("en", "ssn", "my social is 123-45-6789.", NONE, Some("my social is [SSN]."), &["ssn"]),
     case("en", "ssn", "one two three four five six seven eight nine", NONE, Some("[SSN]"), &["ssn"]),

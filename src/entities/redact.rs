@@ -72,6 +72,56 @@ pub(crate) fn card(run: &Run) -> Option<Span> {
     })
 }
 
+/// Words after a card word ("card", "visa", "tarjeta", …) within which every digit is taken for
+/// part of a card: about 10 s of speech at 150 words a minute, which a card number and the
+/// words a misheard one breaks into ("3 782 822 463 1 near O'neero 5") fit in.
+pub(crate) const CARD_CONTEXT_WORDS: usize = 25;
+
+/// Whether `word` names a payment card in English, Spanish or French.
+pub(crate) fn card_word(word: &str) -> bool {
+    let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+    if core.len() > 12 {
+        return false;
+    }
+    matches!(
+        core.to_lowercase().as_str(),
+        "card" | "cards" | "visa" | "mastercard" | "amex" | "express" | "credit" | "debit"
+            | "tarjeta" | "crédito" | "débito" | "carte" | "cb"
+    )
+}
+
+/// Card spans for the runs shorter than a card that start within [`CARD_CONTEXT_WORDS`] after
+/// a card word, until a whole card (13 or more digits) has been read after it: Whisper often
+/// breaks a spoken card number into pieces with misheard words between them, and each piece is
+/// still part of the card.
+pub(crate) fn card_context(words: &[&str], runs: &[Run]) -> Vec<Span> {
+    let mut out = Vec::new();
+    let mut last_card_word: Option<usize> = None;
+    let mut next_run = 0;
+    for (i, word) in words.iter().enumerate() {
+        if card_word(word) {
+            last_card_word = Some(i);
+        }
+        while next_run < runs.len() && runs[next_run].first <= i {
+            let run = &runs[next_run];
+            let near = last_card_word.is_some_and(|k| run.first > k && run.first - k <= CARD_CONTEXT_WORDS);
+            if run.digits.len() >= CARD_MIN_DIGITS {
+                // A whole card was read after the card word: what follows is not part of it.
+                last_card_word = None;
+            } else if near {
+                out.push(Span {
+                    first: run.first,
+                    last: run.last,
+                    kind: RedactKind::Card,
+                    luhn: None,
+                });
+            }
+            next_run += 1;
+        }
+    }
+    out
+}
+
 /// An SSN span for a 9-digit run of [`ssn_like`] digits.
 pub(crate) fn ssn(run: &Run) -> Option<Span> {
     ssn_like(&run.digits).then_some(Span {
@@ -169,6 +219,19 @@ mod tests {
         assert!(luhn_valid("4111111111111111"));
         assert!(luhn_valid("378282246310005"));
         assert!(!luhn_valid("4111111111111112"));
+    }
+
+    #[test]
+    fn digits_near_a_card_word_are_card_digits() {
+        use crate::entities::numbers::find_runs;
+        use crate::entities::Lang;
+        let text = "my Visa is 4 near 1 2 888 then call 555-0142 later, the end of a long message \
+                    with many words so the keyword is far away by now 42";
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let runs = find_runs(words.iter().copied(), Lang::En);
+        let spans = card_context(&words, &runs);
+        let redacted: Vec<&str> = spans.iter().map(|s| words[s.first]).collect();
+        assert_eq!(redacted, ["4", "1", "555-0142"]);
     }
 
     #[test]
