@@ -572,18 +572,31 @@ fn entity_redaction_and_word_fields_are_pinned() {
     let problems = check_line("with entities", &result, Via::File, Some(&path));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let json: Value = serde_json::from_str(&result.to_json_line()).expect("json");
-    let keys = |v: &Value| -> Vec<String> {
-        v.as_object().expect("object").keys().cloned().collect()
-    };
+    let keys =
+        |v: &Value| -> Vec<String> { v.as_object().expect("object").keys().cloned().collect() };
     let t = &json["transcript"];
     assert_eq!(
         keys(&t["entities"][0]),
-        ["e164", "end_s", "extension", "national", "start_s", "text", "type"]
+        [
+            "e164",
+            "end_s",
+            "extension",
+            "national",
+            "start_s",
+            "text",
+            "type"
+        ]
     );
     assert_eq!(t["entities"][0]["type"], "phone_number");
     assert!(t["entities"][0]["e164"].is_null() && t["entities"][0]["extension"].is_null());
-    assert_eq!(keys(&t["entities"][1]), ["address", "end_s", "start_s", "text", "type"]);
-    assert_eq!(keys(&t["redactions"][0]), ["end_s", "luhn_valid", "start_s", "type"]);
+    assert_eq!(
+        keys(&t["entities"][1]),
+        ["address", "end_s", "start_s", "text", "type"]
+    );
+    assert_eq!(
+        keys(&t["redactions"][0]),
+        ["end_s", "luhn_valid", "start_s", "type"]
+    );
     assert_eq!(t["redactions"][0]["type"], "card");
     assert_eq!(
         keys(&t["segments"][0]["words"][0]),
@@ -596,8 +609,14 @@ fn entity_redaction_and_word_fields_are_pinned() {
         t.segments[0].words = None;
     }
     let json: Value = serde_json::from_str(&result.to_json_line()).expect("json");
-    assert_eq!(keys(&json["transcript"]), ["language", "language_probability", "segments", "text"]);
-    assert_eq!(keys(&json["transcript"]["segments"][0]), ["confidence", "end_s", "start_s", "text"]);
+    assert_eq!(
+        keys(&json["transcript"]),
+        ["language", "language_probability", "segments", "text"]
+    );
+    assert_eq!(
+        keys(&json["transcript"]["segments"][0]),
+        ["confidence", "end_s", "start_s", "text"]
+    );
 }
 
 /// Every error kind serializes as its snake_case name and reads back, inside a failed result.

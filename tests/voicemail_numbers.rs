@@ -15,7 +15,8 @@ use crate::support::model::{model_lock, repo_path, require_model};
 const DIR: &str = "tests/fixtures/voicemail-numbers";
 
 /// The prompt compared with none: it shows Whisper the digit-by-digit way numbers are written.
-const PROMPT: &str = "Voicemail. Call me back at 425-555-0142. My card number is 4111 1111 1111 1111.";
+const PROMPT: &str =
+    "Voicemail. Call me back at 425-555-0142. My card number is 4111 1111 1111 1111.";
 
 /// One row of `voicemails.tsv`.
 struct Voicemail {
@@ -110,7 +111,10 @@ fn transcript_of(pipeline: &Pipeline, name: &str) -> Transcript {
 /// Words inside their segment, in order.
 fn assert_words_fit(name: &str, t: &Transcript) {
     for s in &t.segments {
-        let words = s.words.as_ref().unwrap_or_else(|| panic!("{name}: no words"));
+        let words = s
+            .words
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no words"));
         assert!(!words.is_empty(), "{name}: a segment without words: {s:?}");
         let mut floor = s.start_s;
         for w in words {
@@ -170,7 +174,11 @@ fn callback_numbers_in_e164_and_card_digits_redacted() {
         }
         report.push(format!(
             "{}: digits right in {right} of {} voicemails",
-            if prompt.is_some() { "with --prompt" } else { "without prompt" },
+            if prompt.is_some() {
+                "with --prompt"
+            } else {
+                "without prompt"
+            },
             voicemails.len()
         ));
     }
@@ -199,7 +207,10 @@ fn callback_numbers_in_e164_and_card_digits_redacted() {
         if said.len() >= 13 && !t.redactions.iter().any(|r| r.kind == RedactKind::Card) {
             failures.push(format!("{}: nothing redacted: {:?}", v.name, t.text));
         }
-        report.push(format!("redacted {:<37} {:?} {:?}", v.name, t.text, t.redactions));
+        report.push(format!(
+            "redacted {:<37} {:?} {:?}",
+            v.name, t.text, t.redactions
+        ));
     }
     eprintln!("{}", report.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));

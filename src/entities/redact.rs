@@ -85,8 +85,19 @@ pub(crate) fn card_word(word: &str) -> bool {
     }
     matches!(
         core.to_lowercase().as_str(),
-        "card" | "cards" | "visa" | "mastercard" | "amex" | "express" | "credit" | "debit"
-            | "tarjeta" | "crédito" | "débito" | "carte" | "cb"
+        "card"
+            | "cards"
+            | "visa"
+            | "mastercard"
+            | "amex"
+            | "express"
+            | "credit"
+            | "debit"
+            | "tarjeta"
+            | "crédito"
+            | "débito"
+            | "carte"
+            | "cb"
     )
 }
 
@@ -104,7 +115,8 @@ pub(crate) fn card_context(words: &[&str], runs: &[Run]) -> Vec<Span> {
         }
         while next_run < runs.len() && runs[next_run].first <= i {
             let run = &runs[next_run];
-            let near = last_card_word.is_some_and(|k| run.first > k && run.first - k <= CARD_CONTEXT_WORDS);
+            let near = last_card_word
+                .is_some_and(|k| run.first > k && run.first - k <= CARD_CONTEXT_WORDS);
             if run.digits.len() >= CARD_MIN_DIGITS {
                 // A whole card was read after the card word: what follows is not part of it.
                 last_card_word = None;
