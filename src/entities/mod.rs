@@ -309,6 +309,9 @@ impl Annotator {
                     for span in runs.iter().filter_map(redact::card) {
                         accept(span, &mut spans);
                     }
+                    for span in redact::card_fragments(&runs) {
+                        accept(span, &mut spans);
+                    }
                     for span in redact::card_context(words, &runs) {
                         accept(span, &mut spans);
                     }

@@ -77,6 +77,42 @@ pub(crate) fn card(run: &Run) -> Option<Span> {
 /// words a misheard one breaks into ("3 782 822 463 1 near O'neero 5") fit in.
 pub(crate) const CARD_CONTEXT_WORDS: usize = 25;
 
+/// Fragments this close to a whole card (words between them, none with digits) are part of it.
+pub(crate) const CARD_FRAGMENT_GAP_WORDS: usize = 2;
+
+/// Most digits of such a fragment: a misheard group of a card ("4 near 0128 8888…"), shorter
+/// than a phone number said next to the card.
+pub(crate) const CARD_FRAGMENT_DIGITS: usize = 4;
+
+/// Card spans for the short runs (at most [`CARD_FRAGMENT_DIGITS`]) right before or after a
+/// whole card (at most [`CARD_FRAGMENT_GAP_WORDS`] words between): the pieces Whisper split off
+/// it.
+pub(crate) fn card_fragments(runs: &[Run]) -> Vec<Span> {
+    let whole = |r: &Run| r.digits.len() >= CARD_MIN_DIGITS;
+    let mut out = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        if whole(run) || run.digits.len() > CARD_FRAGMENT_DIGITS {
+            continue;
+        }
+        let before = i
+            .checked_sub(1)
+            .map(|j| &runs[j])
+            .is_some_and(|p| whole(p) && run.first - p.last <= CARD_FRAGMENT_GAP_WORDS + 1);
+        let after = runs
+            .get(i + 1)
+            .is_some_and(|n| whole(n) && n.first - run.last <= CARD_FRAGMENT_GAP_WORDS + 1);
+        if before || after {
+            out.push(Span {
+                first: run.first,
+                last: run.last,
+                kind: RedactKind::Card,
+                luhn: None,
+            });
+        }
+    }
+    out
+}
+
 /// Whether `word` names a payment card in English, Spanish or French.
 pub(crate) fn card_word(word: &str) -> bool {
     let core = word.trim_matches(|c: char| !c.is_alphanumeric());
@@ -244,6 +280,20 @@ mod tests {
         let spans = card_context(&words, &runs);
         let redacted: Vec<&str> = spans.iter().map(|s| words[s.first]).collect();
         assert_eq!(redacted, ["4", "1", "555-0142"]);
+    }
+
+    #[test]
+    fn short_runs_next_to_a_card_are_card_digits() {
+        use crate::entities::numbers::find_runs;
+        use crate::entities::Lang;
+        let text = "my mean 4 near 1 2 888 888 888 188 1 clean 77, then 555-0142 and 99 later";
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let runs = find_runs(words.iter().copied(), Lang::En);
+        let redacted: Vec<&str> = card_fragments(&runs)
+            .iter()
+            .map(|s| words[s.first])
+            .collect();
+        assert_eq!(redacted, ["4", "77,"]);
     }
 
     #[test]
