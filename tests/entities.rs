@@ -265,8 +265,13 @@ fn transcript_table() {
 }
 
 /// The longest run of digits in `text` with nothing but punctuation and spaces between them;
-/// a whole word that is an English digit word counts as one digit.
+/// a whole word that is an English digit word counts as one digit (in any language: stricter
+/// than the tokenizer, which reads "oh" as zero only in English).
 fn longest_digit_run(text: &str) -> usize {
+    longest_digit_run_in(text, "en")
+}
+
+fn longest_digit_run_in(text: &str, language: &str) -> usize {
     const WORDS: [&str; 11] = [
         "zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
     ];
@@ -275,7 +280,7 @@ fn longest_digit_run(text: &str) -> usize {
         let core = word
             .trim_matches(|c: char| !c.is_alphanumeric())
             .to_lowercase();
-        if WORDS.contains(&core.as_str()) {
+        if WORDS.contains(&core.as_str()) && (language == "en" || core != "oh") {
             run += 1;
             longest = longest.max(run);
             continue;
@@ -471,7 +476,7 @@ proptest! {
         }
         annotator("US", "card").annotate(&mut t);
         for s in outputs(&t) {
-            prop_assert!(longest_digit_run(&s) < 13, "{:?} → {:?}", text, s);
+            prop_assert!(longest_digit_run_in(&s, language) < 13, "{:?} → {:?}", text, s);
         }
     }
 
