@@ -1,6 +1,6 @@
-//! Criterion bench of entity extraction and redaction (`callscribe::entities`) on a realistic
-//! 2-minute voicemail transcript: 320 words in 20 segments of 6 s (160 words a minute), with
-//! word timings, holding two callback numbers (one written, one spoken digit by digit), a card
+//! Criterion bench of entity extraction and redaction (`callscribe::entities`) on a 2-minute
+//! voicemail transcript: 577 words in 20 segments of 6 s (more than the ~300 a caller says in
+//! 2 minutes, so an upper bound), with word timings, holding two callback numbers (one written, one spoken digit by digit), a card
 //! number spoken over a segment boundary, an SSN and a spoken email address.
 //!
 //! Groups: `entities` (phone numbers and email addresses only), `redact_all` (the same plus
