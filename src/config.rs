@@ -6,7 +6,9 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::result::RedactKind;
 
 /// Bounds on an input recording. Exceeding one ends the job with `too_large` or `too_long`
 /// before the memory for it is allocated.
@@ -104,6 +106,9 @@ pub struct TranscribeOptions {
     /// Smallest encoder context (whisper.cpp `audio_ctx`, 1 = 20 ms); short spans use fewer
     /// than the model's 1500 to be faster. Default: 512.
     pub min_audio_ctx: u32,
+    /// Give every segment its `words` with approximate timings, from whisper.cpp's token
+    /// timestamps. Default: false.
+    pub word_timestamps: bool,
 }
 
 impl Default for TranscribeOptions {
@@ -119,6 +124,7 @@ impl Default for TranscribeOptions {
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
             min_audio_ctx: 512,
+            word_timestamps: false,
         }
     }
 }
@@ -140,6 +146,126 @@ pub struct PipelineConfig {
     pub trim: TrimOptions,
     /// Transcription options.
     pub transcribe: TranscribeOptions,
+    /// What is looked for in the transcript ([`crate::entities`]).
+    pub entities: EntityOptions,
+    /// What is replaced in the transcript before the result leaves the pipeline: a list
+    /// (`["card", "ssn"]`) or a comma-separated string (`"card,ssn"`, `"all"`).
+    /// Default: nothing.
+    pub redact: RedactSet,
+}
+
+/// Options of the entity finder ([`crate::entities`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EntityOptions {
+    /// Look for phone numbers and email addresses in the transcript. Default: true.
+    pub enabled: bool,
+    /// Region (ISO 3166 code) whose numbering plan reads numbers said without a country
+    /// code; a number that is not valid there is not reported. Default: `US`.
+    pub default_region: String,
+}
+
+impl Default for EntityOptions {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            default_region: "US".to_owned(),
+        }
+    }
+}
+
+/// The kinds `--redact` replaces: a set, in [`RedactKind::ALL`] order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedactSet(Vec<RedactKind>);
+
+impl RedactSet {
+    /// Nothing redacted.
+    pub fn none() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Every kind.
+    pub fn all() -> Self {
+        Self(RedactKind::ALL.to_vec())
+    }
+
+    /// These kinds (duplicates removed).
+    pub fn of(kinds: &[RedactKind]) -> Self {
+        Self(
+            RedactKind::ALL
+                .into_iter()
+                .filter(|k| kinds.contains(k))
+                .collect(),
+        )
+    }
+
+    /// Parses `card,ssn,phone,email,digits` (any subset, any order) or `all`; an empty
+    /// string or `none` is the empty set.
+    ///
+    /// Errors: the unknown name, for the caller's message.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut kinds = Vec::new();
+        for name in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "all" => return Ok(Self::all()),
+                "none" => {}
+                other => match RedactKind::ALL.into_iter().find(|k| k.as_str() == other) {
+                    Some(kind) => kinds.push(kind),
+                    None => {
+                        return Err(format!(
+                            "unknown redaction {name:?} (card, ssn, phone, email, digits, all)"
+                        ))
+                    }
+                },
+            }
+        }
+        Ok(Self::of(&kinds))
+    }
+
+    /// Whether `kind` is redacted.
+    pub fn contains(&self, kind: RedactKind) -> bool {
+        self.0.contains(&kind)
+    }
+
+    /// Whether nothing is redacted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The kinds, in precedence order.
+    pub fn kinds(&self) -> &[RedactKind] {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for RedactSet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for RedactSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RedactSet {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Spec {
+            Text(String),
+            List(Vec<String>),
+        }
+        let spec = match Spec::deserialize(deserializer)? {
+            Spec::Text(text) => text,
+            Spec::List(names) => names.join(","),
+        };
+        Self::parse(&spec).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The cores this process may use (1 when the platform can't tell).

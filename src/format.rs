@@ -64,6 +64,8 @@ impl Format {
             language: String::new(),
             language_probability: None,
             segments: Vec::new(),
+            entities: Vec::new(),
+            redactions: Vec::new(),
         };
         let transcript = result.transcript.as_ref().unwrap_or(&empty);
         match self {
@@ -139,6 +141,7 @@ mod tests {
             end_s: b,
             text: t.into(),
             confidence: 0.9,
+            words: None,
         };
         Transcript {
             text: "Hello there. Call me back.".into(),
@@ -148,6 +151,8 @@ mod tests {
                 seg(1.25, 2.5, "Hello there."),
                 seg(3661.001, 3662.0, "Call me back."),
             ],
+            entities: Vec::new(),
+            redactions: Vec::new(),
         }
     }
 

@@ -34,6 +34,9 @@
 //! - [`trim`]: VAD (earshot's network, evaluated by the private `vad` module), level gate,
 //!   tones and music rejection (`vad::music`) → speech span and levels
 //! - [`transcribe`] (feature `whisper`): whisper.cpp through whisper-rs
+//! - [`words`]: word timings from whisper.cpp's token timestamps
+//! - [`entities`]: phone numbers and email addresses in the transcript, and redaction (card
+//!   numbers, SSNs, …) before the result leaves the pipeline
 //! - [`result`]: the JSON result schema `callscribe.result/v1`
 //! - `pipeline` (private; [`Pipeline`], [`RunOptions`], [`Processed`]): builds the stages once
 //!   and chains them
@@ -62,6 +65,7 @@ pub mod audio;
 pub mod batch;
 pub mod config;
 pub mod decode;
+pub mod entities;
 pub mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;
@@ -83,6 +87,7 @@ pub mod trim;
 mod vad;
 #[cfg(feature = "whisper")]
 mod whisper_ffi;
+pub mod words;
 
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};

@@ -2,8 +2,12 @@
 //! place the stages are called in sequence.
 //!
 //! ```text
-//! bytes ─ decode ─▶ Pcm ─ resample ─▶ Mono16k ─ trim ─▶ span ─ transcribe ─▶ RecordingResult
+//! bytes ─ decode ─▶ Pcm ─ resample ─▶ Mono16k ─ trim ─▶ span ─ transcribe ─▶ Transcript
+//!       ─ entities (find, redact) ─▶ RecordingResult
 //! ```
+//!
+//! Redaction happens here, before the result is returned: the unredacted transcript exists
+//! only inside [`Pipeline::run`], and nothing downstream (sinks, logs, the callback) sees it.
 
 use std::io::Read;
 use std::path::Path;
@@ -26,6 +30,7 @@ use crate::trim::{self, SpeechReport};
 /// it once and share it (`&Pipeline` is `Sync`); each job only borrows it.
 pub struct Pipeline {
     config: PipelineConfig,
+    annotator: crate::entities::Annotator,
     #[cfg(feature = "whisper")]
     transcriber: Option<crate::transcribe::Transcriber>,
 }
@@ -53,8 +58,10 @@ impl Pipeline {
     /// Builds the pipeline; loads the Whisper model when transcription is enabled.
     ///
     /// Errors: `config` when transcription is enabled but the model can't be loaded (or the
-    /// crate was built without the `whisper` feature).
+    /// crate was built without the `whisper` feature), or the entities' default region is
+    /// unknown.
     pub fn new(config: PipelineConfig) -> Result<Self> {
+        let annotator = crate::entities::Annotator::new(&config.entities, &config.redact)?;
         #[cfg(feature = "whisper")]
         let transcriber = if config.transcribe.enabled {
             Some(crate::transcribe::Transcriber::load(&config.transcribe)?)
@@ -69,6 +76,7 @@ impl Pipeline {
         }
         Ok(Self {
             config,
+            annotator,
             #[cfg(feature = "whisper")]
             transcriber,
         })
@@ -219,8 +227,12 @@ impl Pipeline {
             return Ok(None);
         };
         let t = Instant::now();
-        let transcript = transcriber.transcribe(mono, speech, threads)?;
+        let mut transcript = transcriber.transcribe(mono, speech, threads)?;
         timings.set(Stage::Transcribe, ms_since(t));
+        for segment in &mut transcript.segments {
+            crate::words::fit(segment);
+        }
+        self.annotator.annotate(&mut transcript);
         Ok(Some(transcript))
     }
 

@@ -311,6 +311,14 @@ pub struct Transcript {
     pub language_probability: Option<f64>,
     /// Timed segments.
     pub segments: Vec<TranscriptSegment>,
+    /// Phone numbers and email addresses found in the text ([`crate::entities`]), in time
+    /// order; omitted when there are none. Entities of a redacted kind are never listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<Entity>,
+    /// What redaction replaced (kind and time, never the value), in time order; omitted when
+    /// nothing was redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redactions: Vec<Redaction>,
 }
 
 /// A timed piece of the transcript.
@@ -325,6 +333,157 @@ pub struct TranscriptSegment {
     pub text: String,
     /// Mean token probability, 0–1.
     pub confidence: f64,
+    /// Word timings (`--word-timestamps`), from whisper.cpp's token timestamps: approximate
+    /// (tens of milliseconds off, more at pauses), monotone and inside the segment. Omitted
+    /// unless asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<Word>>,
+}
+
+/// One word of a segment, with its approximate timing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Word {
+    /// The word as transcribed, with its punctuation (or a redaction placeholder).
+    pub text: String,
+    /// Start in seconds of the original recording.
+    pub start_s: f64,
+    /// End in seconds of the original recording.
+    pub end_s: f64,
+    /// Mean probability of the word's tokens, 0–1.
+    pub probability: f64,
+}
+
+/// Something a bot acts on, found in the transcript; `type` names the kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Entity {
+    /// A phone number valid for the default region (or with its country code).
+    PhoneNumber(PhoneNumberEntity),
+    /// An email address, written or spoken ("john dot smith at contoso dot com").
+    Email(EmailEntity),
+}
+
+impl Entity {
+    /// Start of the words the entity was read from, in seconds of the recording.
+    pub fn start_s(&self) -> f64 {
+        match self {
+            Self::PhoneNumber(e) => e.start_s,
+            Self::Email(e) => e.start_s,
+        }
+    }
+
+    /// End of the words the entity was read from, in seconds of the recording.
+    pub fn end_s(&self) -> f64 {
+        match self {
+            Self::PhoneNumber(e) => e.end_s,
+            Self::Email(e) => e.end_s,
+        }
+    }
+}
+
+/// A phone number (`"type": "phone_number"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneNumberEntity {
+    /// The words as transcribed ("five five five, oh one four two").
+    pub text: String,
+    /// E.164 (`+14255550142`); `null` when the number lacks its area code (a local number).
+    pub e164: Option<String>,
+    /// The national significant number, digits only (`4255550142`, `5550142`).
+    pub national: String,
+    /// The extension's digits ("extension 24" → `24`), or `null`.
+    pub extension: Option<String>,
+    /// Start in seconds of the original recording.
+    pub start_s: f64,
+    /// End in seconds of the original recording.
+    pub end_s: f64,
+}
+
+/// An email address (`"type": "email"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailEntity {
+    /// The words as transcribed ("john dot smith at contoso dot com").
+    pub text: String,
+    /// The address, lowercase (`john.smith@contoso.com`).
+    pub address: String,
+    /// Start in seconds of the original recording.
+    pub start_s: f64,
+    /// End in seconds of the original recording.
+    pub end_s: f64,
+}
+
+/// One redacted stretch: what kind of value was there and when, never the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// The kind: `card`, `ssn`, `phone`, `email` or `digits`.
+    #[serde(rename = "type")]
+    pub kind: RedactKind,
+    /// Start in seconds of the original recording.
+    pub start_s: f64,
+    /// End in seconds of the original recording.
+    pub end_s: f64,
+    /// Cards only: whether the 13–19 digits pass the Luhn checksum (a misheard digit breaks
+    /// it; the digits are redacted either way). Absent for longer runs and other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub luhn_valid: Option<bool>,
+}
+
+/// A kind of value `--redact` replaces, and its placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedactKind {
+    /// Card numbers: any run of 13 or more digits → `[CARD]`.
+    Card,
+    /// US social security numbers: 9 digits with a possible area, group and serial → `[SSN]`.
+    Ssn,
+    /// Phone numbers, as [`PhoneNumberEntity`] finds them → `[PHONE]`.
+    Phone,
+    /// Email addresses → `[EMAIL]`.
+    Email,
+    /// Any other run of 4 or more digits (account numbers, PINs, dates) → `[DIGITS]`.
+    Digits,
+}
+
+impl RedactKind {
+    /// Every kind, in order of precedence: where two overlap, the earlier one names the span.
+    pub const ALL: [RedactKind; 5] = [
+        Self::Card,
+        Self::Ssn,
+        Self::Phone,
+        Self::Email,
+        Self::Digits,
+    ];
+
+    /// The name in `--redact` and in JSON (`card`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Card => "card",
+            Self::Ssn => "ssn",
+            Self::Phone => "phone",
+            Self::Email => "email",
+            Self::Digits => "digits",
+        }
+    }
+
+    /// The placeholder that replaces the value (`[CARD]`, …).
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Self::Card => "[CARD]",
+            Self::Ssn => "[SSN]",
+            Self::Phone => "[PHONE]",
+            Self::Email => "[EMAIL]",
+            Self::Digits => "[DIGITS]",
+        }
+    }
+}
+
+impl std::fmt::Display for RedactKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl RecordingResult {

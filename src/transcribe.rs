@@ -303,6 +303,8 @@ impl Transcriber {
                 language: self.fallback_language().to_owned(),
                 language_probability: None,
                 segments: Vec::new(),
+                entities: Vec::new(),
+                redactions: Vec::new(),
             });
         };
         let detect = matches!(self.language, LanguagePlan::Detect(_));
@@ -392,6 +394,8 @@ impl Transcriber {
             language,
             language_probability,
             segments,
+            entities: Vec::new(),
+            redactions: Vec::new(),
         })
     }
 
@@ -702,6 +706,8 @@ impl Transcriber {
         params.set_print_realtime(false);
         params.set_print_special(false);
         params.set_print_timestamps(false);
+        // Per-token times for `--word-timestamps`, computed after decoding: the text is the same.
+        params.set_token_timestamps(self.opts.word_timestamps);
 
         // One encoder window per call: whisper.cpp would otherwise seek to its last timestamp
         // and encode a second window at this call's whole `audio_ctx`, however little audio is
@@ -721,6 +727,10 @@ impl Transcriber {
                 continue;
             }
             let (mean_p, mean_logp) = token_stats(&segment, self.ctx.token_eot());
+            let words = self
+                .opts
+                .word_timestamps
+                .then(|| segment_words(&segment, self.ctx.token_eot(), clip_start));
             // whisper.cpp times are in 10 ms units from the clip start.
             candidates.push(Candidate {
                 compression_ratio: compression_ratio(&text),
@@ -729,6 +739,7 @@ impl Transcriber {
                     end_s: clip_start + segment.end_timestamp() as f64 / 100.0,
                     text,
                     confidence: f64::from(mean_p),
+                    words,
                 },
                 mean_logp,
                 no_speech: segment.no_speech_probability(),
@@ -1046,6 +1057,31 @@ fn token_stats(segment: &whisper_rs::WhisperSegment<'_>, eot: i32) -> (f32, f32)
     }
 }
 
+/// A segment's words from its text tokens (special tokens, at or above end-of-text, left out),
+/// timed in seconds of the recording (`clip_start` plus whisper.cpp's 10 ms units); fitted into
+/// the segment later (`crate::words::fit`).
+fn segment_words(
+    segment: &whisper_rs::WhisperSegment<'_>,
+    eot: i32,
+    clip_start: f64,
+) -> Vec<crate::result::Word> {
+    let tokens: Vec<(whisper_rs::WhisperTokenData, &[u8])> = (0..segment.n_tokens())
+        .filter_map(|i| segment.get_token(i))
+        .filter_map(|token| Some((token.token_data(), token.to_bytes().ok()?)))
+        .filter(|(data, _)| data.id < eot)
+        .collect();
+    let timed: Vec<crate::words::TimedToken<'_>> = tokens
+        .iter()
+        .map(|(data, bytes)| crate::words::TimedToken {
+            bytes,
+            start_s: clip_start + data.t0 as f64 / 100.0,
+            end_s: clip_start + data.t1 as f64 / 100.0,
+            probability: data.p,
+        })
+        .collect();
+    crate::words::from_tokens(&timed)
+}
+
 /// Removes bracketed non-speech markers (`[BLANK_AUDIO]`, `(music)`, `*sigh*`, `♪`) and trims.
 pub(crate) fn strip_non_speech(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -1164,6 +1200,7 @@ mod tests {
             end_s: b,
             text: "x".into(),
             confidence: 0.5,
+            words: None,
         };
         let mut segs = vec![seg(0.5, 2.0), seg(1.5, 9.0)];
         clamp_times(&mut segs, 1.0, 5.0);

@@ -142,6 +142,11 @@ struct TranscriptV1 {
     #[serde(deserialize_with = "present")]
     language_probability: Option<f64>,
     segments: Vec<TranscriptSegmentV1>,
+    /// Added to v1 with entities and redaction: omitted when empty.
+    #[serde(default)]
+    entities: Vec<EntityV1>,
+    #[serde(default)]
+    redactions: Vec<RedactionV1>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +157,53 @@ struct TranscriptSegmentV1 {
     end_s: f64,
     text: String,
     confidence: f64,
+    /// Only with `--word-timestamps` (added to v1).
+    #[serde(default)]
+    words: Option<Vec<WordV1>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct WordV1 {
+    text: String,
+    start_s: f64,
+    end_s: f64,
+    probability: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(dead_code)]
+enum EntityV1 {
+    PhoneNumber {
+        text: String,
+        #[serde(deserialize_with = "present")]
+        e164: Option<String>,
+        national: String,
+        #[serde(deserialize_with = "present")]
+        extension: Option<String>,
+        start_s: f64,
+        end_s: f64,
+    },
+    Email {
+        text: String,
+        address: String,
+        start_s: f64,
+        end_s: f64,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RedactionV1 {
+    #[serde(rename = "type")]
+    kind: String,
+    start_s: f64,
+    end_s: f64,
+    #[serde(default)]
+    luhn_valid: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +491,10 @@ fn transcript_fields_are_pinned() {
             end_s: 2.25,
             text: "Hi, this is Maria.".into(),
             confidence: 0.875,
+            words: None,
         }],
+        entities: Vec::new(),
+        redactions: Vec::new(),
     });
     let path = sample_path("pcm16-16000hz-mono-speech.wav")
         .display()
@@ -454,6 +509,114 @@ fn transcript_fields_are_pinned() {
         .map(String::as_str)
         .collect();
     assert_eq!(keys, ["confidence", "end_s", "start_s", "text"]);
+}
+
+/// Entities, redactions and words (optional additions to v1) are pinned by the mirror, keep
+/// their null fields (`e164`, `extension`), and round-trip; absent, they are omitted.
+#[test]
+fn entity_redaction_and_word_fields_are_pinned() {
+    use callscribe::result::{EmailEntity, Entity, PhoneNumberEntity, RedactKind, Redaction, Word};
+
+    let mut result = pipeline_without_transcription(|_| {})
+        .process_file(&sample_path("pcm16-16000hz-mono-speech.wav"));
+    let word = |text: &str, start_s, end_s| Word {
+        text: text.into(),
+        start_s,
+        end_s,
+        probability: 0.5,
+    };
+    result.transcript = Some(Transcript {
+        text: "Call 555-0142 or bob@contoso.com, card [CARD]".into(),
+        language: "en".into(),
+        language_probability: None,
+        segments: vec![TranscriptSegment {
+            start_s: 0.8,
+            end_s: 3.0,
+            text: "Call 555-0142 or bob@contoso.com, card [CARD]".into(),
+            confidence: 0.9,
+            words: Some(vec![
+                word("Call", 0.8, 1.0),
+                word("555-0142", 1.0, 1.6),
+                word("or", 1.6, 1.7),
+                word("bob@contoso.com,", 1.7, 2.3),
+                word("card", 2.3, 2.5),
+                word("[CARD]", 2.5, 3.0),
+            ]),
+        }],
+        entities: vec![
+            Entity::PhoneNumber(PhoneNumberEntity {
+                text: "555-0142".into(),
+                e164: None,
+                national: "5550142".into(),
+                extension: None,
+                start_s: 1.0,
+                end_s: 1.6,
+            }),
+            Entity::Email(EmailEntity {
+                text: "bob@contoso.com".into(),
+                address: "bob@contoso.com".into(),
+                start_s: 1.7,
+                end_s: 2.3,
+            }),
+        ],
+        redactions: vec![Redaction {
+            kind: RedactKind::Card,
+            start_s: 2.5,
+            end_s: 3.0,
+            luhn_valid: Some(false),
+        }],
+    });
+    let path = sample_path("pcm16-16000hz-mono-speech.wav")
+        .display()
+        .to_string();
+    let problems = check_line("with entities", &result, Via::File, Some(&path));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let json: Value = serde_json::from_str(&result.to_json_line()).expect("json");
+    let keys =
+        |v: &Value| -> Vec<String> { v.as_object().expect("object").keys().cloned().collect() };
+    let t = &json["transcript"];
+    assert_eq!(
+        keys(&t["entities"][0]),
+        [
+            "e164",
+            "end_s",
+            "extension",
+            "national",
+            "start_s",
+            "text",
+            "type"
+        ]
+    );
+    assert_eq!(t["entities"][0]["type"], "phone_number");
+    assert!(t["entities"][0]["e164"].is_null() && t["entities"][0]["extension"].is_null());
+    assert_eq!(
+        keys(&t["entities"][1]),
+        ["address", "end_s", "start_s", "text", "type"]
+    );
+    assert_eq!(
+        keys(&t["redactions"][0]),
+        ["end_s", "luhn_valid", "start_s", "type"]
+    );
+    assert_eq!(t["redactions"][0]["type"], "card");
+    assert_eq!(
+        keys(&t["segments"][0]["words"][0]),
+        ["end_s", "probability", "start_s", "text"]
+    );
+    // Unset, the additions are absent.
+    if let Some(t) = result.transcript.as_mut() {
+        t.entities.clear();
+        t.redactions.clear();
+        t.segments[0].words = None;
+    }
+    let json: Value = serde_json::from_str(&result.to_json_line()).expect("json");
+    assert_eq!(
+        keys(&json["transcript"]),
+        ["language", "language_probability", "segments", "text"]
+    );
+    assert_eq!(
+        keys(&json["transcript"]["segments"][0]),
+        ["confidence", "end_s", "start_s", "text"]
+    );
 }
 
 /// Every error kind serializes as its snake_case name and reads back, inside a failed result.

@@ -679,6 +679,7 @@ fn transcript(num: BoxedStrategy<f64>) -> impl Strategy<Value = Transcript> {
             end_s,
             text,
             confidence,
+            words: None,
         },
     );
     (
@@ -693,6 +694,8 @@ fn transcript(num: BoxedStrategy<f64>) -> impl Strategy<Value = Transcript> {
                 language,
                 language_probability,
                 segments,
+                entities: Vec::new(),
+                redactions: Vec::new(),
             },
         )
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod decode;
+mod entities;
 mod json;
 mod malformed;
 mod resample;
@@ -13,6 +14,8 @@ mod trim;
 mod multilingual;
 #[cfg(feature = "whisper")]
 mod transcribe;
+#[cfg(feature = "whisper")]
+mod voicemail_numbers;
 
 #[cfg(feature = "fetch")]
 mod fetch;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use callscribe::config::{default_model_path, PipelineConfig};
+use callscribe::config::{default_model_path, PipelineConfig, RedactSet};
 use callscribe::model_import::{ImportOptions, Quantization};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -139,6 +139,21 @@ pub struct PipelineArgs {
     /// Don't look for a trailing DTMF stop tone.
     #[arg(long)]
     no_stop_tone: bool,
+    /// Give every transcript segment its words with approximate start, end and probability
+    /// (from whisper.cpp's token timestamps).
+    #[arg(long)]
+    word_timestamps: bool,
+    /// Don't look for phone numbers and email addresses in the transcript.
+    #[arg(long)]
+    no_entities: bool,
+    /// Region (ISO 3166 code) whose numbering plan reads phone numbers said without a country
+    /// code.
+    #[arg(long, default_value = "US", value_name = "CC")]
+    default_region: String,
+    /// Replace these in the transcript's text, segments and words by [CARD], [SSN], [PHONE],
+    /// [EMAIL], [DIGITS]: a comma-separated list of card, ssn, phone, email, digits, or all.
+    #[arg(long, value_name = "KINDS", value_parser = RedactSet::parse)]
+    redact: Option<RedactSet>,
 }
 
 impl PipelineArgs {
@@ -158,6 +173,10 @@ impl PipelineArgs {
         config.transcribe.language = self.language.clone();
         config.transcribe.language_floor = self.language_floor;
         config.transcribe.prompt = self.prompt.clone();
+        config.transcribe.word_timestamps = self.word_timestamps;
+        config.entities.enabled = !self.no_entities;
+        config.entities.default_region = self.default_region.clone();
+        config.redact = self.redact.clone().unwrap_or_default();
         config
     }
 }

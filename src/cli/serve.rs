@@ -36,6 +36,8 @@ The TOML file has the shape of callscribe::server::ServerConfig, for example:
     secret = \"...\"
     [processor.fetch]
     allow_hosts = [\"*.media.microsoft.com\"]
+    [processor.pipeline]
+    redact = \"card,ssn\"
     [processor.pipeline.transcribe]
     model = \"models/ggml-tiny.en.bin\"
 
@@ -378,6 +380,16 @@ pub struct ServeArgs {
         help_heading = "Transcription"
     )]
     pub prompt: Option<String>,
+    /// Replace these in every result before any sink sees it: a comma-separated list of card,
+    /// ssn, phone, email, digits, or all. Default: nothing (TOML: `processor.pipeline.redact`).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_REDACT",
+        value_name = "KINDS",
+        value_parser = callscribe::config::RedactSet::parse,
+        help_heading = "Transcription"
+    )]
+    pub redact: Option<callscribe::config::RedactSet>,
 }
 
 impl ServeArgs {
@@ -475,6 +487,7 @@ impl ServeArgs {
         if let Some(prompt) = &self.prompt {
             transcribe.prompt = Some(prompt.clone());
         }
+        set!(c.processor.pipeline.redact, self.redact);
         Ok(c)
     }
 }
@@ -566,5 +579,32 @@ mod tests {
             .to_config()
             .expect_err("toml");
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn redaction_comes_from_the_flag_or_the_file() {
+        use callscribe::config::RedactSet;
+        use callscribe::result::RedactKind;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("serve.toml");
+        let path = path.to_str().expect("utf-8 path");
+        std::fs::write(path, "[processor.pipeline]\nredact = [\"card\", \"ssn\"]\n")
+            .expect("write");
+        let from_file = parse(&["--config", path]).to_config().expect("config");
+        assert_eq!(
+            from_file.processor.pipeline.redact,
+            RedactSet::of(&[RedactKind::Card, RedactKind::Ssn])
+        );
+        let flag = parse(&["--config", path, "--redact", "all"])
+            .to_config()
+            .expect("config");
+        assert_eq!(flag.processor.pipeline.redact, RedactSet::all());
+        assert!(Cli::try_parse_from(["serve", "--redact", "cards"]).is_err());
+        std::fs::write(path, "[processor.pipeline]\nredact = \"card,pin\"\n").expect("write");
+        let err = parse(&["--config", path])
+            .to_config()
+            .expect_err("unknown kind");
+        assert!(err.to_string().contains("pin"), "{err}");
     }
 }
