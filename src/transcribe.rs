@@ -1084,21 +1084,8 @@ fn segment_words(
 
 /// Removes bracketed non-speech markers (`[BLANK_AUDIO]`, `(music)`, `*sigh*`, `♪`) and trims.
 pub(crate) fn strip_non_speech(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut closing: Option<char> = None;
-    for c in text.chars() {
-        match closing {
-            Some(close) if c == close => closing = None,
-            Some(_) => {}
-            None => match c {
-                '[' => closing = Some(']'),
-                '(' => closing = Some(')'),
-                '*' => closing = Some('*'),
-                '♪' | '♫' => {}
-                _ => out.push(c),
-            },
-        }
-    }
+    let mut markers = crate::words::NonSpeechMarkers::default();
+    let out: String = text.chars().filter(|&c| markers.keeps(c)).collect();
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -47,24 +47,11 @@ pub fn from_tokens(tokens: &[TimedToken<'_>]) -> Vec<Word> {
             )),
         }
     }
-    let mut closing: Option<char> = None;
+    let mut markers = NonSpeechMarkers::default();
     let mut words = Vec::with_capacity(raw.len());
     for (bytes, start_s, end_s, p_sum, n) in raw {
         let text = String::from_utf8_lossy(&bytes);
-        let mut kept = String::with_capacity(text.len());
-        for c in text.chars() {
-            match closing {
-                Some(close) if c == close => closing = None,
-                Some(_) => {}
-                None => match c {
-                    '[' => closing = Some(']'),
-                    '(' => closing = Some(')'),
-                    '*' => closing = Some('*'),
-                    '♪' | '♫' => {}
-                    _ => kept.push(c),
-                },
-            }
-        }
+        let kept: String = text.chars().filter(|&c| markers.keeps(c)).collect();
         // A token may hold spaces inside (rare): each part is a word of the same time.
         for part in kept.split_whitespace() {
             words.push(Word {
@@ -107,6 +94,42 @@ pub fn fit(segment: &mut TranscriptSegment) {
         };
         word.probability = (p.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
         floor = word.end_s;
+    }
+}
+
+/// Reads text a character at a time and says which characters are outside Whisper's
+/// non-speech markers (`[…]`, `(…)`, `*…*`, `♪`); a marker may span several tokens, so the state
+/// carries over between calls.
+#[derive(Default)]
+pub(crate) struct NonSpeechMarkers {
+    closing: Option<char>,
+}
+
+impl NonSpeechMarkers {
+    pub(crate) fn keeps(&mut self, c: char) -> bool {
+        match self.closing {
+            Some(close) if c == close => {
+                self.closing = None;
+                false
+            }
+            Some(_) => false,
+            None => match c {
+                '[' => {
+                    self.closing = Some(']');
+                    false
+                }
+                '(' => {
+                    self.closing = Some(')');
+                    false
+                }
+                '*' => {
+                    self.closing = Some('*');
+                    false
+                }
+                '♪' | '♫' => false,
+                _ => true,
+            },
+        }
     }
 }
 

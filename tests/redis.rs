@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::support::callback_server::CallbackServer;
+use crate::support::http_client as client;
 use crate::support::jwt;
 use crate::support::media_server::{Behaviour, MediaServer};
 use crate::support::redis_server::{self, RedisServer, PASSWORD};
@@ -24,18 +24,6 @@ const SECRET: &str = "fleet-callback-secret";
 const SHORT_WAV: &str = "samples/pcm32-16000hz-mono-extensible-speech.wav";
 /// The stream every replica shares (default key prefix).
 const STREAM: &str = "callscribe:jobs";
-
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .no_proxy()
-            .build()
-            .expect("client")
-    })
-}
 
 fn wav() -> Vec<u8> {
     std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(SHORT_WAV)).expect("sample")

@@ -4,7 +4,7 @@
 //! limits, shutdown, and the real binary once.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -25,6 +25,7 @@ use tokio::sync::{oneshot, Semaphore};
 use tower::ServiceExt as _;
 
 use crate::support::callback_server::CallbackServer;
+use crate::support::http_client as client;
 use crate::support::jwt;
 use crate::support::media_server::{Behaviour, MediaServer};
 use crate::support::model::{model_lock, repo_path, require_model};
@@ -39,19 +40,6 @@ const SHORT_WAV: &str = "samples/pcm32-16000hz-mono-extensible-speech.wav";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// One shared HTTP client (reqwest needs a rustls provider even for plain http).
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .no_proxy()
-            .build()
-            .expect("client")
-    })
-}
 
 /// A `commsNotifications` body with one completed `recordOperation` per `(id, location)`.
 fn notification(ops: &[(&str, &url::Url)]) -> String {

@@ -92,13 +92,7 @@ pub(crate) async fn dispatch(
             log_join_error(joined);
         }
     };
-    let drained = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, drain).await.is_ok(),
-        None => {
-            drain.await;
-            true
-        }
-    };
+    let drained = finishes_by(deadline, drain).await;
 
     let mut unfinished = 0;
     if !drained {
@@ -150,6 +144,20 @@ fn spawn_job(
 fn reap(tasks: &mut JoinSet<String>) {
     while let Some(joined) = tasks.try_join_next() {
         log_join_error(joined);
+    }
+}
+
+/// Runs `drain` to its end, or until `deadline` when there is one; whether it finished.
+pub(crate) async fn finishes_by(
+    deadline: Option<tokio::time::Instant>,
+    drain: impl std::future::Future<Output = ()>,
+) -> bool {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, drain).await.is_ok(),
+        None => {
+            drain.await;
+            true
+        }
     }
 }
 

@@ -26,3 +26,18 @@ pub mod jwt;
 pub mod redis_server;
 #[cfg(feature = "server")]
 pub mod replica;
+
+/// One shared HTTP client for tests that talk to a `serve` on loopback (reqwest needs a rustls
+/// provider even for plain http).
+#[cfg(feature = "server")]
+pub fn http_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .no_proxy()
+            .build()
+            .expect("client")
+    })
+}

@@ -136,13 +136,7 @@ pub(crate) async fn dispatch(
             log_join_error(joined);
         }
     };
-    let drained = match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, drain).await.is_ok(),
-        None => {
-            drain.await;
-            true
-        }
-    };
+    let drained = crate::server::worker::finishes_by(deadline, drain).await;
     let mut unfinished = 0;
     if !drained {
         unfinished = tasks.len();
