@@ -30,6 +30,8 @@ use crate::trim::{self, SpeechReport};
 /// it once and share it (`&Pipeline` is `Sync`); each job only borrows it.
 pub struct Pipeline {
     config: PipelineConfig,
+    /// Entities and redaction, run on every transcript (so unused without transcription).
+    #[cfg_attr(not(feature = "whisper"), allow(dead_code))]
     annotator: crate::entities::Annotator,
     #[cfg(feature = "whisper")]
     transcriber: Option<crate::transcribe::Transcriber>,
