@@ -323,23 +323,15 @@ impl Annotator {
                 }
                 RedactKind::Phone => {
                     for (number, _) in &found.phones {
-                        let span = redact::Span {
-                            first: number.first,
-                            last: number.last,
-                            kind: RedactKind::Phone,
-                            luhn: None,
-                        };
+                        let span =
+                            redact::Span::plain(number.first, number.last, RedactKind::Phone);
                         accept(span, &mut spans);
                     }
                 }
                 RedactKind::Email => {
                     for address in &found.emails {
-                        let span = redact::Span {
-                            first: address.first,
-                            last: address.last,
-                            kind: RedactKind::Email,
-                            luhn: None,
-                        };
+                        let span =
+                            redact::Span::plain(address.first, address.last, RedactKind::Email);
                         accept(span, &mut spans);
                     }
                 }

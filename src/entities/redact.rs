@@ -29,6 +29,16 @@ pub(crate) struct Span {
 }
 
 impl Span {
+    /// A span that is not a card number (no checksum to report).
+    pub fn plain(first: usize, last: usize, kind: RedactKind) -> Self {
+        Self {
+            first,
+            last,
+            kind,
+            luhn: None,
+        }
+    }
+
     pub fn overlaps(&self, first: usize, last: usize) -> bool {
         self.first <= last && first <= self.last
     }
@@ -102,12 +112,7 @@ pub(crate) fn card_fragments(runs: &[Run]) -> Vec<Span> {
             .get(i + 1)
             .is_some_and(|n| whole(n) && n.first - run.last <= CARD_FRAGMENT_GAP_WORDS + 1);
         if before || after {
-            out.push(Span {
-                first: run.first,
-                last: run.last,
-                kind: RedactKind::Card,
-                luhn: None,
-            });
+            out.push(Span::plain(run.first, run.last, RedactKind::Card));
         }
     }
     out
@@ -157,12 +162,7 @@ pub(crate) fn card_context(words: &[&str], runs: &[Run]) -> Vec<Span> {
                 // A whole card was read after the card word: what follows is not part of it.
                 last_card_word = None;
             } else if near {
-                out.push(Span {
-                    first: run.first,
-                    last: run.last,
-                    kind: RedactKind::Card,
-                    luhn: None,
-                });
+                out.push(Span::plain(run.first, run.last, RedactKind::Card));
             }
             next_run += 1;
         }
@@ -172,12 +172,7 @@ pub(crate) fn card_context(words: &[&str], runs: &[Run]) -> Vec<Span> {
 
 /// An SSN span for a 9-digit run of [`ssn_like`] digits.
 pub(crate) fn ssn(run: &Run) -> Option<Span> {
-    ssn_like(&run.digits).then_some(Span {
-        first: run.first,
-        last: run.last,
-        kind: RedactKind::Ssn,
-        luhn: None,
-    })
+    ssn_like(&run.digits).then_some(Span::plain(run.first, run.last, RedactKind::Ssn))
 }
 
 /// `digits` spans for a run of at least [`DIGITS_MIN`] digits: the whole run, or, when part of
@@ -186,12 +181,7 @@ pub(crate) fn digits(run: &Run, taken: &[Span]) -> Vec<Span> {
     if run.digits.len() < DIGITS_MIN {
         return Vec::new();
     }
-    let span = |first, last| Span {
-        first,
-        last,
-        kind: RedactKind::Digits,
-        luhn: None,
-    };
+    let span = |first, last| Span::plain(first, last, RedactKind::Digits);
     if !taken.iter().any(|s| s.overlaps(run.first, run.last)) {
         return vec![span(run.first, run.last)];
     }
@@ -312,18 +302,8 @@ mod tests {
         let mut text = "call 555-0142. or 555 0199, thanks".to_owned();
         let words = [(0, 4), (5, 14), (15, 17), (18, 21), (22, 27), (28, 34)];
         let spans = [
-            Span {
-                first: 3,
-                last: 4,
-                kind: RedactKind::Phone,
-                luhn: None,
-            },
-            Span {
-                first: 1,
-                last: 1,
-                kind: RedactKind::Phone,
-                luhn: None,
-            },
+            Span::plain(3, 4, RedactKind::Phone),
+            Span::plain(1, 1, RedactKind::Phone),
         ];
         apply_to_text(&mut text, &words, &spans);
         assert_eq!(text, "call [PHONE]. or [PHONE], thanks");
