@@ -125,6 +125,10 @@ struct Fleet {
 
 impl Fleet {
     async fn new(aof: bool) -> Self {
+        Self::with_redis(RedisServer::start(aof)).await
+    }
+
+    async fn with_redis(redis: RedisServer) -> Self {
         let dir = temp_dir("fleet");
         let jwks = dir.path().join("jwks.json");
         jwt::write_jwks(&jwks, &[(1, jwt::KID1)]);
@@ -133,7 +137,7 @@ impl Fleet {
             jwks: jwks.to_string_lossy().into_owned(),
             results,
             callback: CallbackServer::start().await,
-            redis: RedisServer::start(aof),
+            redis,
             _dir: dir,
         }
     }
@@ -314,6 +318,60 @@ async fn three_replicas_process_each_operation_once_despite_redeliveries() {
             !stderr.contains(MEDIA_TOKEN),
             "the media token leaked: {stderr}"
         );
+    }
+}
+
+/// A fleet on `rediss://` whose server certificate comes from a private CA: the replica given
+/// that CA (`--redis-ca-file`) becomes ready and processes work through TLS; a replica without
+/// it refuses the certificate, stays unready and answers `503` (never `202` for work it cannot
+/// store). Neither prints the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_redis_is_used_with_its_private_ca_and_refused_without_it() {
+    if !redis_server::available() {
+        return;
+    }
+    let media = MediaServer::start([Behaviour::serve_with_bearer(&wav(), MEDIA_TOKEN)]).await;
+    let fleet = Fleet::with_redis(RedisServer::start_tls()).await;
+    let ca = fleet.redis.ca_file().to_string_lossy().into_owned();
+    let trusting = fleet.replica("both", &media, &["--redis-ca-file", &ca]);
+    let untrusting = fleet.replica("intake", &media, &["--retry-after", "3"]);
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            get(&trusting, "/readyz").await.0 == 200
+        })
+        .await,
+        "the replica trusting the CA becomes ready: {}",
+        trusting.stderr()
+    );
+
+    let sent = ops("tls", 0..5);
+    let (status, _, body) = post(&trusting, &sent, &media).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(5)),
+        "{body}"
+    );
+    let (status, retry_after, body) = post(&untrusting, &ops("refused", 0..1), &media).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["kind"], "queue_unavailable");
+    assert_eq!(retry_after.as_deref(), Some("3"));
+    assert_eq!(get(&untrusting, "/readyz").await.0, 503);
+
+    let done = wait_until(Duration::from_secs(60), || async {
+        fleet.callback.deliveries().len() >= sent.len() && fleet.backlog() == (0, 0)
+    })
+    .await;
+    assert!(done, "5 callbacks through the TLS queue within 60 s");
+    let results = fleet.assert_exactly_once(&sent.iter().cloned().collect());
+    assert!(results.values().all(|r| r["status"] == "ok"));
+
+    let refused_log = untrusting.stderr();
+    assert!(
+        refused_log.to_lowercase().contains("certificate"),
+        "the unready replica says why: {refused_log}"
+    );
+    for log in [trusting.stderr(), refused_log] {
+        assert!(!log.contains(PASSWORD), "the Redis password leaked: {log}");
     }
 }
 

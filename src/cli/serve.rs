@@ -203,6 +203,15 @@ pub struct ServeArgs {
         help_heading = "Fleet (shared Redis queue)"
     )]
     pub job_max_age: Option<u64>,
+    /// PEM file of the certificate authorities to trust for a rediss:// URL (a private CA)
+    /// instead of the system's roots. Default: the system's roots.
+    #[arg(
+        long,
+        env = "CALLSCRIBE_REDIS_CA_FILE",
+        value_name = "PATH",
+        help_heading = "Fleet (shared Redis queue)"
+    )]
+    pub redis_ca_file: Option<PathBuf>,
 
     /// How to authenticate Graph's requests: openid (Microsoft's signing keys, production),
     /// jwks-file (keys from --jwks-file), or none (anyone may submit work: warned about at
@@ -432,6 +441,9 @@ impl ServeArgs {
         set!(c.redis.visibility_timeout_ms, self.visibility_timeout_ms);
         set!(c.redis.max_takeovers, self.max_takeovers);
         set!(c.redis.job_max_age_s, self.job_max_age);
+        if self.redis_ca_file.is_some() {
+            c.redis.ca_file = self.redis_ca_file.clone();
+        }
 
         set!(c.auth.mode, self.auth);
         if self.app_id.is_some() {

@@ -228,6 +228,10 @@ pub struct RedisConfig {
     pub entry_ttl_s: u64,
     /// Timeout of one Redis command (and of connecting), in ms. Default: 2000.
     pub command_timeout_ms: u64,
+    /// PEM file of the certificate authorities trusted for `rediss://` (a private CA, or a
+    /// self-signed server certificate), instead of the system's roots. Read once at start-up.
+    /// Default: none (the system's roots, as for Azure Cache for Redis).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for RedisConfig {
@@ -241,6 +245,7 @@ impl Default for RedisConfig {
             job_max_age_s: 300,
             entry_ttl_s: 3600,
             command_timeout_ms: 2000,
+            ca_file: None,
         }
     }
 }
@@ -474,6 +479,11 @@ impl ServerConfig {
                 // The parse error would quote the URL, password included: name the problem
                 // only.
                 match Url::parse(url.expose()) {
+                    Ok(u) if u.scheme() == "redis" && redis.ca_file.is_some() => {
+                        return bad(
+                            "redis.ca_file (--redis-ca-file) needs a rediss:// (TLS) URL".into(),
+                        )
+                    }
                     Ok(u) if matches!(u.scheme(), "redis" | "rediss") && u.host().is_some() => {}
                     _ => {
                         return bad(
@@ -599,6 +609,12 @@ mod tests {
         c.redis.visibility_timeout_ms = 100;
         let err = c.validate().expect_err("short visibility");
         assert!(err.to_string().contains("visibility_timeout_ms"), "{err}");
+        c.redis.visibility_timeout_ms = 30_000;
+        c.redis.ca_file = Some("/etc/callscribe/redis-ca.pem".into());
+        c.validate().expect("a CA file with rediss://");
+        c.redis.url = Some(RedisUrl::new("redis://cache.test"));
+        let err = c.validate().expect_err("a CA file without TLS");
+        assert!(err.to_string().contains("rediss://"), "{err}");
         let parsed: ServerConfig =
             toml::from_str("[redis]\nurl = \"redis://h:1/0\"\nrole = \"intake\"").expect("toml");
         assert_eq!(parsed.redis.role, Role::Intake);

@@ -116,12 +116,44 @@ pub(crate) enum RedisSetupError {
     /// The URL was refused by the client (never quoted: it may hold a password).
     #[error("the Redis URL is not usable ({0:?})")]
     Url(::redis::ErrorKind),
+    /// The CA file of `rediss://` could not be read or holds no certificate.
+    #[error("redis.ca_file {path}: {reason}")]
+    CaFile { path: String, reason: String },
 }
 
 impl From<RedisSetupError> for ServerError {
     fn from(e: RedisSetupError) -> Self {
         ServerError::Config(e.to_string())
     }
+}
+
+/// A CA bundle is a few kB; anything past this is not one.
+const MAX_CA_FILE_BYTES: u64 = 1 << 20;
+
+/// The PEM certificates of `redis.ca_file`, checked here so that a wrong file stops the
+/// start-up with its own message (the client would only say "invalid client config").
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<u8>, RedisSetupError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    use std::io::Read;
+
+    let fail = |reason: String| RedisSetupError::CaFile {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut pem = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+        .map_err(|e| fail(e.to_string()))?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(fail(format!("larger than {MAX_CA_FILE_BYTES} bytes")));
+    }
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(format!("not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(fail("no CERTIFICATE block".into()));
+    }
+    Ok(pem)
 }
 
 /// One stream entry handed to a worker.
@@ -174,6 +206,8 @@ pub(crate) struct RedisQueue {
     pub(crate) config: RedisConfig,
     admit: Script,
     up: AtomicBool,
+    /// Whether the current outage has been logged.
+    down_logged: AtomicBool,
     stream_len: AtomicU64,
     pending: AtomicU64,
     /// Where the redacted URL goes in logs.
@@ -195,8 +229,17 @@ impl RedisQueue {
         // `rediss://` uses rustls with the process's default provider; the service's other
         // clients pass ring explicitly, so make it the default (a no-op if one is set).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client =
-            ::redis::Client::open(url.expose()).map_err(|e| RedisSetupError::Url(e.kind()))?;
+        let client = match &config.ca_file {
+            None => ::redis::Client::open(url.expose()),
+            Some(path) => {
+                let certs = ::redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(read_ca_file(path)?),
+                };
+                ::redis::Client::build_with_tls(url.expose(), certs)
+            }
+        }
+        .map_err(|e| RedisSetupError::Url(e.kind()))?;
         let timeout = Duration::from_millis(config.command_timeout_ms);
         let manager = |response: Duration| {
             let cfg = ConnectionManagerConfig::new()
@@ -224,6 +267,7 @@ impl RedisQueue {
             config: config.clone(),
             admit: Script::new(ADMIT_SCRIPT),
             up: AtomicBool::new(false),
+            down_logged: AtomicBool::new(false),
             stream_len: AtomicU64::new(0),
             pending: AtomicU64::new(0),
             redacted_url: url.redacted(),
@@ -255,8 +299,10 @@ impl RedisQueue {
 
     /// Records a failed command: Redis counts as down until the next successful poll.
     pub(crate) fn mark_down(&self, what: &str, e: &RedisError) {
-        if self.up.swap(false, Ordering::AcqRel) {
-            // Logged on the transition only: a down Redis would otherwise log every poll.
+        self.up.store(false, Ordering::Release);
+        if !self.down_logged.swap(true, Ordering::AcqRel) {
+            // Logged once per outage (and for a Redis never reached since start-up, e.g. a
+            // certificate it does not trust): a down Redis would otherwise log every poll.
             tracing::warn!(redis = %self.redacted_url, "redis unreachable ({what}): {e}");
         } else {
             tracing::debug!("redis command failed ({what}): {e}");
@@ -264,6 +310,7 @@ impl RedisQueue {
     }
 
     fn mark_up(&self) {
+        self.down_logged.store(false, Ordering::Release);
         if !self.up.swap(true, Ordering::AcqRel) {
             tracing::info!(redis = %self.redacted_url, consumer = %self.consumer, "redis reachable");
         }
@@ -581,4 +628,31 @@ fn consumer_name() -> String {
         std::process::id(),
         rand::random::<u32>()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("missing.pem");
+        let err = read_ca_file(&missing).expect_err("missing").to_string();
+        assert!(err.contains("missing.pem"), "{err}");
+
+        let key_only = dir.path().join("key.pem");
+        std::fs::write(
+            &key_only,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        )
+        .expect("write");
+        let err = read_ca_file(&key_only).expect_err("no cert").to_string();
+        assert!(err.contains("no CERTIFICATE"), "{err}");
+
+        let big = dir.path().join("big.pem");
+        std::fs::write(&big, vec![b'A'; (MAX_CA_FILE_BYTES + 1) as usize]).expect("write");
+        let err = read_ca_file(&big).expect_err("too big").to_string();
+        assert!(err.contains("larger than"), "{err}");
+    }
 }
