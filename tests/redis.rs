@@ -129,6 +129,10 @@ impl Fleet {
     }
 
     async fn with_redis(redis: RedisServer) -> Self {
+        Self::with(redis, CallbackServer::start().await)
+    }
+
+    fn with(redis: RedisServer, callback: CallbackServer) -> Self {
         let dir = temp_dir("fleet");
         let jwks = dir.path().join("jwks.json");
         jwt::write_jwks(&jwks, &[(1, jwt::KID1)]);
@@ -136,7 +140,7 @@ impl Fleet {
         Self {
             jwks: jwks.to_string_lossy().into_owned(),
             results,
-            callback: CallbackServer::start().await,
+            callback,
             redis,
             _dir: dir,
         }
@@ -424,6 +428,59 @@ async fn a_killed_workers_job_is_taken_over_and_delivered_once() {
     let results = fleet.assert_exactly_once(&op.iter().cloned().collect());
     assert_eq!(results["killed-000"]["status"], "ok");
     assert_eq!(media.request_count(), 2, "downloaded by each worker once");
+    assert_eq!(metric(&second, "callscribe_takeovers_total").await, 1.0);
+    assert!(
+        wait_until(Duration::from_secs(5), || async {
+            fleet.backlog() == (0, 0)
+        })
+        .await,
+        "the entry was acknowledged and deleted: {:?}",
+        fleet.backlog()
+    );
+}
+
+/// A worker is SIGKILLed after it wrote the result file but while the callback receiver
+/// still holds its POST: the job is taken over and run again, and the second run skips the
+/// results folder (its delivery was recorded as soon as the file was written) and delivers
+/// the callback. One file, no `~2` copy, one callback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_rerun_after_a_takeover_skips_the_sinks_that_took_its_result() {
+    if !redis_server::available() {
+        return;
+    }
+    let media = MediaServer::start([Behaviour::serve_with_bearer(&wav(), MEDIA_TOKEN)]).await;
+    let callback = CallbackServer::start_stalling(1, Duration::from_secs(60)).await;
+    let fleet = Fleet::with(RedisServer::start(false), callback);
+    let visibility = ["--visibility-timeout-ms", "1500"];
+    let mut first = fleet.replica("both", &media, &visibility);
+    let op = ops("rerun", 0..1);
+    let (status, _, body) = post(&first, &op, &media).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(1)),
+        "{body}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            fleet.callback.attempts() == 1 && fleet.result_files().len() == 1
+        })
+        .await,
+        "the first worker wrote the file and is posting the callback"
+    );
+    first.kill();
+    let second = fleet.replica("worker", &media, &visibility);
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            fleet.callback.deliveries().len() == 1
+        })
+        .await,
+        "the second worker delivered the callback"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let results = fleet.assert_exactly_once(&op.iter().cloned().collect());
+    assert_eq!(results["rerun-000"]["status"], "ok");
+    assert_eq!(media.request_count(), 2, "the job ran twice");
+    assert_eq!(fleet.callback.attempts(), 2);
     assert_eq!(metric(&second, "callscribe_takeovers_total").await, 1.0);
     assert!(
         wait_until(Duration::from_secs(5), || async {

@@ -118,7 +118,8 @@ impl Sinks {
     /// the results-dir file is written before the callback is posted, so a bot that reads the
     /// directory when its callback arrives finds the file.
     pub(crate) async fn deliver(&self, result: &RecordingResult, metrics: &Metrics) {
-        self.deliver_except(result, metrics, SinkSet::EMPTY).await;
+        self.deliver_except(result, metrics, SinkSet::EMPTY, |_| async {})
+            .await;
     }
 
     /// The configured sinks.
@@ -137,13 +138,23 @@ impl Sinks {
     }
 
     /// As [`Sinks::deliver`], leaving out the sinks in `skip` (they took this result
-    /// before: the shared queue ran its job twice). Returns the sinks that took it now.
-    pub(crate) async fn deliver_except(
+    /// before: the shared queue ran its job twice). `taken` runs as soon as a sink has taken
+    /// the result (the shared queue records it there, so that a worker dying while a slow
+    /// callback is still being retried does not make a takeover write the file again).
+    /// Returns the sinks that took it now.
+    pub(crate) async fn deliver_except<F, Taken>(
         &self,
         result: &RecordingResult,
         metrics: &Metrics,
         skip: SinkSet,
-    ) -> SinkSet {
+        taken: F,
+    ) -> SinkSet
+    where
+        // Not `AsyncFn`: its futures cannot be required to be `Send`, and the workers'
+        // futures are spawned.
+        F: Fn(Sink) -> Taken,
+        Taken: std::future::Future<Output = ()>,
+    {
         let json = result.to_json_line();
         let op = result.source.operation_id.as_deref().unwrap_or("");
         let stdout = async {
@@ -158,7 +169,10 @@ impl Sinks {
                 })
                 .await;
                 match written {
-                    Ok(Ok(())) => return true,
+                    Ok(Ok(())) => {
+                        taken(Sink::Stdout).await;
+                        return true;
+                    }
                     Ok(Err(e)) => failed(metrics, Sink::Stdout, op, &e.to_string()),
                     Err(e) => failed(metrics, Sink::Stdout, op, &e.to_string()),
                 }
@@ -177,7 +191,10 @@ impl Sinks {
                     tokio::task::spawn_blocking(move || write_result_file(&dir, &op_owned, &bytes))
                         .await;
                 match written {
-                    Ok(Ok(_)) => return true,
+                    Ok(Ok(_)) => {
+                        taken(Sink::ResultsDir).await;
+                        return true;
+                    }
                     Ok(Err(e)) => failed(metrics, Sink::ResultsDir, op, &e.to_string()),
                     Err(e) => failed(metrics, Sink::ResultsDir, op, &e.to_string()),
                 }
@@ -191,7 +208,10 @@ impl Sinks {
                 .filter(|_| !skip.contains(Sink::Callback))
             {
                 match callback.post(&json, op).await {
-                    Ok(()) => return true,
+                    Ok(()) => {
+                        taken(Sink::Callback).await;
+                        return true;
+                    }
                     Err(e) => failed(metrics, Sink::Callback, op, &e),
                 }
             }

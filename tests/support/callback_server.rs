@@ -35,6 +35,10 @@ struct Shared {
     fail_next: AtomicUsize,
     /// Every request, refused or not.
     attempts: AtomicUsize,
+    /// Requests still to be held this long before they are answered (and recorded); a
+    /// sender that gives up or dies meanwhile leaves no delivery.
+    stall_next: AtomicUsize,
+    stall: Duration,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,10 +60,22 @@ impl CallbackServer {
 
     /// Starts a receiver that answers the first `failures` requests with 503.
     pub async fn start_failing(failures: usize) -> Self {
+        Self::start_with(failures, 0, Duration::ZERO).await
+    }
+
+    /// Starts a receiver that holds the first `stalls` requests for `pause` before it
+    /// answers (and records) them.
+    pub async fn start_stalling(stalls: usize, pause: Duration) -> Self {
+        Self::start_with(0, stalls, pause).await
+    }
+
+    async fn start_with(failures: usize, stalls: usize, stall: Duration) -> Self {
         let shared = Arc::new(Shared {
             received: Mutex::new(Vec::new()),
             fail_next: AtomicUsize::new(failures),
             attempts: AtomicUsize::new(0),
+            stall_next: AtomicUsize::new(stalls),
+            stall,
         });
         let app = Router::new()
             .route("/results", post(receive))
@@ -110,6 +126,13 @@ impl Drop for CallbackServer {
 
 async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     shared.attempts.fetch_add(1, Ordering::SeqCst);
+    let stall = shared
+        .stall_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if stall {
+        tokio::time::sleep(shared.stall).await;
+    }
     let refuse = shared
         .fail_next
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

@@ -32,13 +32,15 @@
 //!   the visibility timeout; a job whose claim is older than that is taken over
 //!   (`XAUTOCLAIM`) by another worker, at most `max_takeovers` times, then delivered as
 //!   `worker_lost`. A job that runs twice (its worker died after delivering but before the
-//!   `XACK`) is delivered once: each sink's success is recorded under
-//!   `<prefix>:delivered:<sink>:<hash>` (for the dedup TTL) and a sink already recorded is
-//!   skipped. The window left is a worker dying between a sink taking the result and the
+//!   `XACK`, or while a slow callback was still being retried) is delivered once: each sink's
+//!   success is recorded under `<prefix>:delivered:<sink>:<hash>` (for the dedup TTL) as soon
+//!   as that sink took the result, and a sink already recorded is skipped. The window left is a worker dying between a sink taking the result and the
 //!   marker being written (one round trip): that sink may get it twice.
-//! * **Clocks.** A job's age is the worker's clock minus the millisecond part of its stream
-//!   id (Redis's clock when it was added): a fleet keeps its clocks in sync with NTP anyway,
-//!   and skew shifts `job_max_age_s` by the same amount.
+//! * **Clocks.** A job's age is "now" minus the millisecond part of its stream id (Redis's
+//!   clock when it was added), and "now" is Redis's clock too: every health poll reads `TIME`
+//!   and keeps the offset from this machine's clock (error: half the round trip), so a replica
+//!   whose clock is off does not expire jobs early or keep them too long. Until the first poll
+//!   the offset is 0.
 //! * **Health.** One poller per replica (`poll`) reads the stream length and pending count
 //!   every second; any failed command marks Redis down at once (so `/readyz` fails) and a
 //!   successful poll marks it up again. The connection manager reconnects by itself.
@@ -50,7 +52,7 @@
 pub(crate) mod job;
 pub(crate) mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -208,6 +210,8 @@ pub(crate) struct RedisQueue {
     up: AtomicBool,
     /// Whether the current outage has been logged.
     down_logged: AtomicBool,
+    /// Redis's clock minus this machine's, in ms, at the last poll.
+    clock_offset_ms: AtomicI64,
     stream_len: AtomicU64,
     pending: AtomicU64,
     /// Where the redacted URL goes in logs.
@@ -268,6 +272,7 @@ impl RedisQueue {
             admit: Script::new(ADMIT_SCRIPT),
             up: AtomicBool::new(false),
             down_logged: AtomicBool::new(false),
+            clock_offset_ms: AtomicI64::new(0),
             stream_len: AtomicU64::new(0),
             pending: AtomicU64::new(0),
             redacted_url: url.redacted(),
@@ -295,6 +300,13 @@ impl RedisQueue {
 
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Redis's clock now, in ms since the epoch: this machine's clock corrected by the offset
+    /// measured at the last poll. Stream ids carry Redis's clock, so job ages use this.
+    pub(crate) fn now_ms(&self) -> u64 {
+        let offset = self.clock_offset_ms.load(Ordering::Relaxed);
+        local_now_ms().saturating_add_signed(offset)
     }
 
     /// Records a failed command: Redis counts as down until the next successful poll.
@@ -497,7 +509,7 @@ impl RedisQueue {
         pipe.atomic();
         for sink in Sink::ALL.into_iter().filter(|s| delivered.contains(*s)) {
             pipe.cmd("SET")
-                .arg(self.hashed_key(&format!("delivered:{}", sink.as_str()), key))
+                .arg(self.delivered_key(sink, key))
                 .arg(1)
                 .arg("PX")
                 .arg(self.dedup_ttl_ms)
@@ -522,12 +534,28 @@ impl RedisQueue {
         Ok(())
     }
 
+    /// Records that `sink` took the result delivered under `key`.
+    pub(crate) async fn record_delivered(&self, key: &str, sink: Sink) -> Result<(), RedisError> {
+        let mut conn = self.conn.clone();
+        ::redis::cmd("SET")
+            .arg(self.delivered_key(sink, key))
+            .arg(1)
+            .arg("PX")
+            .arg(self.dedup_ttl_ms)
+            .query_async(&mut conn)
+            .await
+    }
+
+    fn delivered_key(&self, sink: Sink, key: &str) -> String {
+        self.hashed_key(&format!("delivered:{}", sink.as_str()), key)
+    }
+
     /// Which sinks already took the result delivered under `key`.
     pub(crate) async fn delivered(&self, key: &str) -> Result<SinkSet, RedisError> {
         let mut conn = self.conn.clone();
         let mut command = ::redis::cmd("MGET");
         for sink in Sink::ALL {
-            command.arg(self.hashed_key(&format!("delivered:{}", sink.as_str()), key));
+            command.arg(self.delivered_key(sink, key));
         }
         let found: Vec<Option<String>> = command.query_async(&mut conn).await?;
         let mut set = SinkSet::EMPTY;
@@ -544,7 +572,9 @@ impl RedisQueue {
     async fn poll_once(&self, n: u64, metrics: &Metrics) -> Result<(), RedisError> {
         self.ensure_group().await?;
         let mut conn = self.conn.clone();
-        let (len, pending): (u64, Value) = ::redis::pipe()
+        let sent = local_now_ms();
+        let ((secs, micros), len, pending): ((u64, u64), u64, Value) = ::redis::pipe()
+            .cmd("TIME")
             .cmd("XLEN")
             .arg(&self.stream)
             .cmd("XPENDING")
@@ -552,6 +582,10 @@ impl RedisQueue {
             .arg(GROUP)
             .query_async(&mut conn)
             .await?;
+        let received = local_now_ms();
+        let redis_ms = secs.saturating_mul(1000).saturating_add(micros / 1000);
+        self.clock_offset_ms
+            .store(clock_offset(redis_ms, sent, received), Ordering::Relaxed);
         // The summary form of XPENDING: [count, smallest id, greatest id, consumers].
         let pending = match pending {
             Value::Array(items) => match items.first() {
@@ -561,7 +595,9 @@ impl RedisQueue {
             _ => 0,
         };
         if n % TRIM_EVERY_POLLS == 0 {
-            let min_ms = now_ms().saturating_sub(self.config.entry_ttl_s.saturating_mul(1000));
+            let min_ms = self
+                .now_ms()
+                .saturating_sub(self.config.entry_ttl_s.saturating_mul(1000));
             let trimmed: u64 = ::redis::cmd("XTRIM")
                 .arg(&self.stream)
                 .arg("MINID")
@@ -609,8 +645,16 @@ impl RedisQueue {
     }
 }
 
+/// Redis's clock (read at some point between `sent` and `received`, this machine's clock)
+/// minus this machine's, taking the midpoint of the round trip.
+fn clock_offset(redis_ms: u64, sent: u64, received: u64) -> i64 {
+    let local = sent / 2 + received / 2;
+    let diff = i128::from(redis_ms) - i128::from(local);
+    i64::try_from(diff).unwrap_or(if diff < 0 { i64::MIN } else { i64::MAX })
+}
+
 /// Milliseconds since the epoch, by this machine's clock.
-pub(crate) fn now_ms() -> u64 {
+fn local_now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -633,6 +677,16 @@ fn consumer_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_offset_is_taken_at_the_round_trips_midpoint() {
+        assert_eq!(clock_offset(1_000_000, 1_000_000, 1_000_000), 0);
+        // Redis 5 s ahead, answered within a 10 ms round trip.
+        assert_eq!(clock_offset(1_005_005, 1_000_000, 1_000_010), 5000);
+        // Redis 2 s behind.
+        assert_eq!(clock_offset(998_000, 1_000_000, 1_000_000), -2000);
+        assert_eq!(clock_offset(0, u64::MAX, u64::MAX), i64::MIN);
+    }
 
     #[test]
     fn a_ca_file_must_hold_a_certificate() {

@@ -25,12 +25,13 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::job::{self, DecodeError};
-use super::{now_ms, Entry, RedisQueue};
+use super::{Entry, RedisQueue};
 use crate::error::ErrorKind;
 use crate::fetch::retry::Backoff;
 use crate::notification::source_of;
 use crate::result::{ErrorInfo, RecordingResult, Source};
 use crate::server::metrics::JobStage;
+use crate::server::metrics::Sink;
 use crate::server::queue::Work;
 use crate::server::sink::SinkSet;
 use crate::server::worker::{produce, Context};
@@ -239,7 +240,7 @@ fn plan(entry: &Entry, taken_over: bool, queue: &RedisQueue, ctx: &Context) -> P
         }
     }
     if let (Work::Download(_), Some(added)) = (&work, entry.added_ms()) {
-        let age_ms = now_ms().saturating_sub(added);
+        let age_ms = queue.now_ms().saturating_sub(added);
         if age_ms > queue.config.job_max_age_s.saturating_mul(1000) {
             if let Some(m) = stream_metrics {
                 m.expired.inc();
@@ -284,7 +285,7 @@ async fn run_entry(
     let metrics = &ctx.state.inner.metrics;
     metrics.in_flight.inc();
     if let Some(added) = entry.added_ms() {
-        let waited = Duration::from_millis(now_ms().saturating_sub(added));
+        let waited = Duration::from_millis(queue.now_ms().saturating_sub(added));
         metrics.observe_stage(JobStage::Queue, waited);
     }
     // Renew the claim while the job runs and is delivered, so it is not taken over.
@@ -357,7 +358,16 @@ async fn deliver_once(
         );
         return done_before;
     }
-    let done = ctx.sinks.deliver_except(result, metrics, done_before).await;
+    let record = |sink: Sink| async move {
+        if let Err(e) = queue.record_delivered(key, sink).await {
+            // `finish` records it again with the acknowledgement.
+            queue.mark_down("recording a delivery", &e);
+        }
+    };
+    let done = ctx
+        .sinks
+        .deliver_except(result, metrics, done_before, record)
+        .await;
     done.union(done_before)
 }
 
