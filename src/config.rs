@@ -99,6 +99,12 @@ pub struct TranscribeOptions {
     /// Whisper's initial prompt: words the caller is likely to say (company names, product
     /// words), at most 223 tokens. Default: none.
     pub prompt: Option<String>,
+    /// Prompts per operation: a recording whose Graph `clientContext` starts with one of these
+    /// prefixes gets that entry's prompt instead of `prompt` (the longest matching prefix
+    /// wins; an empty prompt means none). A bot sets `clientContext` when it calls
+    /// `recordResponse`, e.g. `pharmacy:<call id>`. At most 1,000 entries; each prompt is
+    /// checked and tokenized when the model loads. Default: none.
+    pub context_prompts: Vec<ContextPrompt>,
     /// Drop a segment whose no-speech probability is above this. Default: 0.6.
     pub no_speech_threshold: f32,
     /// … and whose average token log-probability is below this. Default: -1.0.
@@ -121,12 +127,24 @@ impl Default for TranscribeOptions {
             language: "en".to_owned(),
             language_floor: 0.5,
             prompt: None,
+            context_prompts: Vec::new(),
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
             min_audio_ctx: 512,
             word_timestamps: false,
         }
     }
+}
+
+/// A vocabulary prompt for the operations whose `clientContext` starts with a prefix
+/// ([`TranscribeOptions::context_prompts`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextPrompt {
+    /// Non-empty; compared with the start of the operation's `clientContext`, byte for byte.
+    pub client_context_prefix: String,
+    /// Whisper's initial prompt for those operations (at most 223 tokens; empty: none).
+    pub prompt: String,
 }
 
 /// The default model: `$CALLSCRIBE_MODEL` if set, else `models/ggml-tiny.en.bin`.

@@ -124,7 +124,12 @@ impl Pipeline {
     pub fn run(&self, bytes: &[u8], source: Source, options: &RunOptions) -> Processed {
         let started = Instant::now();
         let mut timings = Timings::default();
-        let outcome = self.stages(bytes, &mut timings, options);
+        let outcome = self.stages(
+            bytes,
+            source.client_context.as_deref(),
+            &mut timings,
+            options,
+        );
         timings.set(Stage::Total, ms_since(started));
         match outcome {
             Ok(done) => Processed {
@@ -157,6 +162,7 @@ impl Pipeline {
     fn stages(
         &self,
         bytes: &[u8],
+        client_context: Option<&str>,
         timings: &mut Timings,
         options: &RunOptions,
     ) -> std::result::Result<StagesDone, Box<StageFailure>> {
@@ -179,7 +185,7 @@ impl Pipeline {
 
         let audio = audio_report(&info, clipped_ratio, &speech);
         let transcript = self
-            .transcribe(&mono, &speech, options.threads, timings)
+            .transcribe(&mono, &speech, options.threads, client_context, timings)
             .map_err(|error| {
                 Box::new(StageFailure {
                     error,
@@ -223,13 +229,14 @@ impl Pipeline {
         mono: &Mono16k,
         speech: &SpeechReport,
         threads: u32,
+        client_context: Option<&str>,
         timings: &mut Timings,
     ) -> Result<Option<crate::result::Transcript>> {
         let Some(transcriber) = &self.transcriber else {
             return Ok(None);
         };
         let t = Instant::now();
-        let mut transcript = transcriber.transcribe(mono, speech, threads)?;
+        let mut transcript = transcriber.transcribe(mono, speech, threads, client_context)?;
         timings.set(Stage::Transcribe, ms_since(t));
         for segment in &mut transcript.segments {
             crate::words::fit(segment);
@@ -244,6 +251,7 @@ impl Pipeline {
         _mono: &Mono16k,
         _speech: &SpeechReport,
         _threads: u32,
+        _client_context: Option<&str>,
         _timings: &mut Timings,
     ) -> Result<Option<crate::result::Transcript>> {
         Ok(None)

@@ -17,7 +17,7 @@ use whisper_rs::{
 };
 
 use crate::audio::{Mono16k, Seconds, TARGET_RATE};
-use crate::config::TranscribeOptions;
+use crate::config::{ContextPrompt, TranscribeOptions};
 use crate::error::{Error, Result};
 use crate::pipeline::round_ms;
 use crate::result::{Transcript, TranscriptSegment};
@@ -113,6 +113,9 @@ const DETECT_MAX_WINDOWS: usize = 3;
 /// (faster-whisper's `language_detection_threshold`).
 const DETECT_CONFIDENT: f32 = 0.5;
 
+/// Most `context_prompts` entries: a bot's tenants or prompts, not a database.
+const MAX_CONTEXT_PROMPTS: usize = 1000;
+
 /// Longest `--prompt` accepted, in bytes; checked before tokenizing, so the token buffer
 /// (at most one token per byte, plus a margin) can never be too small.
 const MAX_PROMPT_BYTES: usize = 2048;
@@ -165,6 +168,8 @@ pub struct Transcriber {
     language: LanguagePlan,
     /// `--prompt`, tokenized once.
     prompt_tokens: Vec<i32>,
+    /// `context_prompts`, tokenized once, longest prefix first.
+    context_prompts: Vec<(String, Vec<i32>)>,
     n_audio_ctx: u32,
     /// The language decided for the last recording, the first piece's guess for the next
     /// (`Transcriber::decide_language`): a bot's callers mostly speak one language.
@@ -222,6 +227,14 @@ struct Decoded {
     resume_at: Option<f64>,
 }
 
+/// What stays the same for every whisper.cpp call on one recording.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    threads: u32,
+    /// The vocabulary prompt's tokens (empty: none).
+    prompt: &'a [i32],
+}
+
 impl Transcriber {
     /// Loads a ggml model (any of whisper.cpp's: tiny/base/small…, `.en` or multilingual).
     ///
@@ -267,6 +280,7 @@ impl Transcriber {
             Some(prompt) if !prompt.is_empty() => tokenize_prompt(&ctx, prompt)?,
             _ => Vec::new(),
         };
+        let context_prompts = tokenize_context_prompts(&ctx, &opts.context_prompts)?;
         let n_audio_ctx = u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500);
         tracing::info!(model = %path.display(), multilingual, ?language, "whisper model loaded");
         Ok(Self {
@@ -274,6 +288,7 @@ impl Transcriber {
             opts: opts.clone(),
             language,
             prompt_tokens,
+            context_prompts,
             n_audio_ctx,
             last_language: Mutex::new(None),
         })
@@ -288,7 +303,9 @@ impl Transcriber {
     /// the other on the same [`WhisperState`], each standing alone (no text context carried
     /// over), and their segments joined in time order (`decode_piece` says what is dropped).
     ///
-    /// `threads` = 0 uses the configured threads, or all cores.
+    /// `threads` = 0 uses the configured threads, or all cores. `client_context` (the Graph
+    /// operation's) picks the vocabulary prompt from `context_prompts`; without a match, or
+    /// without one, the `prompt` applies.
     ///
     /// Errors: `transcription` when whisper.cpp fails.
     pub fn transcribe(
@@ -296,6 +313,7 @@ impl Transcriber {
         audio: &Mono16k,
         speech: &SpeechReport,
         threads: u32,
+        client_context: Option<&str>,
     ) -> Result<Transcript> {
         let Some(span) = speech.span else {
             return Ok(Transcript {
@@ -318,14 +336,17 @@ impl Transcriber {
         }
 
         let mut state = self.ctx.create_state().map_err(whisper_error)?;
-        let threads = self.threads(threads);
+        let run = Run {
+            threads: self.threads(threads),
+            prompt: self.prompt_for(client_context),
+        };
         let mut first_decoded = None;
         let (language, language_probability) = match &self.language {
             LanguagePlan::Fixed(code) => (code.clone(), None),
             LanguagePlan::Detect(among) => {
                 let guess = self.language_guess(among);
                 let (code, p, decoded) = self.decide_language(
-                    &mut state, audio, span, speech, among, pieces[0], threads, guess,
+                    &mut state, audio, span, speech, among, pieces[0], run, guess,
                 )?;
                 first_decoded = decoded;
                 if let Ok(mut last) = self.last_language.lock() {
@@ -356,9 +377,8 @@ impl Transcriber {
                     resume_at,
                 } = match first_decoded.take() {
                     Some(decoded) => decoded,
-                    None => self.decode_piece(
-                        &mut state, audio, part, threads, &language, previous, context,
-                    )?,
+                    None => self
+                        .decode_piece(&mut state, audio, part, run, &language, previous, context)?,
                 };
                 // Pieces (and their tails) tile the span in order, so clamping each into its
                 // part keeps the whole transcript monotone and inside the span.
@@ -434,12 +454,13 @@ impl Transcriber {
         speech: &SpeechReport,
         among: &[String],
         first: Segment,
-        threads: u32,
+        run: Run<'_>,
         guess: Option<String>,
     ) -> Result<(String, f32, Option<Decoded>)> {
+        let threads = run.threads;
         let decoded = match &guess {
             Some(guess) => {
-                Some(self.decode_piece(state, audio, first, threads, guess, None, Context::Full)?)
+                Some(self.decode_piece(state, audio, first, run, guess, None, Context::Full)?)
             }
             None => {
                 // The clip `decode_piece` gives whisper.cpp, and a fresh state's encoder
@@ -569,7 +590,7 @@ impl Transcriber {
         state: &mut WhisperState,
         audio: &Mono16k,
         piece: Segment,
-        threads: u32,
+        run: Run<'_>,
         language: &str,
         previous: Option<String>,
         context: Context,
@@ -586,14 +607,14 @@ impl Transcriber {
         }
         for audio_ctx in contexts {
             let mut window =
-                self.decode_clip(state, &clip, clip_start, threads, language, audio_ctx, 0.0)?;
+                self.decode_clip(state, &clip, clip_start, run, language, audio_ctx, 0.0)?;
             let loops = window.candidates.iter().filter(|c| c.loops()).count();
             if loops > 0 {
                 let retry = self.decode_clip(
                     state,
                     &clip,
                     clip_start,
-                    threads,
+                    run,
                     language,
                     audio_ctx,
                     RETRY_TEMPERATURE,
@@ -667,7 +688,7 @@ impl Transcriber {
         state: &mut WhisperState,
         clip: &[f32],
         clip_start: f64,
-        threads: u32,
+        run: Run<'_>,
         language: &str,
         audio_ctx: u32,
         temperature: f32,
@@ -681,7 +702,7 @@ impl Transcriber {
             SamplingStrategy::Greedy { best_of: 1 }
         };
         let mut params = FullParams::new(strategy);
-        params.set_n_threads(threads as i32);
+        params.set_n_threads(run.threads as i32);
         params.set_audio_ctx(audio_ctx as i32);
         params.set_language(Some(language));
         params.set_detect_language(false);
@@ -690,8 +711,8 @@ impl Transcriber {
         // earlier window (whisper.cpp clears the state's past text when this is set); only the
         // caller's vocabulary prompt, if any, is put before it.
         params.set_no_context(true);
-        if !self.prompt_tokens.is_empty() {
-            params.set_tokens(&self.prompt_tokens);
+        if !run.prompt.is_empty() {
+            params.set_tokens(run.prompt);
         }
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
@@ -749,6 +770,17 @@ impl Transcriber {
             candidates,
             goes_on: windows.load(Ordering::Relaxed) > 1,
         })
+    }
+
+    /// The prompt of the longest `context_prompts` prefix of `client_context`, else `prompt`.
+    fn prompt_for(&self, client_context: Option<&str>) -> &[i32] {
+        client_context
+            .and_then(|context| {
+                self.context_prompts
+                    .iter()
+                    .find(|(prefix, _)| context.starts_with(prefix.as_str()))
+            })
+            .map_or(&self.prompt_tokens, |(_, tokens)| tokens)
     }
 
     /// The language reported without speech: the fixed one, or the first listed.
@@ -836,6 +868,50 @@ fn untranscribed_tail(segments: &[Segment], last: f64, end: f64) -> Option<f64> 
         .collect();
     let speech: f64 = tail.iter().map(|s| s.end_s.min(end) - s.start_s).sum();
     (speech >= MIN_TAIL_SPEECH_S).then(|| tail[0].start_s)
+}
+
+/// The `context_prompts` tokenized, longest prefix first. Errors: `config` for an empty or
+/// repeated prefix, more than [`MAX_CONTEXT_PROMPTS`] entries, or a prompt
+/// [`tokenize_prompt`] refuses.
+fn tokenize_context_prompts(
+    ctx: &WhisperContext,
+    prompts: &[ContextPrompt],
+) -> Result<Vec<(String, Vec<i32>)>> {
+    let bad = |detail: String| Error::Config { detail };
+    if prompts.len() > MAX_CONTEXT_PROMPTS {
+        return Err(bad(format!(
+            "{} context prompts; at most {MAX_CONTEXT_PROMPTS}",
+            prompts.len()
+        )));
+    }
+    let mut out: Vec<(String, Vec<i32>)> = Vec::with_capacity(prompts.len());
+    for p in prompts {
+        let prefix = &p.client_context_prefix;
+        if prefix.is_empty() {
+            return Err(bad(
+                "a context prompt needs a non-empty client_context_prefix (the prompt for \
+                 every other operation is `prompt`)"
+                    .into(),
+            ));
+        }
+        if out.iter().any(|(seen, _)| seen == prefix) {
+            return Err(bad(format!(
+                "client_context_prefix {prefix:?} is listed twice"
+            )));
+        }
+        // An empty prompt is allowed: those operations get none, whatever `prompt` says.
+        let tokens = match p.prompt.trim() {
+            "" => Vec::new(),
+            text => tokenize_prompt(ctx, text).map_err(|e| match e {
+                Error::Config { detail } => bad(format!("prompt for {prefix:?}: {detail}")),
+                other => other,
+            })?,
+        };
+        out.push((prefix.clone(), tokens));
+    }
+    // Longest first, so the first match is the most specific.
+    out.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+    Ok(out)
 }
 
 /// `--prompt` as whisper.cpp tokens. Errors: `config` when it is too long for the decoder's

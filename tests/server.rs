@@ -28,7 +28,7 @@ use crate::support::callback_server::CallbackServer;
 use crate::support::http_client as client;
 use crate::support::jwt;
 use crate::support::media_server::{Behaviour, MediaServer};
-use crate::support::model::{model_lock, repo_path, require_model};
+use crate::support::model::{model_lock, repo_path, require_model, PROMPTED_WAV, PROMPT_DIGITS};
 use crate::support::temp_dir;
 
 /// The `recordingAccessToken` in test notifications; the media server requires it.
@@ -97,6 +97,74 @@ fn processor(media: &MediaServer, model: Option<PathBuf>) -> Processor {
         c.pipeline.transcribe.model = model;
     }
     Processor::new(c).expect("processor")
+}
+
+/// The service picks each operation's vocabulary prompt by its `clientContext`
+/// (`processor.pipeline.transcribe.context_prompts` of the config file): of two operations on
+/// the same recording, the one whose context has the listed prefix gets the transcript the
+/// pipeline gives with that prompt, the other the one it gives without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The model lock is a std mutex held for the whole test on purpose (one model user at a
+// time); only this runtime ever takes it, so holding it across awaits cannot deadlock.
+#[allow(clippy::await_holding_lock)]
+async fn each_operation_gets_the_prompt_its_client_context_selects() {
+    let Some(model) = require_model() else { return };
+    let _model = model_lock();
+    let recording = wav(PROMPTED_WAV);
+    let mut pipeline = callscribe::PipelineConfig::default();
+    pipeline.transcribe.enabled = true;
+    pipeline.transcribe.model = model;
+    pipeline.transcribe.threads = 1;
+    let expected = |prompt: Option<&str>| {
+        let mut c = pipeline.clone();
+        c.transcribe.prompt = prompt.map(str::to_owned);
+        let p = callscribe::Pipeline::new(c).expect("pipeline");
+        let result = p.process(&recording, Default::default());
+        result.transcript.expect("a transcript").text
+    };
+    let (plain, digits) = (expected(None), expected(Some(PROMPT_DIGITS)));
+    assert_ne!(
+        plain, digits,
+        "the prompt must change this recording's transcript"
+    );
+
+    let media = MediaServer::start([Behaviour::serve_with_bearer(&recording, MEDIA_TOKEN)]).await;
+    let callback = CallbackServer::start().await;
+    let tmp = temp_dir("serve-prompts");
+    let mut c = ProcessorConfig::default();
+    c.fetch.allow_hosts = vec![media.authority()];
+    c.fetch.allow_insecure_http = true;
+    c.pipeline = pipeline;
+    // Operation `digits-1` has the clientContext `ctx-digits-1` (see `notification`).
+    c.pipeline.transcribe.context_prompts = vec![callscribe::config::ContextPrompt {
+        client_context_prefix: "ctx-digits".into(),
+        prompt: PROMPT_DIGITS.into(),
+    }];
+    let h = start(
+        base_config(tmp.path(), &callback),
+        Arc::new(Processor::new(c).expect("processor")),
+        callback,
+    )
+    .await;
+    let location = media.url("/recordings/1");
+    let reply = h
+        .post(notification(&[
+            ("digits-1", &location),
+            ("other-1", &location),
+        ]))
+        .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let deliveries = h.callback.wait_for(2, Duration::from_secs(60)).await;
+    assert_eq!(deliveries.len(), 2, "two results within 60 s");
+    for delivery in deliveries {
+        let result = parse_result(&delivery.body);
+        let text = result.transcript.as_ref().expect("transcript").text.clone();
+        match operation_id(&result).as_str() {
+            "digits-1" => assert_eq!(text, digits, "the prefix's prompt"),
+            "other-1" => assert_eq!(text, plain, "no prompt"),
+            other => panic!("unexpected operation {other}"),
+        }
+    }
 }
 
 /// A result without processing, for tests about the service rather than the pipeline.

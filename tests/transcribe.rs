@@ -16,13 +16,14 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use callscribe::audio::Seconds;
-use callscribe::config::{Limits, PipelineConfig};
+use callscribe::config::{ContextPrompt, Limits, PipelineConfig};
 use callscribe::result::{RecordingResult, Source, Status, Transcript};
 use callscribe::{decode, resample, Pipeline, RunOptions};
 
 use crate::support::cli_run::run_cli;
 use crate::support::model::{
     model_lock, normalized_words, require_model, wer, word_errors, PER_FILE_WER_BOUND,
+    PROMPTED_WAV, PROMPT_DIGITS, PROMPT_GLOBAL,
 };
 use crate::support::samples::{wav_pcm16, Manifest, SampleEntry};
 
@@ -670,4 +671,105 @@ fn cli_threads_and_beam_size_options_transcribe_a_file() {
         rate * 100.0
     );
     assert!(rate <= PER_FILE_WER_BOUND, "WER {rate:.2}: {text:?}");
+}
+
+/// The operation's `clientContext` picks the prompt (`transcribe.context_prompts`, the way a
+/// `serve` config file sets it): a recording whose context starts with a listed prefix is
+/// transcribed exactly as with that entry's prompt as `--prompt` (the longest prefix wins; an
+/// empty prompt means none), any other exactly as with the global prompt. The prompts give
+/// this recording three different transcripts, so a prompt ignored or mixed up fails.
+#[test]
+fn the_prompt_is_picked_by_the_operations_client_context() {
+    let Some(model) = require_model() else { return };
+    let _serial = model_lock();
+    let wav = crate::support::model::repo_path(PROMPTED_WAV);
+    let bytes = std::fs::read(&wav).expect("the fixture");
+    let with_prompt = |prompt: Option<&str>| {
+        let mut c = config(&model, 512);
+        c.transcribe.prompt = prompt.map(str::to_owned);
+        Pipeline::new(c).expect("pipeline")
+    };
+    let text = |pipeline: &Pipeline, client_context: Option<&str>| {
+        let source = Source {
+            client_context: client_context.map(str::to_owned),
+            ..Source::default()
+        };
+        let result = pipeline.run(&bytes, source, &RunOptions::default()).result;
+        assert_eq!(result.status, Status::Ok, "{result:?}");
+        result.transcript.expect("a transcript").text
+    };
+    let plain = text(&with_prompt(None), None);
+    let global = text(&with_prompt(Some(PROMPT_GLOBAL)), None);
+    let digits = text(&with_prompt(Some(PROMPT_DIGITS)), None);
+    eprintln!("no prompt: {plain}\nglobal:    {global}\ndigits:    {digits}");
+    assert!(
+        plain != global && plain != digits && global != digits,
+        "the prompts must change this recording's transcript, or the test proves nothing"
+    );
+
+    let mut c = config(&model, 512);
+    c.transcribe.prompt = Some(PROMPT_GLOBAL.to_owned());
+    c.transcribe.context_prompts = vec![
+        ContextPrompt {
+            client_context_prefix: "shop:".into(),
+            prompt: PROMPT_DIGITS.into(),
+        },
+        ContextPrompt {
+            client_context_prefix: "shop:plain".into(),
+            prompt: String::new(),
+        },
+    ];
+    let per_operation = Pipeline::new(c).expect("pipeline with context prompts");
+    for (context, expected, what) in [
+        (Some("shop:call-17"), &digits, "the prefix's prompt"),
+        (
+            Some("shop:plain-4"),
+            &plain,
+            "the longer prefix's empty prompt",
+        ),
+        (
+            Some("shopping"),
+            &global,
+            "no prefix matches: the global prompt",
+        ),
+        (None, &global, "no clientContext: the global prompt"),
+    ] {
+        assert_eq!(
+            &text(&per_operation, context),
+            expected,
+            "{context:?}: {what}"
+        );
+    }
+}
+
+/// Context prompts are checked when the model loads: an empty or repeated prefix and an
+/// over-long prompt are configuration errors that name the entry.
+#[test]
+fn bad_context_prompts_are_refused_at_start_up() {
+    let Some(model) = require_model() else { return };
+    let _serial = model_lock();
+    let entry = |prefix: &str, prompt: String| ContextPrompt {
+        client_context_prefix: prefix.into(),
+        prompt,
+    };
+    for (prompts, expected) in [
+        (
+            vec![entry("", "hi".into())],
+            "non-empty client_context_prefix",
+        ),
+        (
+            vec![entry("a", "hi".into()), entry("a", "ho".into())],
+            "listed twice",
+        ),
+        (
+            vec![entry("long", "word ".repeat(400))],
+            "prompt for \"long\"",
+        ),
+    ] {
+        let mut c = config(&model, 512);
+        c.transcribe.context_prompts = prompts;
+        let err = Pipeline::new(c).err().expect("refused");
+        assert_eq!(err.kind(), callscribe::ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
 }

@@ -642,6 +642,10 @@ mod tests {
             allow_hosts = ["media.test"]
             [processor.pipeline.transcribe]
             enabled = false
+            prompt = "Contoso Pharmacy"
+            [[processor.pipeline.transcribe.context_prompts]]
+            client_context_prefix = "refills:"
+            prompt = "prescription number, refill, pickup"
         "#;
         let c: ServerConfig = toml::from_str(text).expect("toml");
         c.validate().expect("valid");
@@ -656,6 +660,9 @@ mod tests {
             "stdout is off once another sink is set"
         );
         assert!(!c.processor.pipeline.transcribe.enabled);
+        let prompts = &c.processor.pipeline.transcribe.context_prompts;
+        assert_eq!(prompts.len(), 1);
+        assert_eq!(prompts[0].client_context_prefix, "refills:");
         assert_eq!(
             format!("{:?}", c.sinks.callback.as_ref().map(|c| &c.secret)),
             "Some([REDACTED])"

@@ -467,3 +467,11 @@ pub fn normalized_words(text: &str) -> Vec<String> {
     let first = vec![0; readings_per_number(&tokens).len()];
     flatten(&tokens, &first)
 }
+
+/// The recording the context-prompt tests transcribe: a callback request with a number, where
+/// tiny.en's transcript follows the style of the prompt (digits or words).
+pub const PROMPTED_WAV: &str = "tests/fixtures/voicemail-numbers/pcm16-8000hz-callback-david.wav";
+
+/// Three prompts a bot might configure; each gives this recording a different transcript.
+pub const PROMPT_GLOBAL: &str = "Dental office voicemail. Appointments, cleaning, Dr. Patel.";
+pub const PROMPT_DIGITS: &str = "Voicemail. Call me back at 425-555-0142.";
