@@ -394,15 +394,7 @@ async fn a_killed_workers_job_is_taken_over_and_delivered_once() {
     ])
     .await;
     let fleet = Fleet::new(false).await;
-    let visibility = ["--visibility-timeout-ms", "1500"];
-    let mut first = fleet.replica("both", &media, &visibility);
-    let op = ops("killed", 0..1);
-    let (status, _, body) = post(&first, &op, &media).await;
-    assert_eq!(
-        (status, body["accepted"].as_u64()),
-        (202, Some(1)),
-        "{body}"
-    );
+    let (mut first, op) = one_job_on_a_first_replica(&fleet, &media, "killed").await;
     assert!(
         wait_until(Duration::from_secs(10), || async {
             media.request_count() == 1
@@ -412,7 +404,7 @@ async fn a_killed_workers_job_is_taken_over_and_delivered_once() {
     );
     first.kill();
     let killed_at = Instant::now();
-    let second = fleet.replica("worker", &media, &visibility);
+    let second = fleet.replica("worker", &media, &SHORT_VISIBILITY);
     assert!(
         wait_until(Duration::from_secs(20), || async {
             fleet.callback.deliveries().len() == 1
@@ -424,19 +416,7 @@ async fn a_killed_workers_job_is_taken_over_and_delivered_once() {
     // The claim turns stale 1.5 s after its last renewal; the takeover scan runs every 0.75 s;
     // the second process needs a moment to start.
     assert!(took < Duration::from_secs(6), "taken over after {took:?}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let results = fleet.assert_exactly_once(&op.iter().cloned().collect());
-    assert_eq!(results["killed-000"]["status"], "ok");
-    assert_eq!(media.request_count(), 2, "downloaded by each worker once");
-    assert_eq!(metric(&second, "callscribe_takeovers_total").await, 1.0);
-    assert!(
-        wait_until(Duration::from_secs(5), || async {
-            fleet.backlog() == (0, 0)
-        })
-        .await,
-        "the entry was acknowledged and deleted: {:?}",
-        fleet.backlog()
-    );
+    assert_taken_over_once(&fleet, &second, &media, &op[0]).await;
 }
 
 /// A worker is SIGKILLed after it wrote the result file but while the callback receiver
@@ -451,15 +431,7 @@ async fn a_job_rerun_after_a_takeover_skips_the_sinks_that_took_its_result() {
     let media = MediaServer::start([Behaviour::serve_with_bearer(&wav(), MEDIA_TOKEN)]).await;
     let callback = CallbackServer::start_stalling(1, Duration::from_secs(60)).await;
     let fleet = Fleet::with(RedisServer::start(false), callback);
-    let visibility = ["--visibility-timeout-ms", "1500"];
-    let mut first = fleet.replica("both", &media, &visibility);
-    let op = ops("rerun", 0..1);
-    let (status, _, body) = post(&first, &op, &media).await;
-    assert_eq!(
-        (status, body["accepted"].as_u64()),
-        (202, Some(1)),
-        "{body}"
-    );
+    let (mut first, op) = one_job_on_a_first_replica(&fleet, &media, "rerun").await;
     assert!(
         wait_until(Duration::from_secs(20), || async {
             fleet.callback.attempts() == 1 && fleet.result_files().len() == 1
@@ -468,7 +440,7 @@ async fn a_job_rerun_after_a_takeover_skips_the_sinks_that_took_its_result() {
         "the first worker wrote the file and is posting the callback"
     );
     first.kill();
-    let second = fleet.replica("worker", &media, &visibility);
+    let second = fleet.replica("worker", &media, &SHORT_VISIBILITY);
     assert!(
         wait_until(Duration::from_secs(20), || async {
             fleet.callback.deliveries().len() == 1
@@ -476,12 +448,39 @@ async fn a_job_rerun_after_a_takeover_skips_the_sinks_that_took_its_result() {
         .await,
         "the second worker delivered the callback"
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let results = fleet.assert_exactly_once(&op.iter().cloned().collect());
-    assert_eq!(results["rerun-000"]["status"], "ok");
-    assert_eq!(media.request_count(), 2, "the job ran twice");
     assert_eq!(fleet.callback.attempts(), 2);
-    assert_eq!(metric(&second, "callscribe_takeovers_total").await, 1.0);
+    assert_taken_over_once(&fleet, &second, &media, &op[0]).await;
+}
+
+/// The visibility timeout of the takeover tests: 1.5 s.
+const SHORT_VISIBILITY: [&str; 2] = ["--visibility-timeout-ms", "1500"];
+
+/// Starts a replica with [`SHORT_VISIBILITY`] and has it accept one operation `<prefix>-000`.
+async fn one_job_on_a_first_replica(
+    fleet: &Fleet,
+    media: &MediaServer,
+    prefix: &str,
+) -> (Replica, Vec<String>) {
+    let first = fleet.replica("both", media, &SHORT_VISIBILITY);
+    let op = ops(prefix, 0..1);
+    let (status, _, body) = post(&first, &op, media).await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (202, Some(1)),
+        "{body}"
+    );
+    (first, op)
+}
+
+/// After a takeover by `second`: one ok result file and one callback for `op`, downloaded
+/// once by each worker, one takeover counted, and the entry acknowledged and deleted.
+async fn assert_taken_over_once(fleet: &Fleet, second: &Replica, media: &MediaServer, op: &str) {
+    // Anything doubled would arrive right after the expected delivery.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let results = fleet.assert_exactly_once(&BTreeSet::from([op.to_owned()]));
+    assert_eq!(results[op]["status"], "ok");
+    assert_eq!(media.request_count(), 2, "downloaded by each worker once");
+    assert_eq!(metric(second, "callscribe_takeovers_total").await, 1.0);
     assert!(
         wait_until(Duration::from_secs(5), || async {
             fleet.backlog() == (0, 0)
