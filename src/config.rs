@@ -99,12 +99,12 @@ pub struct TranscribeOptions {
     /// Whisper's initial prompt: words the caller is likely to say (company names, product
     /// words), at most 223 tokens. Default: none.
     pub prompt: Option<String>,
-    /// Prompts per operation: a recording whose Graph `clientContext` starts with one of these
-    /// prefixes gets that entry's prompt instead of `prompt` (the longest matching prefix
-    /// wins; an empty prompt means none). A bot sets `clientContext` when it calls
-    /// `recordResponse`, e.g. `pharmacy:<call id>`. At most 1,000 entries; each prompt is
-    /// checked and tokenized when the model loads. Default: none.
-    pub context_prompts: Vec<ContextPrompt>,
+    /// Settings per operation: a recording whose Graph `clientContext` starts with one of these
+    /// prefixes gets that entry's `prompt` and `language` instead of the ones above (the
+    /// longest matching prefix wins). A bot sets `clientContext` when it calls
+    /// `recordResponse`, e.g. `pharmacy-es:<call id>`. At most 1,000 entries, each checked (and
+    /// its prompt tokenized) when the model loads. Default: none.
+    pub by_client_context: Vec<ContextSettings>,
     /// Drop a segment whose no-speech probability is above this. Default: 0.6.
     pub no_speech_threshold: f32,
     /// … and whose average token log-probability is below this. Default: -1.0.
@@ -127,7 +127,7 @@ impl Default for TranscribeOptions {
             language: "en".to_owned(),
             language_floor: 0.5,
             prompt: None,
-            context_prompts: Vec::new(),
+            by_client_context: Vec::new(),
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
             min_audio_ctx: 512,
@@ -136,15 +136,20 @@ impl Default for TranscribeOptions {
     }
 }
 
-/// A vocabulary prompt for the operations whose `clientContext` starts with a prefix
-/// ([`TranscribeOptions::context_prompts`]).
+/// The transcription settings of the operations whose `clientContext` starts with a prefix
+/// ([`TranscribeOptions::by_client_context`]). A setting left out is the general one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ContextPrompt {
+pub struct ContextSettings {
     /// Non-empty; compared with the start of the operation's `clientContext`, byte for byte.
     pub client_context_prefix: String,
-    /// Whisper's initial prompt for those operations (at most 223 tokens; empty: none).
-    pub prompt: String,
+    /// Whisper's initial prompt for those operations (at most 223 tokens); `""` for none.
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// Their language, as [`TranscribeOptions::language`]: a code (a tenant that speaks one
+    /// language skips detection), `auto`, or a set.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// The default model: `$CALLSCRIBE_MODEL` if set, else `models/ggml-tiny.en.bin`.

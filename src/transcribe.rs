@@ -17,7 +17,7 @@ use whisper_rs::{
 };
 
 use crate::audio::{Mono16k, Seconds, TARGET_RATE};
-use crate::config::{ContextPrompt, TranscribeOptions};
+use crate::config::{ContextSettings, TranscribeOptions};
 use crate::error::{Error, Result};
 use crate::pipeline::round_ms;
 use crate::result::{Transcript, TranscriptSegment};
@@ -113,8 +113,8 @@ const DETECT_MAX_WINDOWS: usize = 3;
 /// (faster-whisper's `language_detection_threshold`).
 const DETECT_CONFIDENT: f32 = 0.5;
 
-/// Most `context_prompts` entries: a bot's tenants or prompts, not a database.
-const MAX_CONTEXT_PROMPTS: usize = 1000;
+/// Most `by_client_context` entries: a bot's tenants, not a database.
+const MAX_CONTEXT_SETTINGS: usize = 1000;
 
 /// Longest `--prompt` accepted, in bytes; checked before tokenizing, so the token buffer
 /// (at most one token per byte, plus a margin) can never be too small.
@@ -159,17 +159,47 @@ impl LanguagePlan {
             Err(codes) => Self::Detect(codes),
         })
     }
+
+    /// `en` for an English-only model, which cannot detect or decode anything else (warned
+    /// about, naming `what` was configured); the plan itself for a multilingual one.
+    fn for_model(self, multilingual: bool, what: &str) -> Self {
+        let en = Self::Fixed("en".into());
+        if multilingual || self == en {
+            return self;
+        }
+        tracing::warn!(
+            language = %what,
+            "the model is English-only: no language detection, every recording is \
+             transcribed as en (use a multilingual model such as base for other languages)"
+        );
+        en
+    }
+
+    /// The language reported without speech: the fixed one, or the first listed.
+    fn fallback(&self) -> &str {
+        match self {
+            Self::Fixed(code) => code,
+            Self::Detect(among) => among.first().map_or("auto", String::as_str),
+        }
+    }
+}
+
+/// How a recording is transcribed: the general settings, or a `by_client_context` entry's.
+#[derive(Debug)]
+struct Settings {
+    language: LanguagePlan,
+    /// The vocabulary prompt's tokens (empty: none).
+    prompt: Vec<i32>,
 }
 
 /// A loaded Whisper model; cheap to share by reference across threads.
 pub struct Transcriber {
     ctx: WhisperContext,
     opts: TranscribeOptions,
-    language: LanguagePlan,
-    /// `--prompt`, tokenized once.
-    prompt_tokens: Vec<i32>,
-    /// `context_prompts`, tokenized once, longest prefix first.
-    context_prompts: Vec<(String, Vec<i32>)>,
+    /// `language` and `prompt` (tokenized once).
+    general: Settings,
+    /// `by_client_context`, longest prefix first.
+    by_client_context: Vec<(String, Settings)>,
     n_audio_ctx: u32,
     /// The language decided for the last recording, the first piece's guess for the next
     /// (`Transcriber::decide_language`): a bot's callers mostly speak one language.
@@ -251,7 +281,7 @@ impl Transcriber {
                 ),
             });
         }
-        let mut language = LanguagePlan::parse(&opts.language)?;
+        let language = LanguagePlan::parse(&opts.language)?;
         if !(0.0..=1.0).contains(&opts.language_floor) {
             return Err(Error::Config {
                 detail: format!(
@@ -267,28 +297,22 @@ impl Transcriber {
                 detail: format!("whisper.cpp could not load {}: {e}", path.display()),
             })?;
         let multilingual = ctx.is_multilingual();
-        if !multilingual && language != LanguagePlan::Fixed("en".into()) {
-            tracing::warn!(
-                model = %path.display(),
-                language = %opts.language,
-                "the model is English-only: no language detection, every recording is \
-                 transcribed as en (use a multilingual model such as base for other languages)"
-            );
-            language = LanguagePlan::Fixed("en".into());
-        }
-        let prompt_tokens = match opts.prompt.as_deref().map(str::trim) {
-            Some(prompt) if !prompt.is_empty() => tokenize_prompt(&ctx, prompt)?,
-            _ => Vec::new(),
+        let general = Settings {
+            language: language.for_model(multilingual, &opts.language),
+            prompt: match opts.prompt.as_deref().map(str::trim) {
+                Some(prompt) if !prompt.is_empty() => tokenize_prompt(&ctx, prompt)?,
+                _ => Vec::new(),
+            },
         };
-        let context_prompts = tokenize_context_prompts(&ctx, &opts.context_prompts)?;
+        let by_client_context =
+            context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
         let n_audio_ctx = u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500);
-        tracing::info!(model = %path.display(), multilingual, ?language, "whisper model loaded");
+        tracing::info!(model = %path.display(), multilingual, language = ?general.language, "whisper model loaded");
         Ok(Self {
             ctx,
             opts: opts.clone(),
-            language,
-            prompt_tokens,
-            context_prompts,
+            general,
+            by_client_context,
             n_audio_ctx,
             last_language: Mutex::new(None),
         })
@@ -304,8 +328,8 @@ impl Transcriber {
     /// over), and their segments joined in time order (`decode_piece` says what is dropped).
     ///
     /// `threads` = 0 uses the configured threads, or all cores. `client_context` (the Graph
-    /// operation's) picks the vocabulary prompt from `context_prompts`; without a match, or
-    /// without one, the `prompt` applies.
+    /// operation's) picks the prompt and language from `by_client_context`; without a match,
+    /// or without one, the general `prompt` and `language` apply.
     ///
     /// Errors: `transcription` when whisper.cpp fails.
     pub fn transcribe(
@@ -315,17 +339,18 @@ impl Transcriber {
         threads: u32,
         client_context: Option<&str>,
     ) -> Result<Transcript> {
+        let settings = self.settings_for(client_context);
         let Some(span) = speech.span else {
             return Ok(Transcript {
                 text: String::new(),
-                language: self.fallback_language().to_owned(),
+                language: settings.language.fallback().to_owned(),
                 language_probability: None,
                 segments: Vec::new(),
                 entities: Vec::new(),
                 redactions: Vec::new(),
             });
         };
-        let detect = matches!(self.language, LanguagePlan::Detect(_));
+        let detect = matches!(settings.language, LanguagePlan::Detect(_));
         let pieces = plan_pieces(audio, span, &speech.segments, detect);
         if pieces.len() > 1 {
             tracing::debug!(
@@ -338,10 +363,10 @@ impl Transcriber {
         let mut state = self.ctx.create_state().map_err(whisper_error)?;
         let run = Run {
             threads: self.threads(threads),
-            prompt: self.prompt_for(client_context),
+            prompt: &settings.prompt,
         };
         let mut first_decoded = None;
-        let (language, language_probability) = match &self.language {
+        let (language, language_probability) = match &settings.language {
             LanguagePlan::Fixed(code) => (code.clone(), None),
             LanguagePlan::Detect(among) => {
                 let guess = self.language_guess(among);
@@ -772,23 +797,16 @@ impl Transcriber {
         })
     }
 
-    /// The prompt of the longest `context_prompts` prefix of `client_context`, else `prompt`.
-    fn prompt_for(&self, client_context: Option<&str>) -> &[i32] {
+    /// The settings of the longest `by_client_context` prefix of `client_context`, else the
+    /// general ones.
+    fn settings_for(&self, client_context: Option<&str>) -> &Settings {
         client_context
             .and_then(|context| {
-                self.context_prompts
+                self.by_client_context
                     .iter()
                     .find(|(prefix, _)| context.starts_with(prefix.as_str()))
             })
-            .map_or(&self.prompt_tokens, |(_, tokens)| tokens)
-    }
-
-    /// The language reported without speech: the fixed one, or the first listed.
-    fn fallback_language(&self) -> &str {
-        match &self.language {
-            LanguagePlan::Fixed(code) => code,
-            LanguagePlan::Detect(among) => among.first().map_or("auto", String::as_str),
-        }
+            .map_or(&self.general, |(_, settings)| settings)
     }
 
     fn threads(&self, requested: u32) -> u32 {
@@ -870,27 +888,33 @@ fn untranscribed_tail(segments: &[Segment], last: f64, end: f64) -> Option<f64> 
     (speech >= MIN_TAIL_SPEECH_S).then(|| tail[0].start_s)
 }
 
-/// The `context_prompts` tokenized, longest prefix first. Errors: `config` for an empty or
-/// repeated prefix, more than [`MAX_CONTEXT_PROMPTS`] entries, or a prompt
-/// [`tokenize_prompt`] refuses.
-fn tokenize_context_prompts(
+/// The `by_client_context` entries with what they leave out taken from `general`, longest
+/// prefix first. Errors: `config` for an empty or repeated prefix, more than
+/// [`MAX_CONTEXT_SETTINGS`] entries, or a prompt or language refused, naming the entry.
+fn context_settings(
     ctx: &WhisperContext,
-    prompts: &[ContextPrompt],
-) -> Result<Vec<(String, Vec<i32>)>> {
+    entries: &[ContextSettings],
+    general: &Settings,
+    multilingual: bool,
+) -> Result<Vec<(String, Settings)>> {
     let bad = |detail: String| Error::Config { detail };
-    if prompts.len() > MAX_CONTEXT_PROMPTS {
+    if entries.len() > MAX_CONTEXT_SETTINGS {
         return Err(bad(format!(
-            "{} context prompts; at most {MAX_CONTEXT_PROMPTS}",
-            prompts.len()
+            "{} by_client_context entries; at most {MAX_CONTEXT_SETTINGS}",
+            entries.len()
         )));
     }
-    let mut out: Vec<(String, Vec<i32>)> = Vec::with_capacity(prompts.len());
-    for p in prompts {
-        let prefix = &p.client_context_prefix;
+    let mut out: Vec<(String, Settings)> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let prefix = &entry.client_context_prefix;
+        let in_entry = |e: Error| match e {
+            Error::Config { detail } => bad(format!("by_client_context {prefix:?}: {detail}")),
+            other => other,
+        };
         if prefix.is_empty() {
             return Err(bad(
-                "a context prompt needs a non-empty client_context_prefix (the prompt for \
-                 every other operation is `prompt`)"
+                "a by_client_context entry needs a non-empty client_context_prefix (every \
+                 other operation gets the general prompt and language)"
                     .into(),
             ));
         }
@@ -899,15 +923,19 @@ fn tokenize_context_prompts(
                 "client_context_prefix {prefix:?} is listed twice"
             )));
         }
-        // An empty prompt is allowed: those operations get none, whatever `prompt` says.
-        let tokens = match p.prompt.trim() {
-            "" => Vec::new(),
-            text => tokenize_prompt(ctx, text).map_err(|e| match e {
-                Error::Config { detail } => bad(format!("prompt for {prefix:?}: {detail}")),
-                other => other,
-            })?,
+        let prompt = match entry.prompt.as_deref().map(str::trim) {
+            None => general.prompt.clone(),
+            // An empty prompt: those operations get none, whatever the general one says.
+            Some("") => Vec::new(),
+            Some(text) => tokenize_prompt(ctx, text).map_err(in_entry)?,
         };
-        out.push((prefix.clone(), tokens));
+        let language = match &entry.language {
+            None => general.language.clone(),
+            Some(spec) => LanguagePlan::parse(spec)
+                .map_err(in_entry)?
+                .for_model(multilingual, spec),
+        };
+        out.push((prefix.clone(), Settings { language, prompt }));
     }
     // Longest first, so the first match is the most specific.
     out.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use callscribe::config::PipelineConfig;
+use callscribe::config::{ContextSettings, PipelineConfig};
 use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::{ErrorKind, NoSpeechReason, Pipeline};
 
@@ -217,6 +217,59 @@ fn a_language_set_restricts_detection_and_falls_back_below_the_floor() {
             Err(e) => assert_eq!(e.kind(), ErrorKind::Config, "{bad:?}: {e}"),
             Ok(_) => panic!("--language {bad:?} was accepted"),
         }
+    }
+}
+
+/// A service for several tenants sets the language per operation (`by_client_context`, by
+/// the start of its `clientContext`): the same Spanish message is decoded in the entry's fixed
+/// language without detection (no probability), detected with an entry's `auto`, and in the
+/// general language without a matching entry.
+#[test]
+fn the_language_is_picked_by_the_operations_client_context() {
+    let (Some(model), Some(root)) = (require_base_model(), require_debian_audio()) else {
+        return;
+    };
+    let spanish = compose(&prompts(&root, Voice::Spanish), Voice::Spanish, 3, 10.0);
+    let _lock = model_lock();
+    let entry = |prefix: &str, language: &str| ContextSettings {
+        client_context_prefix: prefix.into(),
+        prompt: None,
+        language: Some(language.into()),
+    };
+    let pipeline = pipeline(&model, "fr", |c| {
+        c.transcribe.by_client_context =
+            vec![entry("tenant-es:", "es"), entry("tenant-any:", "auto")];
+    });
+    let transcript = |client_context: Option<&str>| {
+        let source = Source {
+            client_context: client_context.map(str::to_owned),
+            ..Source::default()
+        };
+        let result = pipeline.process(&spanish.wav, source);
+        result.transcript.expect("a transcript")
+    };
+    let fixed = transcript(Some("tenant-es:call-1"));
+    assert_eq!(
+        (fixed.language.as_str(), fixed.language_probability),
+        ("es", None)
+    );
+    let wer = voicemail::wer(Voice::Spanish, &spanish.reference, &fixed.text);
+    assert!(wer <= 0.25, "WER {:.1}%: {}", 100.0 * wer, fixed.text);
+
+    let detected = transcript(Some("tenant-any:call-2"));
+    assert_eq!(detected.language, "es", "{detected:?}");
+    assert!(
+        detected.language_probability.is_some_and(|p| p >= 0.5),
+        "{detected:?}"
+    );
+
+    for other in [Some("tenant-fr:call-3"), None] {
+        let general = transcript(other);
+        assert_eq!(
+            (general.language.as_str(), general.language_probability),
+            ("fr", None),
+            "{other:?}"
+        );
     }
 }
 

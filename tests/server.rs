@@ -100,7 +100,7 @@ fn processor(media: &MediaServer, model: Option<PathBuf>) -> Processor {
 }
 
 /// The service picks each operation's vocabulary prompt by its `clientContext`
-/// (`processor.pipeline.transcribe.context_prompts` of the config file): of two operations on
+/// (`processor.pipeline.transcribe.by_client_context` of the config file): of two operations on
 /// the same recording, the one whose context has the listed prefix gets the transcript the
 /// pipeline gives with that prompt, the other the one it gives without.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,9 +136,10 @@ async fn each_operation_gets_the_prompt_its_client_context_selects() {
     c.fetch.allow_insecure_http = true;
     c.pipeline = pipeline;
     // Operation `digits-1` has the clientContext `ctx-digits-1` (see `notification`).
-    c.pipeline.transcribe.context_prompts = vec![callscribe::config::ContextPrompt {
+    c.pipeline.transcribe.by_client_context = vec![callscribe::config::ContextSettings {
         client_context_prefix: "ctx-digits".into(),
-        prompt: PROMPT_DIGITS.into(),
+        prompt: Some(PROMPT_DIGITS.into()),
+        language: None,
     }];
     let h = start(
         base_config(tmp.path(), &callback),

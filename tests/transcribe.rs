@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use callscribe::audio::Seconds;
-use callscribe::config::{ContextPrompt, Limits, PipelineConfig};
+use callscribe::config::{ContextSettings, Limits, PipelineConfig};
 use callscribe::result::{RecordingResult, Source, Status, Transcript};
 use callscribe::{decode, resample, Pipeline, RunOptions};
 
@@ -673,7 +673,7 @@ fn cli_threads_and_beam_size_options_transcribe_a_file() {
     assert!(rate <= PER_FILE_WER_BOUND, "WER {rate:.2}: {text:?}");
 }
 
-/// The operation's `clientContext` picks the prompt (`transcribe.context_prompts`, the way a
+/// The operation's `clientContext` picks the prompt (`transcribe.by_client_context`, the way a
 /// `serve` config file sets it): a recording whose context starts with a listed prefix is
 /// transcribed exactly as with that entry's prompt as `--prompt` (the longest prefix wins; an
 /// empty prompt means none), any other exactly as with the global prompt. The prompts give
@@ -709,14 +709,22 @@ fn the_prompt_is_picked_by_the_operations_client_context() {
 
     let mut c = config(&model, 512);
     c.transcribe.prompt = Some(PROMPT_GLOBAL.to_owned());
-    c.transcribe.context_prompts = vec![
-        ContextPrompt {
+    c.transcribe.by_client_context = vec![
+        ContextSettings {
             client_context_prefix: "shop:".into(),
-            prompt: PROMPT_DIGITS.into(),
+            prompt: Some(PROMPT_DIGITS.into()),
+            language: None,
         },
-        ContextPrompt {
+        ContextSettings {
             client_context_prefix: "shop:plain".into(),
-            prompt: String::new(),
+            prompt: Some(String::new()),
+            language: None,
+        },
+        // Leaves the prompt as it is: the general one.
+        ContextSettings {
+            client_context_prefix: "shopping".into(),
+            prompt: None,
+            language: Some("en".into()),
         },
     ];
     let per_operation = Pipeline::new(c).expect("pipeline with context prompts");
@@ -742,17 +750,23 @@ fn the_prompt_is_picked_by_the_operations_client_context() {
     }
 }
 
-/// Context prompts are checked when the model loads: an empty or repeated prefix and an
-/// over-long prompt are configuration errors that name the entry.
+/// `by_client_context` entries are checked when the model loads: an empty or repeated
+/// prefix, an over-long prompt and an unknown language are configuration errors that name the
+/// entry.
 #[test]
-fn bad_context_prompts_are_refused_at_start_up() {
+fn bad_client_context_settings_are_refused_at_start_up() {
     let Some(model) = require_model() else { return };
     let _serial = model_lock();
-    let entry = |prefix: &str, prompt: String| ContextPrompt {
+    let entry = |prefix: &str, prompt: String| ContextSettings {
         client_context_prefix: prefix.into(),
-        prompt,
+        prompt: Some(prompt),
+        language: None,
     };
-    for (prompts, expected) in [
+    let unknown_language = ContextSettings {
+        language: Some("xx".into()),
+        ..entry("tenant-x", String::new())
+    };
+    for (entries, expected) in [
         (
             vec![entry("", "hi".into())],
             "non-empty client_context_prefix",
@@ -763,11 +777,15 @@ fn bad_context_prompts_are_refused_at_start_up() {
         ),
         (
             vec![entry("long", "word ".repeat(400))],
-            "prompt for \"long\"",
+            "by_client_context \"long\": --prompt is",
+        ),
+        (
+            vec![unknown_language],
+            "by_client_context \"tenant-x\": unknown language",
         ),
     ] {
         let mut c = config(&model, 512);
-        c.transcribe.context_prompts = prompts;
+        c.transcribe.by_client_context = entries;
         let err = Pipeline::new(c).err().expect("refused");
         assert_eq!(err.kind(), callscribe::ErrorKind::Config, "{err}");
         assert!(err.to_string().contains(expected), "{err}");

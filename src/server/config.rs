@@ -643,9 +643,12 @@ mod tests {
             [processor.pipeline.transcribe]
             enabled = false
             prompt = "Contoso Pharmacy"
-            [[processor.pipeline.transcribe.context_prompts]]
+            [[processor.pipeline.transcribe.by_client_context]]
             client_context_prefix = "refills:"
             prompt = "prescription number, refill, pickup"
+            [[processor.pipeline.transcribe.by_client_context]]
+            client_context_prefix = "es:"
+            language = "es"
         "#;
         let c: ServerConfig = toml::from_str(text).expect("toml");
         c.validate().expect("valid");
@@ -660,9 +663,12 @@ mod tests {
             "stdout is off once another sink is set"
         );
         assert!(!c.processor.pipeline.transcribe.enabled);
-        let prompts = &c.processor.pipeline.transcribe.context_prompts;
-        assert_eq!(prompts.len(), 1);
-        assert_eq!(prompts[0].client_context_prefix, "refills:");
+        let entries = &c.processor.pipeline.transcribe.by_client_context;
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].client_context_prefix, "refills:");
+        assert_eq!(entries[0].language, None);
+        assert_eq!(entries[1].language.as_deref(), Some("es"));
+        assert_eq!(entries[1].prompt, None);
         assert_eq!(
             format!("{:?}", c.sinks.callback.as_ref().map(|c| &c.secret)),
             "Some([REDACTED])"
