@@ -517,27 +517,35 @@ def repeated_ngram(words, n=4):
     return max(counts.items(), key=lambda kv: kv[1], default=("", 0))
 
 
-# One system of benches/multilingual.sh: `label`, the `family` of weights (base, tiny.en) whose
-# faster-whisper run is its anchor, the argv without the clip, and the clip languages it runs on.
+# One system of benches/multilingual.sh: `label`, the `family` of weights (base, tiny.en,
+# base@known) whose faster-whisper run is its anchor, the argv without the clip, and the clip
+# languages it runs on. `base@known` is base told each clip's language (`{lang}` in argv), as a
+# service configured per tenant (`by_client_context`) runs it: no detection on either side.
 def multilingual_systems(args):
+    def language(family):
+        name, _, mode = family.partition("@")
+        if mode == "known":
+            return name, "{lang}", " (language given)"
+        return name, "auto" if name == "base" else "en", ""
+
     systems = []
     for spec in args.callscribe_model:
         family, variant, path = spec.split(":", 2)
-        language = "auto" if family == "base" else "en"
-        systems.append({"label": f"callscribe {family} {variant}", "family": family,
-                        "kind": "callscribe", "forced": None if language == "auto" else language,
-                        "languages": None if language == "auto" else ["en"],
+        name, lang, note = language(family)
+        systems.append({"label": f"callscribe {name} {variant}{note}", "family": family,
+                        "kind": "callscribe", "forced": None if lang == "auto" else lang,
+                        "languages": ["en"] if lang == "en" else None,
                         "argv": [args.callscribe, "process", "--model", path, "--language",
-                                 language, "--threads", str(args.threads), "--jobs", "1"]})
+                                 lang, "--threads", str(args.threads), "--jobs", "1"]})
     for spec in args.fw_model:
         family, path = spec.split(":", 1)
-        language = "auto" if family == "base" else "en"
-        systems.append({"label": f"faster-whisper {family} int8", "family": family, "kind": "fw",
-                        "forced": None if language == "auto" else language,
-                        "languages": None if language == "auto" else ["en"],
+        name, lang, note = language(family)
+        systems.append({"label": f"faster-whisper {name} int8{note}", "family": family,
+                        "kind": "fw", "forced": None if lang == "auto" else lang,
+                        "languages": ["en"] if lang == "en" else None,
                         "argv": [sys.executable, os.path.abspath(__file__), "fw", "--model-dir",
                                  path, "--compute-type", "int8", "--threads", str(args.threads),
-                                 "--language", language]})
+                                 "--language", lang]})
     return systems
 
 
@@ -592,8 +600,8 @@ def multilingual(args):
             mine = [s for s in systems if s["languages"] is None or lang in s["languages"]]
             k = (rnd + ci) % len(mine)
             for s in mine[k:] + mine[:k]:
-                wall, cpu, rss, stdout = run_measured(
-                    s["argv"] + [os.path.join(args.clips, clip)], pin)
+                argv = [a.replace("{lang}", lang) for a in s["argv"]]
+                wall, cpu, rss, stdout = run_measured(argv + [os.path.join(args.clips, clip)], pin)
                 text, language, prob = parse_system_output(s["kind"], stdout)
                 runs.append({"round": rnd, "clip": clip, "system": s["label"], "wall_s": wall,
                              "cpu_s": cpu, "rss_kib": rss, "text": text, "language": language,
@@ -715,7 +723,8 @@ def multilingual_markdown(systems, refs, runs):
                 continue
             mine = by[(clip, s["label"])]
             e, n, _, notes = clip_quality(clip, s)
-            langs = f"{s['forced']} (forced)" if s["forced"] else ", ".join(
+            forced = refs[clip]["language"] if s["forced"] == "{lang}" else s["forced"]
+            langs = f"{forced} (forced)" if forced else ", ".join(
                 sorted({f"{r['language']} ({r['language_probability']})" for r in mine}))
             out.append(f"| {clip} | {refs[clip]['speech_s']:.1f} | {s['label']} | "
                        f"{statistics.median(r['wall_s'] for r in mine) * 1e3:,.0f} | {e / n:.1%} "

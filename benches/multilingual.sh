@@ -10,6 +10,9 @@
 #   callscribe tiny.en f16 / q8_0 / q5_1 / q5_0
 #                 the same with models/ggml-tiny.en.bin and `--language en`, English clips only
 #                 (an English-only model)
+#   callscribe base VARIANT (language given), faster-whisper base int8 (language given)
+#                 family base@known: both told each clip's language (`--language es`,
+#                 `language="es"`), as a service configured per tenant runs: no detection
 #   faster-whisper base int8, faster-whisper tiny.en int8 (the anchors)
 #                 `bench_helper.py fw`: WhisperModel(dir, device="cpu", compute_type="int8",
 #                 cpu_threads=T), transcribe(path, beam_size=1, vad_filter=True,
@@ -32,7 +35,8 @@
 # with `words_es_fr` (tests/support/voicemail.rs `words`).
 #
 # Usage: benches/multilingual.sh [OUT.md]   (default: target/bench-multilingual/multilingual.md)
-# Env:   ROUNDS (default 3), THREADS (default 2).
+# Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
+#        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0").
 # Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
 #        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
 #        models/.cache (models/build-model.sh and models/build-model.sh base).
@@ -40,10 +44,12 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2} benches/multilingual.sh${1:+ $1}"
+command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"} benches/multilingual.sh${1:+ $1}"
 out_md="${1:-target/bench-multilingual/multilingual.md}"
 rounds="${ROUNDS:-3}"
 threads="${THREADS:-2}"
+families="${FAMILIES:-base tiny.en base@known}"
+variants="${VARIANTS:-f16 q8_0 q5_1 q5_0}"
 work="$root/target/bench-multilingual"
 mkdir -p "$work/models" "$work/clips" "$(dirname "$out_md")"
 for tool in sox ffmpeg /usr/bin/time; do
@@ -128,14 +134,14 @@ if [ "$threads" -lt "$(nproc)" ]; then
     pin="taskset -c 0-$((threads - 1))"
 fi
 systems=()
-for family in base tiny.en; do
-    f16="$root/models/ggml-tiny.en.bin"
-    if [ "$family" = base ]; then f16="$root/models/ggml-base.bin"; fi
-    systems+=(--callscribe-model "$family:f16:$f16")
-    for q in q8_0 q5_1 q5_0; do
-        systems+=(--callscribe-model "$family:$q:$work/models/ggml-$family-$q.bin")
+for family in $families; do
+    weights="${family%@*}"
+    for variant in $variants; do
+        m="$work/models/ggml-$weights-$variant.bin"
+        if [ "$variant" = f16 ]; then m="$root/models/ggml-$weights.bin"; fi
+        systems+=(--callscribe-model "$family:$variant:$m")
     done
-    systems+=(--fw-model "$family:$work/ct2/$family")
+    systems+=(--fw-model "$family:$work/ct2/$weights")
 done
 started="$(date -u '+%Y-%m-%d %H:%M')"
 load_before="$(uptime)"
@@ -165,6 +171,7 @@ fi
     echo "- callscribe tiny.en VARIANT: the same with models/ggml-tiny.en.bin or ggml-tiny.en-VARIANT.bin and \`--language en\`, English clips only"
     echo "- faster-whisper FAMILY int8: \`python3 benches/bench_helper.py fw --model-dir target/bench-multilingual/ct2/FAMILY" \
         "--compute-type int8 --threads $threads --language auto|en FILE\` (language auto for base, en for tiny.en)"
+    echo "- … (language given): both with the clip's language instead of auto (\`--language es\`, \`language=\"es\"\`)"
     echo
     echo "$tables"
 } >"$out_md"
