@@ -190,6 +190,32 @@ struct Settings {
     language: LanguagePlan,
     /// The vocabulary prompt's tokens (empty: none).
     prompt: Vec<i32>,
+    /// The language decided for the last recording with these settings, the first piece's
+    /// guess for the next (`Transcriber::decide_language`): a bot's (or a tenant's) callers
+    /// mostly speak one language. Each entry keeps its own, so tenants in different languages
+    /// do not spoil each other's guesses.
+    last_language: Mutex<Option<String>>,
+}
+
+impl Settings {
+    fn new(language: LanguagePlan, prompt: Vec<i32>) -> Self {
+        Self {
+            language,
+            prompt,
+            last_language: Mutex::new(None),
+        }
+    }
+
+    /// The language to decode a recording's first piece in before its language is decided
+    /// ([`Transcriber::decide_language`]): the last recording's, else the first of a listed
+    /// set; none for the first recording with `auto`.
+    fn language_guess(&self, among: &[String]) -> Option<String> {
+        self.last_language
+            .lock()
+            .ok()
+            .and_then(|last| last.clone())
+            .or_else(|| among.first().cloned())
+    }
 }
 
 /// A loaded Whisper model; cheap to share by reference across threads.
@@ -201,9 +227,6 @@ pub struct Transcriber {
     /// `by_client_context`, longest prefix first.
     by_client_context: Vec<(String, Settings)>,
     n_audio_ctx: u32,
-    /// The language decided for the last recording, the first piece's guess for the next
-    /// (`Transcriber::decide_language`): a bot's callers mostly speak one language.
-    last_language: Mutex<Option<String>>,
 }
 
 /// A segment as whisper.cpp returned it, with what the checks look at.
@@ -297,13 +320,13 @@ impl Transcriber {
                 detail: format!("whisper.cpp could not load {}: {e}", path.display()),
             })?;
         let multilingual = ctx.is_multilingual();
-        let general = Settings {
-            language: language.for_model(multilingual, &opts.language),
-            prompt: match opts.prompt.as_deref().map(str::trim) {
+        let general = Settings::new(
+            language.for_model(multilingual, &opts.language),
+            match opts.prompt.as_deref().map(str::trim) {
                 Some(prompt) if !prompt.is_empty() => tokenize_prompt(&ctx, prompt)?,
                 _ => Vec::new(),
             },
-        };
+        );
         let by_client_context =
             context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
         let n_audio_ctx = u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500);
@@ -314,7 +337,6 @@ impl Transcriber {
             general,
             by_client_context,
             n_audio_ctx,
-            last_language: Mutex::new(None),
         })
     }
 
@@ -369,12 +391,12 @@ impl Transcriber {
         let (language, language_probability) = match &settings.language {
             LanguagePlan::Fixed(code) => (code.clone(), None),
             LanguagePlan::Detect(among) => {
-                let guess = self.language_guess(among);
+                let guess = settings.language_guess(among);
                 let (code, p, decoded) = self.decide_language(
                     &mut state, audio, span, speech, among, pieces[0], run, guess,
                 )?;
                 first_decoded = decoded;
-                if let Ok(mut last) = self.last_language.lock() {
+                if let Ok(mut last) = settings.last_language.lock() {
                     *last = Some(code.clone());
                 }
                 (code, Some((f64::from(p) * 1000.0).round() / 1000.0))
@@ -442,17 +464,6 @@ impl Transcriber {
             entities: Vec::new(),
             redactions: Vec::new(),
         })
-    }
-
-    /// The language to decode a recording's first piece in before its language is decided
-    /// ([`Self::decide_language`]): the last recording's, else the first of a listed set; none
-    /// for the first recording with `auto`.
-    fn language_guess(&self, among: &[String]) -> Option<String> {
-        self.last_language
-            .lock()
-            .ok()
-            .and_then(|last| last.clone())
-            .or_else(|| among.first().cloned())
     }
 
     /// Decides the recording's language from the encoder window of its first piece at full
@@ -935,7 +946,7 @@ fn context_settings(
                 .map_err(in_entry)?
                 .for_model(multilingual, spec),
         };
-        out.push((prefix.clone(), Settings { language, prompt }));
+        out.push((prefix.clone(), Settings::new(language, prompt)));
     }
     // Longest first, so the first match is the most specific.
     out.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
