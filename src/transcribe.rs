@@ -322,10 +322,7 @@ impl Transcriber {
         let multilingual = ctx.is_multilingual();
         let general = Settings::new(
             language.for_model(multilingual, &opts.language),
-            match opts.prompt.as_deref().map(str::trim) {
-                Some(prompt) if !prompt.is_empty() => tokenize_prompt(&ctx, prompt)?,
-                _ => Vec::new(),
-            },
+            tokenize_prompt(&ctx, opts.prompt.as_deref().unwrap_or(""))?,
         );
         let by_client_context =
             context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
@@ -934,10 +931,10 @@ fn context_settings(
                 "client_context_prefix {prefix:?} is listed twice"
             )));
         }
-        let prompt = match entry.prompt.as_deref().map(str::trim) {
+        let prompt = match entry.prompt.as_deref() {
             None => general.prompt.clone(),
-            // An empty prompt: those operations get none, whatever the general one says.
-            Some("") => Vec::new(),
+            // An empty prompt gives no tokens: those operations get none, whatever the
+            // general one says.
             Some(text) => tokenize_prompt(ctx, text).map_err(in_entry)?,
         };
         let language = match &entry.language {
@@ -953,9 +950,13 @@ fn context_settings(
     Ok(out)
 }
 
-/// `--prompt` as whisper.cpp tokens. Errors: `config` when it is too long for the decoder's
-/// prompt (half its 448-token context, less one) or holds a NUL.
+/// `--prompt` as whisper.cpp tokens, trimmed; none for a blank one. Errors: `config` when it
+/// is too long for the decoder's prompt (half its 448-token context, less one) or holds a NUL.
 fn tokenize_prompt(ctx: &WhisperContext, prompt: &str) -> Result<Vec<i32>> {
+    let prompt = prompt.trim();
+    if prompt.is_empty() {
+        return Ok(Vec::new());
+    }
     let too_long = |what: String| Error::Config {
         detail: format!("--prompt is {what}; Whisper takes at most 223 tokens (about 150 words)"),
     };

@@ -34,8 +34,9 @@
 //!   `worker_lost`. A job that runs twice (its worker died after delivering but before the
 //!   `XACK`, or while a slow callback was still being retried) is delivered once: each sink's
 //!   success is recorded under `<prefix>:delivered:<sink>:<hash>` (for the dedup TTL) as soon
-//!   as that sink took the result, and a sink already recorded is skipped. The window left is a worker dying between a sink taking the result and the
-//!   marker being written (one round trip): that sink may get it twice.
+//!   as that sink took the result, and a sink already recorded is skipped. The window left is
+//!   a worker dying between a sink taking the result and the marker being written (one round
+//!   trip): that sink may get it twice.
 //! * **Clocks.** A job's age is "now" minus the millisecond part of its stream id (Redis's
 //!   clock when it was added), and "now" is Redis's clock too: every health poll reads `TIME`
 //!   and keeps the offset from this machine's clock (error: half the round trip), so a replica
@@ -507,13 +508,10 @@ impl RedisQueue {
         let mut conn = self.conn.clone();
         let mut pipe = ::redis::pipe();
         pipe.atomic();
+        // Each sink recorded its delivery when it took the result (`record_delivered`); written
+        // again here, idempotently, in case that write failed.
         for sink in Sink::ALL.into_iter().filter(|s| delivered.contains(*s)) {
-            pipe.cmd("SET")
-                .arg(self.delivered_key(sink, key))
-                .arg(1)
-                .arg("PX")
-                .arg(self.dedup_ttl_ms)
-                .ignore();
+            pipe.add_command(self.delivered_marker(sink, key)).ignore();
         }
         pipe.cmd("XACK")
             .arg(&self.stream)
@@ -537,13 +535,19 @@ impl RedisQueue {
     /// Records that `sink` took the result delivered under `key`.
     pub(crate) async fn record_delivered(&self, key: &str, sink: Sink) -> Result<(), RedisError> {
         let mut conn = self.conn.clone();
-        ::redis::cmd("SET")
-            .arg(self.delivered_key(sink, key))
-            .arg(1)
-            .arg("PX")
-            .arg(self.dedup_ttl_ms)
+        self.delivered_marker(sink, key)
             .query_async(&mut conn)
             .await
+    }
+
+    /// `SET <prefix>:delivered:<sink>:<hash> 1 PX <dedup TTL>`.
+    fn delivered_marker(&self, sink: Sink, key: &str) -> ::redis::Cmd {
+        let mut set = ::redis::cmd("SET");
+        set.arg(self.delivered_key(sink, key))
+            .arg(1)
+            .arg("PX")
+            .arg(self.dedup_ttl_ms);
+        set
     }
 
     fn delivered_key(&self, sink: Sink, key: &str) -> String {
