@@ -88,6 +88,11 @@ fn base_config(dir: &Path, callback: &CallbackServer) -> ServerConfig {
 
 /// The real processor, downloading only from `media` (plain http on loopback allowed).
 fn processor(media: &MediaServer, model: Option<PathBuf>) -> Processor {
+    Processor::new(processor_config(media, model)).expect("processor")
+}
+
+/// The settings of [`processor`].
+fn processor_config(media: &MediaServer, model: Option<PathBuf>) -> ProcessorConfig {
     let mut c = ProcessorConfig::default();
     c.fetch.allow_hosts = vec![media.authority()];
     c.fetch.allow_insecure_http = true;
@@ -96,7 +101,7 @@ fn processor(media: &MediaServer, model: Option<PathBuf>) -> Processor {
     if let Some(model) = model {
         c.pipeline.transcribe.model = model;
     }
-    Processor::new(c).expect("processor")
+    c
 }
 
 /// The service picks each operation's vocabulary prompt by its `clientContext`
@@ -111,14 +116,13 @@ async fn each_operation_gets_the_prompt_its_client_context_selects() {
     let Some(model) = require_model() else { return };
     let _model = model_lock();
     let recording = wav(PROMPTED_WAV);
-    let mut pipeline = callscribe::PipelineConfig::default();
-    pipeline.transcribe.enabled = true;
-    pipeline.transcribe.model = model;
-    pipeline.transcribe.threads = 1;
+    let media = MediaServer::start([Behaviour::serve_with_bearer(&recording, MEDIA_TOKEN)]).await;
+    let mut c = processor_config(&media, Some(model));
+    c.pipeline.transcribe.threads = 1;
     let expected = |prompt: Option<&str>| {
-        let mut c = pipeline.clone();
-        c.transcribe.prompt = prompt.map(str::to_owned);
-        let p = callscribe::Pipeline::new(c).expect("pipeline");
+        let mut pipeline = c.pipeline.clone();
+        pipeline.transcribe.prompt = prompt.map(str::to_owned);
+        let p = callscribe::Pipeline::new(pipeline).expect("pipeline");
         let result = p.process(&recording, Default::default());
         result.transcript.expect("a transcript").text
     };
@@ -128,13 +132,8 @@ async fn each_operation_gets_the_prompt_its_client_context_selects() {
         "the prompt must change this recording's transcript"
     );
 
-    let media = MediaServer::start([Behaviour::serve_with_bearer(&recording, MEDIA_TOKEN)]).await;
     let callback = CallbackServer::start().await;
     let tmp = temp_dir("serve-prompts");
-    let mut c = ProcessorConfig::default();
-    c.fetch.allow_hosts = vec![media.authority()];
-    c.fetch.allow_insecure_http = true;
-    c.pipeline = pipeline;
     // Operation `digits-1` has the clientContext `ctx-digits-1` (see `notification`).
     c.pipeline.transcribe.by_client_context = vec![callscribe::config::ContextSettings {
         client_context_prefix: "ctx-digits".into(),
