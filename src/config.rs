@@ -110,7 +110,9 @@ pub struct TranscribeOptions {
     /// … and whose average token log-probability is below this. Default: -1.0.
     pub logprob_threshold: f32,
     /// Smallest encoder context (whisper.cpp `audio_ctx`, 1 = 20 ms); short spans use fewer
-    /// than the model's 1500 to be faster. Default: 512.
+    /// than the full window to be faster. Contexts are rounded up to a multiple of 16, and the
+    /// full window is 1,488 (29.76 s) rather than the model's 1,500, which measured 40 % slower
+    /// for 0.24 s more padding (BENCHMARKS.md). Default: 512.
     pub min_audio_ctx: u32,
     /// Give every segment its `words` with approximate timings, from whisper.cpp's token
     /// timestamps. Default: false.

@@ -34,9 +34,24 @@ const CTX_PER_SECOND: f64 = 50.0;
 /// last word followed by some silence and can emit its final timestamp.
 const CTX_MARGIN: u32 = 64;
 
+/// Encoder contexts are multiples of this. The encoder's attention multiplies over the context
+/// (`softmax(QKᵀ)·V` has it as its inner dimension), and ggml hands a product to llamafile's
+/// tiled f16 GEMM only when that dimension is a multiple of the vector width (16 floats with
+/// AVX-512, 8 with AVX2); otherwise it falls back to one dot product per output element.
+/// Measured on 2026-12-04 (base q8_0, 2 threads, one encoder pass): 1,500 positions 1.22 s,
+/// 1,488 positions 0.85 s; 1,420 positions 1.05 s, 1,424 0.83 s; 520 0.22 s, 512 0.19 s.
+/// So the "full" context is 1,488 positions (29.76 s), not the model's 1,500: the last 0.24 s
+/// of a 30 s window, which Whisper fills with padding for any shorter clip, is not worth 40 %
+/// more encoder time ([`aligned_full_ctx`]).
+const CTX_ALIGN: u32 = 16;
+
+/// Audio samples per encoder position: 20 ms at 16 kHz.
+const SAMPLES_PER_POSITION: usize = 320;
+
 /// Longest piece of a span decoded as one clip, in seconds. A clip gets
-/// `ceil(50 × seconds) + CTX_MARGIN` encoder positions ([`Transcriber::audio_ctx`]), which fits
-/// in one 30 s window (1500 positions) up to 28.7 s; longer spans are cut ([`plan_pieces`]).
+/// `ceil(50 × seconds) + CTX_MARGIN` encoder positions rounded up to [`CTX_ALIGN`]
+/// ([`Transcriber::audio_ctx`]): 1,472 for 28 s, inside the 1,488 of the full window; longer
+/// spans are cut ([`plan_pieces`]).
 const MAX_PIECE_S: f64 = 28.0;
 
 /// Shortest piece a cut may leave, in seconds: a shorter one would be padded out of its
@@ -99,10 +114,6 @@ const TAIL_GAP_S: f64 = 0.3;
 /// Least speech after the last kept words worth a decode of its own: shorter scraps are breaths
 /// and clicks more often than words.
 const MIN_TAIL_SPEECH_S: f64 = 0.8;
-
-/// Speech used for one language decision, in seconds: one encoder window, as in OpenAI Whisper
-/// and faster-whisper.
-const DETECT_WINDOW_S: f64 = 30.0;
 
 /// Most windows language detection looks at. With `auto`, a decision less likely than
 /// [`DETECT_CONFIDENT`] on the first window looks at the next one, and so on, averaging the
@@ -226,7 +237,8 @@ pub struct Transcriber {
     general: Settings,
     /// `by_client_context`, longest prefix first.
     by_client_context: Vec<(String, Settings)>,
-    n_audio_ctx: u32,
+    /// The whole encoder window this crate uses ([`aligned_full_ctx`]): 1,488 positions.
+    full_ctx: u32,
 }
 
 /// A segment as whisper.cpp returned it, with what the checks look at.
@@ -269,7 +281,8 @@ impl Window {
 enum Context {
     /// The clip's length plus a margin, at least the configured floor (`Transcriber::audio_ctx`).
     Sized,
-    /// The model's whole window (1500 positions, 30 s), as language detection needs.
+    /// The whole window (1,488 positions, 29.76 s: [`CTX_ALIGN`]), as language detection
+    /// needs.
     Full,
 }
 
@@ -326,14 +339,14 @@ impl Transcriber {
         );
         let by_client_context =
             context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
-        let n_audio_ctx = u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500);
+        let full_ctx = aligned_full_ctx(u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500));
         tracing::info!(model = %path.display(), multilingual, language = ?general.language, "whisper model loaded");
         Ok(Self {
             ctx,
             opts: opts.clone(),
             general,
             by_client_context,
-            n_audio_ctx,
+            full_ctx,
         })
     }
 
@@ -496,12 +509,9 @@ impl Transcriber {
                 Some(self.decode_piece(state, audio, first, run, guess, None, Context::Full)?)
             }
             None => {
-                // The clip `decode_piece` gives whisper.cpp, and a fresh state's encoder
-                // context is the full window.
+                // The clip `decode_piece` gives whisper.cpp, encoded at the full context.
                 let (clip, _) = padded_clip(audio, first.start_s, first.end_s);
-                state
-                    .pcm_to_mel(&clip, threads as usize)
-                    .map_err(whisper_error)?;
+                self.set_window(state, &clip, threads)?;
                 state.encode(0, threads as usize).map_err(whisper_error)?;
                 None
             }
@@ -560,7 +570,7 @@ impl Transcriber {
     }
 
     /// Decides the recording's language from its speech: the VAD's speech segments inside the
-    /// span, pauses left out, one 30 s window at a time at full encoder context (as OpenAI
+    /// span, pauses left out, one whole window at a time at full encoder context (as OpenAI
     /// Whisper and faster-whisper do); more windows (up to [`DETECT_MAX_WINDOWS`], their
     /// probabilities averaged) while the decision is less likely than [`DETECT_CONFIDENT`].
     /// With a set of languages only those count, renormalised; below the configured floor the
@@ -575,7 +585,8 @@ impl Transcriber {
         threads: u32,
     ) -> Result<(String, f32)> {
         let speech_only = speech_samples(audio, span, &speech.segments);
-        let window = (DETECT_WINDOW_S * f64::from(TARGET_RATE)) as usize;
+        // One encoder window of speech at a time, as OpenAI Whisper and faster-whisper do.
+        let window = self.full_ctx as usize * SAMPLES_PER_POSITION;
         let allowed = language_ids(among);
         let mut sums = vec![0f32; allowed.len()];
         let mut decision = (0usize, 0f32);
@@ -632,11 +643,11 @@ impl Transcriber {
         let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
         let reduced = match context {
             Context::Sized => self.audio_ctx(clip_s),
-            Context::Full => 0,
+            Context::Full => self.full_ctx,
         };
         let mut contexts = vec![reduced];
-        if reduced != 0 {
-            contexts.push(0);
+        if reduced != self.full_ctx {
+            contexts.push(self.full_ctx);
         }
         for audio_ctx in contexts {
             let mut window =
@@ -664,7 +675,7 @@ impl Transcriber {
             }
             let resume_at = window.resume_at();
             let kept = self.keep(window.candidates, previous.clone());
-            if !kept.is_empty() || audio_ctx == 0 {
+            if !kept.is_empty() || audio_ctx == self.full_ctx {
                 return Ok(Decoded { kept, resume_at });
             }
             tracing::debug!(
@@ -805,6 +816,23 @@ impl Transcriber {
         })
     }
 
+    /// Loads `clip` into `state` (its log-mel spectrogram) and sets the state's encoder context
+    /// to the full window without encoding anything: a state's context is set only by
+    /// `whisper_full`, so this runs one that stops before its first encoder pass
+    /// ([`crate::whisper_ffi::no_window`]).
+    fn set_window(&self, state: &mut WhisperState, clip: &[f32], threads: u32) -> Result<()> {
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(threads as i32);
+        params.set_audio_ctx(self.full_ctx as i32);
+        // Any language: nothing is decoded, and without one whisper.cpp would detect (encode).
+        params.set_language(Some("en"));
+        params.set_detect_language(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        crate::whisper_ffi::no_window(&mut params);
+        state.full(params, clip).map_err(whisper_error)
+    }
+
     /// The settings of the longest `by_client_context` prefix of `client_context`, else the
     /// general ones.
     fn settings_for(&self, client_context: Option<&str>) -> &Settings {
@@ -828,16 +856,27 @@ impl Transcriber {
         crate::config::threads_per_job(requested, 1)
     }
 
-    /// Encoder context for a clip: its length plus a margin, at least the configured floor,
-    /// and the full 1500 (a 30 s window) for clips that need it.
+    /// Encoder context for a clip ([`sized_audio_ctx`]).
     fn audio_ctx(&self, clip_s: f64) -> u32 {
-        let needed = (clip_s * CTX_PER_SECOND).ceil() as u32 + CTX_MARGIN;
-        if needed >= self.n_audio_ctx {
-            // 0 = the model's full context; clips over 30 s are decoded window by window.
-            return 0;
-        }
-        needed.max(self.opts.min_audio_ctx).min(self.n_audio_ctx)
+        sized_audio_ctx(clip_s, self.opts.min_audio_ctx, self.full_ctx)
     }
+}
+
+/// The largest multiple of [`CTX_ALIGN`] in a model's encoder context `n_ctx` (1,500 for every
+/// Whisper model: 1,488), or `n_ctx` itself for a model smaller than that.
+fn aligned_full_ctx(n_ctx: u32) -> u32 {
+    match n_ctx / CTX_ALIGN * CTX_ALIGN {
+        0 => n_ctx,
+        aligned => aligned,
+    }
+}
+
+/// Encoder context for a clip of `clip_s` seconds: its length plus a margin, at least
+/// `min_ctx`, rounded up to a multiple of [`CTX_ALIGN`], at most `full_ctx` (clips longer than
+/// its window are decoded window by window).
+fn sized_audio_ctx(clip_s: f64, min_ctx: u32, full_ctx: u32) -> u32 {
+    let needed = ((clip_s * CTX_PER_SECOND).ceil() as u32 + CTX_MARGIN).max(min_ctx);
+    (needed.div_ceil(CTX_ALIGN) * CTX_ALIGN).min(full_ctx)
 }
 
 /// whisper.cpp's language ids of `among`, or of every language it knows when `among` is empty.
@@ -1233,6 +1272,28 @@ mod tests {
         );
         assert_eq!(strip_non_speech("*sigh* call me back"), "call me back");
         assert_eq!(strip_non_speech("five five five"), "five five five");
+    }
+
+    #[test]
+    fn encoder_contexts_fit_the_clip_and_are_aligned_for_the_tiled_kernels() {
+        let full = aligned_full_ctx(1500);
+        assert_eq!(full, 1488);
+        assert_eq!(aligned_full_ctx(8), 8);
+        // 9 s: 450 positions + 64 margin = 514, above the 512 floor, rounded up to 528.
+        assert_eq!(sized_audio_ctx(9.0, 512, full), 528);
+        // Short clips get the floor, itself rounded up when it is not aligned.
+        assert_eq!(sized_audio_ctx(1.1, 512, full), 512);
+        assert_eq!(sized_audio_ctx(1.1, 500, full), 512);
+        // 28 s, the longest piece: 1,464 → 1,472, still a reduced context.
+        assert_eq!(sized_audio_ctx(28.0, 512, full), 1472);
+        // Longer clips, and `--min-audio-ctx 1500`, get the whole window.
+        assert_eq!(sized_audio_ctx(28.6, 512, full), full);
+        assert_eq!(sized_audio_ctx(40.0, 512, full), full);
+        assert_eq!(sized_audio_ctx(1.1, 1500, full), full);
+        for tenths in 0..400 {
+            let ctx = sized_audio_ctx(f64::from(tenths) / 10.0, 512, full);
+            assert!(ctx % CTX_ALIGN == 0 && (512..=full).contains(&ctx), "{ctx}");
+        }
     }
 
     #[test]

@@ -105,8 +105,9 @@ pub struct PipelineArgs {
     /// Beam size for decoding (0 or 1 = greedy).
     #[arg(long, default_value_t = 0)]
     beam_size: u32,
-    /// Smallest Whisper encoder context, in 20 ms positions (1500 = always the full 30 s
-    /// window). A clip gets its own length plus 1.3 s, at least this: smaller is faster.
+    /// Smallest Whisper encoder context, in 20 ms positions (1500 = always the full window).
+    /// A clip gets its own length plus 1.3 s, at least this, rounded up to a multiple of 16
+    /// (1,488 at most, 29.76 s): smaller is faster.
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1500))]
     min_audio_ctx: u32,
     /// Spoken language: a code (`es`), `auto` (detected once per recording), or the set to
