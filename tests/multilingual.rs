@@ -273,6 +273,42 @@ fn the_language_is_picked_by_the_operations_client_context() {
     }
 }
 
+/// With `auto`, the first piece is decoded in a guessed language before the language is read
+/// from its full-context window (a quick low-context detection for a process's first
+/// recording, the last recording's language after that); a wrong guess must cost time only.
+/// The same Spanish message is transcribed first (quick guess), after a French one (wrong
+/// guess) and after itself (right guess), and the French one fresh and after Spanish: each
+/// gives the same transcript every time, to the segment and the probability.
+#[test]
+fn the_transcript_does_not_depend_on_the_language_guess() {
+    let (Some(model), Some(root)) = (require_base_model(), require_debian_audio()) else {
+        return;
+    };
+    let spanish = compose(&prompts(&root, Voice::Spanish), Voice::Spanish, 3, 10.0);
+    let french = compose(&prompts(&root, Voice::French), Voice::French, 3, 10.0);
+    let _lock = model_lock();
+    let transcript = |pipeline: &Pipeline, vm: &Voicemail| {
+        run(pipeline, vm)
+            .transcript
+            .unwrap_or_else(|| panic!("{}: no transcript", vm.name))
+    };
+    let pipeline = pipeline(&model, "auto", |_| {});
+    let first = transcript(&pipeline, &spanish);
+    assert_eq!(first.language, "es", "{first:?}");
+    let french_after_spanish = transcript(&pipeline, &french);
+    assert_eq!(
+        french_after_spanish.language, "fr",
+        "{french_after_spanish:?}"
+    );
+    let after_wrong_guess = transcript(&pipeline, &spanish);
+    let after_right_guess = transcript(&pipeline, &spanish);
+    assert_eq!(after_wrong_guess, first, "after a French recording");
+    assert_eq!(after_right_guess, first, "after a Spanish recording");
+
+    let french_first = transcript(&self::pipeline(&model, "auto", |_| {}), &french);
+    assert_eq!(french_first, french_after_spanish);
+}
+
 #[test]
 fn an_english_only_model_transcribes_english_and_detects_nothing() {
     let (Some(model), Some(root)) = (require_model(), require_debian_audio()) else {
