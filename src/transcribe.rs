@@ -847,7 +847,7 @@ impl Transcriber {
     /// Loads `clip` into `state` (its log-mel spectrogram) and sets the state's encoder context
     /// to `audio_ctx` without encoding anything: a state's context is set only by
     /// `whisper_full`, so this runs one that stops before its first encoder pass
-    /// ([`crate::whisper_ffi::no_window`]).
+    /// ([`crate::whisper_ffi::first_window_only`], its count started at 1).
     fn set_window(
         &self,
         state: &mut WhisperState,
@@ -863,7 +863,8 @@ impl Transcriber {
         params.set_detect_language(false);
         params.set_print_progress(false);
         params.set_print_realtime(false);
-        crate::whisper_ffi::no_window(&mut params);
+        let windows = AtomicU32::new(1);
+        crate::whisper_ffi::first_window_only(&mut params, &windows);
         state.full(params, clip).map_err(whisper_error)
     }
 

@@ -1,6 +1,6 @@
-//! The whisper.cpp callbacks whisper-rs 0.16 has no safe form of: the encoder-begin hooks that
-//! end `whisper_full` after its first window or before it, and the log hook that says so
-//! quietly.
+//! The two whisper.cpp callbacks whisper-rs 0.16 has no safe form of: the encoder-begin hook
+//! that ends `whisper_full` after its first window (or before it), and the log hook that says
+//! so quietly.
 //!
 //! This is the crate's only `unsafe` code. Each callback reads what its pointers point to and
 //! nothing else; the reasoning is written at each block.
@@ -12,13 +12,15 @@ use std::sync::Once;
 use whisper_rs::whisper_rs_sys::{self, ggml_log_level};
 use whisper_rs::FullParams;
 
-/// What whisper.cpp logs (at error level) when [`first_window_only`]'s or [`no_window`]'s
-/// callback stops it: the expected outcome here, so it is logged at debug level.
+/// What whisper.cpp logs (at error level) when [`first_window_only`]'s callback stops it: the
+/// expected outcome here, so it is logged at debug level.
 const FIRST_WINDOW_STOP: &str = "encoder_begin_callback returned false";
 
 /// Makes `whisper_full` with `params` stop before its second encoder window, counting the
 /// windows it asked for in `windows`, which must outlive that call: above 1 means whisper.cpp
-/// wanted to go on from its last timestamp.
+/// wanted to go on from its last timestamp. A count that starts at 1 stops it before its first
+/// window: the call then only computes the clip's log-mel spectrogram and sets the state's
+/// encoder context (`audio_ctx`), which no other whisper.cpp function sets.
 ///
 /// The encoder-begin callback is the hook whisper.cpp provides for this: `whisper_full` stops
 /// and keeps the segments decoded so far (its abort callback would fail the whole call).
@@ -39,26 +41,6 @@ pub(crate) fn first_window_only(params: &mut FullParams<'_, '_>, windows: &Atomi
     unsafe {
         params.set_start_encoder_callback(Some(on_encoder_begin));
         params.set_start_encoder_callback_user_data(windows as *const AtomicU32 as *mut c_void);
-    }
-}
-
-/// Makes `whisper_full` with `params` stop before its first encoder window: it then only
-/// computes the clip's log-mel spectrogram and sets the state's encoder context
-/// (`audio_ctx`), which no other whisper.cpp function sets, so that an encoder pass of the
-/// caller's own runs at that context.
-#[allow(unsafe_code)]
-pub(crate) fn no_window(params: &mut FullParams<'_, '_>) {
-    unsafe extern "C" fn on_encoder_begin(
-        _: *mut whisper_rs::WhisperSysContext,
-        _: *mut whisper_rs::WhisperSysState,
-        _: *mut c_void,
-    ) -> bool {
-        false
-    }
-    // SAFETY: the callback touches nothing and needs no user data.
-    unsafe {
-        params.set_start_encoder_callback(Some(on_encoder_begin));
-        params.set_start_encoder_callback_user_data(std::ptr::null_mut());
     }
 }
 
