@@ -45,8 +45,8 @@ const CTX_MARGIN: u32 = 64;
 /// more encoder time ([`aligned_full_ctx`]).
 const CTX_ALIGN: u32 = 16;
 
-/// Audio samples per encoder position: 20 ms at 16 kHz.
-const SAMPLES_PER_POSITION: usize = 320;
+/// Audio samples per encoder position: 320 (20 ms at 16 kHz).
+const SAMPLES_PER_POSITION: usize = (TARGET_RATE as f64 / CTX_PER_SECOND) as usize;
 
 /// Longest piece of a span decoded as one clip, in seconds. A clip gets
 /// `ceil(50 × seconds) + CTX_MARGIN` encoder positions rounded up to [`CTX_ALIGN`]
@@ -515,8 +515,7 @@ impl Transcriber {
             None => self.quick_guess(state, audio, first, &allowed, threads)?,
         };
         let decoded = self.decode_piece(state, audio, first, run, &guess, None, Context::Full)?;
-        let probs = self.window_language_probs(state, threads)?;
-        let picked: Vec<f32> = allowed.iter().map(|&id| probs[id]).collect();
+        let picked = allowed_probs(&self.window_language_probs(state, threads)?, &allowed);
         let (best, p) = most_likely(&picked);
         let (code, p) = if p >= DETECT_CONFIDENT {
             let code = lang_code(allowed[best]);
@@ -550,11 +549,7 @@ impl Transcriber {
         let (_, probs) = state
             .lang_detect(0, threads as usize)
             .map_err(whisper_error)?;
-        let picked: Vec<f32> = allowed
-            .iter()
-            .map(|&id| probs.get(id).copied().unwrap_or(0.0))
-            .collect();
-        let (best, p) = most_likely(&picked);
+        let (best, p) = most_likely(&allowed_probs(&probs, allowed));
         let guess = lang_code(allowed[best]);
         tracing::debug!(%guess, p, "quick language guess");
         Ok(guess)
@@ -633,8 +628,8 @@ impl Transcriber {
             let (_, probs) = state
                 .lang_detect(0, threads as usize)
                 .map_err(whisper_error)?;
-            for (sum, &id) in sums.iter_mut().zip(&allowed) {
-                *sum += probs.get(id).copied().unwrap_or(0.0);
+            for (sum, p) in sums.iter_mut().zip(allowed_probs(&probs, &allowed)) {
+                *sum += p;
             }
             decision = most_likely(&sums);
             if decision.1 >= DETECT_CONFIDENT {
@@ -934,6 +929,15 @@ fn lang_code(id: usize) -> String {
     whisper_rs::get_lang_str(id as i32)
         .unwrap_or("en")
         .to_owned()
+}
+
+/// The probabilities `probs` (indexed by whisper.cpp's language id) gives the `allowed` ids, in
+/// their order; 0 for an id it lacks.
+fn allowed_probs(probs: &[f32], allowed: &[usize]) -> Vec<f32> {
+    allowed
+        .iter()
+        .map(|&id| probs.get(id).copied().unwrap_or(0.0))
+        .collect()
 }
 
 /// The index of the largest of `weights` and its share of their sum (0 when they sum to 0).
@@ -1313,6 +1317,7 @@ mod tests {
     fn encoder_contexts_fit_the_clip_and_are_aligned_for_the_tiled_kernels() {
         let full = aligned_full_ctx(1500);
         assert_eq!(full, 1488);
+        assert_eq!(SAMPLES_PER_POSITION, 320);
         assert_eq!(aligned_full_ctx(8), 8);
         // 9 s: 450 positions + 64 margin = 514, above the 512 floor, rounded up to 528.
         assert_eq!(sized_audio_ctx(9.0, 512, full), 528);
