@@ -15,7 +15,9 @@ use callscribe::config::{ContextSettings, PipelineConfig};
 use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::{ErrorKind, NoSpeechReason, Pipeline};
 
-use crate::support::model::{model_lock, require_base_model, require_model};
+use crate::support::model::{
+    model_lock, require_base_model, require_base_q8_0_model, require_model,
+};
 use crate::support::samples::wav_pcm16;
 use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Voice, Voicemail};
 
@@ -179,6 +181,78 @@ fn every_voicemail_gets_its_language_and_its_words() {
                 "{voice:?}: aggregate WER {:.1}% > {:.0}%",
                 100.0 * aggregate,
                 100.0 * aggregate_bound(voice)
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Each voice's aggregate WER over `results` (edits over reference words).
+fn aggregate_wers(results: &[(Voice, &Voicemail, &RecordingResult)]) -> Vec<(Voice, f64)> {
+    [Voice::Spanish, Voice::French]
+        .into_iter()
+        .map(|voice| {
+            let (mut edits, mut words) = (0.0, 0);
+            for (_, vm, result) in results.iter().filter(|(v, ..)| *v == voice) {
+                let text = result.transcript.as_ref().map_or("", |t| t.text.as_str());
+                let n = voicemail::words(voice, &vm.reference).len();
+                edits += voicemail::wer(voice, &vm.reference, text) * n as f64;
+                words += n;
+            }
+            (voice, edits / words.max(1) as f64)
+        })
+        .collect()
+}
+
+/// How much worse than f16's a q8_0 model's aggregate WER may be, per language. Measured
+/// 2026-12-04 on these eight voicemails with `--language auto`, 1 thread: Spanish 5.9 % for
+/// f16 and q8_0 alike; French 14.2 % for f16, 15.0 % for q8_0 on ggml's own q8_0 kernels and
+/// 16.6 % on its AMX kernels (their products round differently: four words of 253).
+const Q8_0_WER_MARGIN: f64 = 0.03;
+
+/// base in q8_0, the quantisation the benchmark runs: on a CPU with AMX its weight products run
+/// on ggml's AMX kernels, which the build lets take every q8_0 weight
+/// (`.cargo/ggml-amx-q8_0.cmake`). Every voicemail gets its language, and each language's words
+/// stay within f16's bound and close to f16's own WER, so kernels that computed wrongly fail
+/// here.
+#[test]
+fn a_q8_0_model_decides_and_transcribes_as_f16_does() {
+    let (Some(model), Some(f16)) = (require_base_q8_0_model(), auto_results()) else {
+        return;
+    };
+    let q8_0: Vec<(Voice, &Voicemail, RecordingResult)> = {
+        let _lock = model_lock();
+        let pipeline = pipeline(&model, "auto", |_| {});
+        f16.iter()
+            .map(|(voice, vm, _)| (*voice, vm, run(&pipeline, vm)))
+            .collect()
+    };
+    let mut problems = Vec::new();
+    for (voice, vm, result) in &q8_0 {
+        let language = result.transcript.as_ref().map(|t| t.language.as_str());
+        if result.status != Status::Ok || language != Some(voice.code()) {
+            problems.push(format!(
+                "{}: status {:?}, language {language:?}",
+                vm.name, result.status
+            ));
+        }
+    }
+    let quantised: Vec<_> = q8_0.iter().map(|(v, vm, r)| (*v, *vm, r)).collect();
+    let full: Vec<_> = f16.iter().map(|(v, vm, r)| (*v, vm, r)).collect();
+    for ((voice, quantised), (_, full)) in aggregate_wers(&quantised)
+        .into_iter()
+        .zip(aggregate_wers(&full))
+    {
+        eprintln!(
+            "{voice:?}: aggregate WER q8_0 {:.1}%, f16 {:.1}%",
+            100.0 * quantised,
+            100.0 * full
+        );
+        if quantised > aggregate_bound(voice) || quantised > full + Q8_0_WER_MARGIN {
+            problems.push(format!(
+                "{voice:?}: q8_0 aggregate WER {:.1}% against f16's {:.1}%",
+                100.0 * quantised,
+                100.0 * full
             ));
         }
     }

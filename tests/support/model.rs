@@ -78,6 +78,18 @@ pub fn require_base_model() -> Option<PathBuf> {
     )
 }
 
+/// `base` in q8_0, built by `bash models/build-model.sh base q8_0`.
+pub const BASE_Q8_0_MODEL_FILE: &str = "models/ggml-base-q8_0.bin";
+
+/// The gate of the tests that need `base` in q8_0: like [`require_base_model`].
+pub fn require_base_q8_0_model() -> Option<PathBuf> {
+    require_input(
+        repo_path(BASE_Q8_0_MODEL_FILE),
+        "the base model in q8_0",
+        "CARGO_PROFILE=dev bash models/build-model.sh base q8_0",
+    )
+}
+
 /// The gate behind [`require_model`] and its kin: `path` when it exists; else a failure on CI
 /// (env `CI` set: CI sets every input up, so a missing one would make the suite test nothing)
 /// and a loud `SKIPPED` line elsewhere. `what` names the input, `setup` the command that makes it.
