@@ -3,9 +3,10 @@
 //! `base` model: one language decision per recording (right on every file), words within bounds
 //! measured here, no repeated segments; language sets and their floor; English-only models.
 //!
-//! Gates: the base model (`require_base_model`, built by `models/build-model.sh base`) and the
-//! Debian audio (`require_debian_audio`, fetched by `scripts/fetch-test-audio.sh`); both are set
-//! up by `scripts/test.sh`, so on CI a missing one fails. Run with `-- --nocapture` for the
+//! Gates: the base model (`require_base_model`, built by `models/build-model.sh base`; in q8_0
+//! for one test, `require_base_q8_0_model`) and the Debian audio (`require_debian_audio`,
+//! fetched by `scripts/fetch-test-audio.sh`); all are set up by `scripts/test.sh`, so on CI a
+//! missing one fails. Run with `-- --nocapture` for the
 //! per-file table.
 
 use std::path::Path;
