@@ -108,14 +108,12 @@ fn every_voicemail_gets_its_language_and_its_words() {
         return;
     };
     let mut problems = Vec::new();
-    let mut totals: Vec<(Voice, f64, usize)> = Vec::new();
     for (voice, vm, result) in results {
         let Some(t) = &result.transcript else {
             problems.push(format!("{}: no transcript ({:?})", vm.name, result.error));
             continue;
         };
         let wer = voicemail::wer(*voice, &vm.reference, &t.text);
-        let words = voicemail::words(*voice, &vm.reference).len();
         eprintln!(
             "{:<12} {:>5.1} s speech  {} p={:?}  WER {:>5.1}%  {} segments",
             vm.name,
@@ -163,16 +161,9 @@ fn every_voicemail_gets_its_language_and_its_words() {
                 problems.push(format!("{}: repeated segment {:?}", vm.name, pair[1].text));
             }
         }
-        match totals.iter_mut().find(|(v, ..)| v == voice) {
-            Some(total) => {
-                total.1 += wer * words as f64;
-                total.2 += words;
-            }
-            None => totals.push((*voice, wer * words as f64, words)),
-        }
     }
-    for (voice, edits, words) in totals {
-        let aggregate = edits / words as f64;
+    let all: Vec<_> = results.iter().map(|(v, vm, r)| (*v, vm, r)).collect();
+    for (voice, aggregate, words) in aggregate_wers(&all) {
         eprintln!(
             "{voice:?}: aggregate WER {:.1}% over {words} words",
             100.0 * aggregate
@@ -188,8 +179,9 @@ fn every_voicemail_gets_its_language_and_its_words() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Each voice's aggregate WER over `results` (edits over reference words).
-fn aggregate_wers(results: &[(Voice, &Voicemail, &RecordingResult)]) -> Vec<(Voice, f64)> {
+/// Each voice's aggregate WER over `results` (edits over reference words; a result without a
+/// transcript counts as every word missed) and its reference words.
+fn aggregate_wers(results: &[(Voice, &Voicemail, &RecordingResult)]) -> Vec<(Voice, f64, usize)> {
     [Voice::Spanish, Voice::French]
         .into_iter()
         .map(|voice| {
@@ -200,7 +192,7 @@ fn aggregate_wers(results: &[(Voice, &Voicemail, &RecordingResult)]) -> Vec<(Voi
                 edits += voicemail::wer(voice, &vm.reference, text) * n as f64;
                 words += n;
             }
-            (voice, edits / words.max(1) as f64)
+            (voice, edits / words.max(1) as f64, words)
         })
         .collect()
 }
@@ -240,7 +232,7 @@ fn a_q8_0_model_decides_and_transcribes_as_f16_does() {
     }
     let quantised: Vec<_> = q8_0.iter().map(|(v, vm, r)| (*v, *vm, r)).collect();
     let full: Vec<_> = f16.iter().map(|(v, vm, r)| (*v, vm, r)).collect();
-    for ((voice, quantised), (_, full)) in aggregate_wers(&quantised)
+    for ((voice, quantised, _), (_, full, _)) in aggregate_wers(&quantised)
         .into_iter()
         .zip(aggregate_wers(&full))
     {
