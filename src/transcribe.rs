@@ -902,8 +902,9 @@ fn aligned_full_ctx(n_ctx: u32) -> u32 {
 }
 
 /// Encoder context for a clip of `clip_s` seconds: its length plus a margin, at least
-/// `min_ctx`, rounded up to a multiple of [`CTX_ALIGN`], at most `full_ctx` (clips longer than
-/// its window are decoded window by window).
+/// `min_ctx`, rounded up to a multiple of [`CTX_ALIGN`], at most `full_ctx` (for a longer
+/// clip, the speech after that window's last words is decoded as a clip of its own:
+/// [`Transcriber::transcribe`]).
 fn sized_audio_ctx(clip_s: f64, min_ctx: u32, full_ctx: u32) -> u32 {
     let needed = ((clip_s * CTX_PER_SECOND).ceil() as u32 + CTX_MARGIN).max(min_ctx);
     (needed.div_ceil(CTX_ALIGN) * CTX_ALIGN).min(full_ctx)
