@@ -16,6 +16,6 @@ bash scripts/fetch-test-audio.sh
 CARGO_PROFILE=dev bash models/build-model.sh base
 # base in q8_0 (the quantisation the benchmark runs), for the test that it decides and
 # transcribes as f16 does: on a CPU with AMX its products run on the kernels the build lets in
-# (.cargo/ggml-amx-q8_0.cmake).
+# (.cargo/ggml-cpu-edits.cmake).
 CARGO_PROFILE=dev bash models/build-model.sh base q8_0
 cargo test --all-features "$@"

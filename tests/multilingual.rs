@@ -205,7 +205,7 @@ const Q8_0_WER_MARGIN: f64 = 0.03;
 
 /// base in q8_0, the quantisation the benchmark runs: on a CPU with AMX its weight products run
 /// on ggml's AMX kernels, which the build lets take every q8_0 weight
-/// (`.cargo/ggml-amx-q8_0.cmake`). Every voicemail gets its language, and each language's words
+/// (`.cargo/ggml-cpu-edits.cmake`). Every voicemail gets its language, and each language's words
 /// stay within f16's bound and close to f16's own WER, so kernels that computed wrongly fail
 /// here.
 #[test]

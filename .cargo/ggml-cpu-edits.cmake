@@ -1,0 +1,90 @@
+# Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
+# .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
+#
+# It makes two small edits to ggml's CPU backend in the copy of whisper.cpp that whisper-rs-sys
+# makes in its build directory (never the registry's source; nothing is vendored). Each edit
+# replaces one exact piece of text; if a later whisper-rs-sys changes that text, this says so in
+# a warning and leaves the file as it is, and the build goes on with ggml's own code.
+# A changed edit reaches an existing build directory only after `cargo clean -p whisper-rs-sys`
+# (whisper-rs-sys does not watch this file).
+
+# Replaces `old` by `new` in `path`, once: `new` must carry a marker that `old` lacks, so a second
+# project() of the same build sees the edit done.
+function(_callscribe_edit path old new what)
+    if(NOT EXISTS "${path}")
+        return()
+    endif()
+    file(READ "${path}" text)
+    string(FIND "${text}" "${new}" done)
+    string(FIND "${text}" "${old}" at)
+    if(done GREATER -1)
+        # Already edited by an earlier project() of the same build.
+    elseif(at GREATER -1)
+        string(REPLACE "${old}" "${new}" text "${text}")
+        file(WRITE "${path}" "${text}")
+        message(STATUS "callscribe: ${what}")
+    else()
+        message(WARNING "callscribe: ${path} has changed; left as it is (${what})")
+    endif()
+endfunction()
+
+foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}/ggml")
+    # 1. ggml's AMX kernels take q8_0 weights of any width that is a whole number of q8_0
+    # blocks. ggml 0.9.5, the one whisper-rs-sys 0.15 ships, takes a weight into its AMX buffer
+    # only when its row is a multiple of 2,048 values: a stop-gap of
+    # https://github.com/ggml-org/llama.cpp/pull/16315 against wrong results with Q4_0 and Q4_1,
+    # which upstream lifted again in https://github.com/ggml-org/llama.cpp/pull/19867. In Whisper
+    # base (width 512) only the MLP output projections qualified; with this, every q8_0
+    # projection of the encoder and the decoder runs on AMX (AVX512-VNNI for one row at a time).
+    # Measured 2026-12-04 with base q8_0, 2 threads, on a CPU with AMX: a long message 15–20 %
+    # faster, the transcripts the same to a letter or two (BENCHMARKS.md). CPUs without AMX and
+    # f16 models build and run as before: the AMX code is compiled only for a CPU with AMX
+    # (GGML_NATIVE), and the check is unchanged for every type but q8_0.
+    _callscribe_edit("${_callscribe_root}/src/ggml-cpu/amx/amx.cpp"
+        "op->src[0]->ne[0] % (TILE_K * 2 * 32) == 0 &&"
+        "op->src[0]->ne[0] % (op->src[0]->type == GGML_TYPE_Q8_0 ? TILE_K : TILE_K * 2 * 32) == 0 && /* callscribe: .cargo/ggml-cpu-edits.cmake */"
+        "ggml AMX kernels take q8_0 weights of any width")
+
+    # 2. The row maximum of ggml's softmax in SIMD registers. ggml 0.9.5 (and upstream as of
+    # 2026-12) finds it with a scalar loop, one `vmaxss` per value in a chain of dependent
+    # instructions, which the compiler may not vectorise without fast-math (the order of a
+    # floating-point max decides which NaN or which signed zero wins). The encoder's attention
+    # takes a softmax over rows as long as its context (up to 1,488 values, 8 heads × as many
+    # rows, 6 layers), and that loop alone was 7 % of an encoder pass. The maximum of finite
+    # values does not depend on the order it is taken in, so the softmax, and every transcript,
+    # is bit for bit the same. Measured 2026-12-04, base q8_0, 2 threads, one encoder pass at
+    # 1,168 positions: 495 ms → 455 ms.
+    _callscribe_edit("${_callscribe_root}/src/ggml-cpu/vec.h"
+        "    float max = -INFINITY;
+    for (int i = 0; i < n; ++i) {
+        max = MAX(max, x[i]);
+    }
+    *s = max;"
+        "    float max = -INFINITY;
+    int i = 0; /* callscribe: .cargo/ggml-cpu-edits.cmake */
+#if defined(__AVX512F__)
+    if (n >= 16) {
+        __m512 vmax = _mm512_loadu_ps(x);
+        for (i = 16; i + 16 <= n; i += 16) {
+            vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(x + i));
+        }
+        max = _mm512_reduce_max_ps(vmax);
+    }
+#elif defined(__AVX__)
+    if (n >= 8) {
+        __m256 vmax = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8) {
+            vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(x + i));
+        }
+        __m128 half = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+        half = _mm_max_ps(half, _mm_movehl_ps(half, half));
+        half = _mm_max_ss(half, _mm_movehdup_ps(half));
+        max = _mm_cvtss_f32(half);
+    }
+#endif
+    for (; i < n; ++i) {
+        max = MAX(max, x[i]);
+    }
+    *s = max;"
+        "ggml's softmax row maximum in SIMD registers")
+endforeach()
