@@ -8,41 +8,33 @@
 # A changed edit reaches an existing build directory only after `cargo clean -p whisper-rs-sys`
 # (whisper-rs-sys does not watch this file).
 
-# Replaces `old` by `new` in `path`, once: `new` must carry a marker that `old` lacks, so a second
-# project() of the same build sees the edit done.
-function(_callscribe_edit path old new what)
+# Replaces `old1` by `new1` in `path`, once, and `old2` by `new2` when given (two replacements
+# that only work together, such as a declaration and the #include it needs: both are made, or,
+# if either `old` is missing, neither). `new1` must carry a marker that `old1` lacks, so a second
+# project() of the same build sees the edit done. The optional pair is read from ARGV4/ARGV5,
+# which keep the semicolons of C code that ARGN would split.
+function(_callscribe_edit path what old1 new1)
     if(NOT EXISTS "${path}")
         return()
     endif()
     file(READ "${path}" text)
-    string(FIND "${text}" "${new}" done)
-    string(FIND "${text}" "${old}" at)
+    string(FIND "${text}" "${new1}" done)
+    string(FIND "${text}" "${old1}" at)
+    if(ARGC GREATER 5)
+        set(old2 "${ARGV4}")
+        set(new2 "${ARGV5}")
+        string(FIND "${text}" "${old2}" at2)
+        if(at2 EQUAL -1)
+            set(at -1)
+        endif()
+    endif()
     if(done GREATER -1)
         # Already edited by an earlier project() of the same build.
     elseif(at GREATER -1)
-        string(REPLACE "${old}" "${new}" text "${text}")
-        file(WRITE "${path}" "${text}")
-        message(STATUS "callscribe: ${what}")
-    else()
-        message(WARNING "callscribe: ${path} has changed; left as it is (${what})")
-    endif()
-endfunction()
-
-# Two replacements in `path` that only work together (a declaration and the #include it needs):
-# both are made, or, if either `old` is missing, neither.
-function(_callscribe_edit_pair path old1 new1 old2 new2 what)
-    if(NOT EXISTS "${path}")
-        return()
-    endif()
-    file(READ "${path}" text)
-    string(FIND "${text}" "${new2}" done)
-    string(FIND "${text}" "${old1}" at1)
-    string(FIND "${text}" "${old2}" at2)
-    if(done GREATER -1)
-        # Already edited by an earlier project() of the same build.
-    elseif(at1 GREATER -1 AND at2 GREATER -1)
         string(REPLACE "${old1}" "${new1}" text "${text}")
-        string(REPLACE "${old2}" "${new2}" text "${text}")
+        if(ARGC GREATER 5)
+            string(REPLACE "${old2}" "${new2}" text "${text}")
+        endif()
         file(WRITE "${path}" "${text}")
         message(STATUS "callscribe: ${what}")
     else()
@@ -63,9 +55,9 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # f16 models build and run as before: the AMX code is compiled only for a CPU with AMX
     # (GGML_NATIVE), and the check is unchanged for every type but q8_0.
     _callscribe_edit("${_callscribe_root}/src/ggml-cpu/amx/amx.cpp"
+        "ggml AMX kernels take q8_0 weights of any width"
         "op->src[0]->ne[0] % (TILE_K * 2 * 32) == 0 &&"
-        "op->src[0]->ne[0] % (op->src[0]->type == GGML_TYPE_Q8_0 ? TILE_K : TILE_K * 2 * 32) == 0 && /* callscribe: .cargo/ggml-cpu-edits.cmake */"
-        "ggml AMX kernels take q8_0 weights of any width")
+        "op->src[0]->ne[0] % (op->src[0]->type == GGML_TYPE_Q8_0 ? TILE_K : TILE_K * 2 * 32) == 0 && /* callscribe: .cargo/ggml-cpu-edits.cmake */")
 
     # 2. The row maximum of ggml's softmax in SIMD registers. ggml 0.9.5 (and upstream as of
     # 2026-12) finds it with a scalar loop, one `vmaxss` per value in a chain of dependent
@@ -77,6 +69,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # is bit for bit the same. Measured 2026-12-04, base q8_0, 2 threads, one encoder pass at
     # 1,168 positions: 495 ms → 455 ms.
     _callscribe_edit("${_callscribe_root}/src/ggml-cpu/vec.h"
+        "ggml's softmax row maximum in SIMD registers"
         "    float max = -INFINITY;
     for (int i = 0; i < n; ++i) {
         max = MAX(max, x[i]);
@@ -107,8 +100,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     for (; i < n; ++i) {
         max = MAX(max, x[i]);
     }
-    *s = max;"
-        "ggml's softmax row maximum in SIMD registers")
+    *s = max;")
 
     # 3. GELU from ggml's own table, 16 values at a time. ggml computes GELU by rounding each
     # value to f16 and looking it up in a 65,536-entry table (GGML_GELU_FP16), one value per
@@ -118,6 +110,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # gather, the same ±10 cut-offs: bit for bit ggml's values (a NaN stays a NaN). Only with
     # AVX-512; elsewhere, and for the tail of a row, ggml's loop runs as before.
     _callscribe_edit("${_callscribe_root}/src/ggml-cpu/vec.h"
+        "ggml's GELU table read 16 values at a time"
         "inline static void ggml_vec_gelu_f32(const int n, float * y, const float * x) {
     uint16_t t;
     for (int i = 0; i < n; ++i) {
@@ -148,8 +141,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
         if (x[i] <= -10.0f) {
             y[i] = 0.0f;
         } else if (x[i] >= 10.0f) {
-            y[i] = x[i];"
-        "ggml's GELU table read 16 values at a time")
+            y[i] = x[i];")
 endforeach()
 
 # 4. whisper.cpp's vocabulary in hash maps. The loader puts each of the 51,865 tokens into two
@@ -158,14 +150,14 @@ endforeach()
 # 18 ms (2026-12-04, base q8_0). whisper.cpp only looks tokens up in these maps (`find`, `at`,
 # `[]`, `size`) and walks one of them only to suppress the tokens a regex matches, which does
 # not depend on order: the same model, the same results.
-_callscribe_edit_pair("${CMAKE_CURRENT_SOURCE_DIR}/src/whisper.cpp"
-    "#include <map>
-"
-    "#include <map>
-#include <unordered_map>
-"
+_callscribe_edit("${CMAKE_CURRENT_SOURCE_DIR}/src/whisper.cpp"
+    "whisper.cpp's vocabulary in hash maps"
     "    std::map<token, id> token_to_id;
     std::map<id, token> id_to_token;"
     "    std::unordered_map<token, id> token_to_id; /* callscribe: .cargo/ggml-cpu-edits.cmake */
     std::unordered_map<id, token> id_to_token;"
-    "whisper.cpp's vocabulary in hash maps")
+    "#include <map>
+"
+    "#include <map>
+#include <unordered_map>
+")
