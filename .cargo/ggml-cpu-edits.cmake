@@ -2,9 +2,10 @@
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
 # It makes three small edits to ggml's CPU backend, and one to whisper.cpp's model loader, in the
-# copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the registry's source; nothing is vendored). Each edit
-# replaces one exact piece of text; if a later whisper-rs-sys changes that text, this says so in
-# a warning and leaves the file as it is, and the build goes on with ggml's own code.
+# copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the registry's
+# source; nothing is vendored). Each edit replaces one exact piece of text; if a later
+# whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
+# the build goes on with whisper.cpp's and ggml's own code.
 # A changed edit reaches an existing build directory only after `cargo clean -p whisper-rs-sys`
 # (whisper-rs-sys does not watch this file).
 

@@ -9,6 +9,7 @@
 //! missing one fails. Run with `-- --nocapture` for the
 //! per-file table.
 
+use std::borrow::Borrow;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -162,8 +163,7 @@ fn every_voicemail_gets_its_language_and_its_words() {
             }
         }
     }
-    let all: Vec<_> = results.iter().map(|(v, vm, r)| (*v, vm, r)).collect();
-    for (voice, aggregate, words) in aggregate_wers(&all) {
+    for (voice, aggregate, words) in aggregate_wers(results) {
         eprintln!(
             "{voice:?}: aggregate WER {:.1}% over {words} words",
             100.0 * aggregate
@@ -180,13 +180,17 @@ fn every_voicemail_gets_its_language_and_its_words() {
 }
 
 /// Each voice's aggregate WER over `results` (edits over reference words; a result without a
-/// transcript counts as every word missed) and its reference words.
-fn aggregate_wers(results: &[(Voice, &Voicemail, &RecordingResult)]) -> Vec<(Voice, f64, usize)> {
+/// transcript counts as every word missed) and its reference words. The voicemails may be
+/// owned (`auto_results`) or borrowed (a run over the same voicemails with another model).
+fn aggregate_wers<M: Borrow<Voicemail>>(
+    results: &[(Voice, M, RecordingResult)],
+) -> Vec<(Voice, f64, usize)> {
     [Voice::Spanish, Voice::French]
         .into_iter()
         .map(|voice| {
             let (mut edits, mut words) = (0.0, 0);
             for (_, vm, result) in results.iter().filter(|(v, ..)| *v == voice) {
+                let vm = vm.borrow();
                 let text = result.transcript.as_ref().map_or("", |t| t.text.as_str());
                 let n = voicemail::words(voice, &vm.reference).len();
                 edits += voicemail::wer(voice, &vm.reference, text) * n as f64;
@@ -230,11 +234,8 @@ fn a_q8_0_model_decides_and_transcribes_as_f16_does() {
             ));
         }
     }
-    let quantised: Vec<_> = q8_0.iter().map(|(v, vm, r)| (*v, *vm, r)).collect();
-    let full: Vec<_> = f16.iter().map(|(v, vm, r)| (*v, vm, r)).collect();
-    for ((voice, quantised, _), (_, full, _)) in aggregate_wers(&quantised)
-        .into_iter()
-        .zip(aggregate_wers(&full))
+    for ((voice, quantised, _), (_, full, _)) in
+        aggregate_wers(&q8_0).into_iter().zip(aggregate_wers(f16))
     {
         eprintln!(
             "{voice:?}: aggregate WER q8_0 {:.1}%, f16 {:.1}%",
