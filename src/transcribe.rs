@@ -10,7 +10,6 @@
 //! span window by window, a full 30 s window even for the last fraction of a second.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -115,11 +114,6 @@ const TAIL_GAP_S: f64 = 0.3;
 /// and clicks more often than words.
 const MIN_TAIL_SPEECH_S: f64 = 0.8;
 
-/// Encoder context of the quick language guess that lets the first piece of a recording with
-/// nothing to go on be decoded once ([`Transcriber::quick_guess`]): 512 positions, the first
-/// 10.24 s of the piece, a fifth of a full window's encoder time.
-const GUESS_CTX: u32 = 512;
-
 /// Most windows language detection looks at. With `auto`, a decision less likely than
 /// [`DETECT_CONFIDENT`] on the first window looks at the next one, and so on, averaging the
 /// probabilities (faster-whisper's `language_detection_segments`).
@@ -206,32 +200,6 @@ struct Settings {
     language: LanguagePlan,
     /// The vocabulary prompt's tokens (empty: none).
     prompt: Vec<i32>,
-    /// The language decided for the last recording with these settings, the first piece's
-    /// guess for the next (`Transcriber::decide_language`): a bot's (or a tenant's) callers
-    /// mostly speak one language. Each entry keeps its own, so tenants in different languages
-    /// do not spoil each other's guesses.
-    last_language: Mutex<Option<String>>,
-}
-
-impl Settings {
-    fn new(language: LanguagePlan, prompt: Vec<i32>) -> Self {
-        Self {
-            language,
-            prompt,
-            last_language: Mutex::new(None),
-        }
-    }
-
-    /// The language to decode a recording's first piece in before its language is decided
-    /// ([`Transcriber::decide_language`]): the last recording's, else the first of a listed
-    /// set; none for the first recording with `auto`.
-    fn language_guess(&self, among: &[String]) -> Option<String> {
-        self.last_language
-            .lock()
-            .ok()
-            .and_then(|last| last.clone())
-            .or_else(|| among.first().cloned())
-    }
 }
 
 /// A loaded Whisper model; cheap to share by reference across threads.
@@ -338,10 +306,10 @@ impl Transcriber {
                 detail: format!("whisper.cpp could not load {}: {e}", path.display()),
             })?;
         let multilingual = ctx.is_multilingual();
-        let general = Settings::new(
-            language.for_model(multilingual, &opts.language),
-            tokenize_prompt(&ctx, opts.prompt.as_deref().unwrap_or(""))?,
-        );
+        let general = Settings {
+            language: language.for_model(multilingual, &opts.language),
+            prompt: tokenize_prompt(&ctx, opts.prompt.as_deref().unwrap_or(""))?,
+        };
         let by_client_context =
             context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
         let full_ctx = aligned_full_ctx(u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500));
@@ -402,18 +370,18 @@ impl Transcriber {
             threads: self.threads(threads),
             prompt: &settings.prompt,
         };
-        let mut first_decoded = None;
         let (language, language_probability) = match &settings.language {
             LanguagePlan::Fixed(code) => (code.clone(), None),
             LanguagePlan::Detect(among) => {
-                let guess = settings.language_guess(among);
-                let (code, p, decoded) = self.decide_language(
-                    &mut state, audio, span, speech, among, pieces[0], run, guess,
+                let (code, p) = self.decide_language(
+                    &mut state,
+                    audio,
+                    span,
+                    speech,
+                    among,
+                    pieces[0],
+                    run.threads,
                 )?;
-                first_decoded = decoded;
-                if let Ok(mut last) = settings.last_language.lock() {
-                    *last = Some(code.clone());
-                }
                 (code, Some((f64::from(p) * 1000.0).round() / 1000.0))
             }
         };
@@ -426,9 +394,8 @@ impl Transcriber {
                     end_s: piece.end_s,
                 };
                 let previous = segments.last().map(|s| normalize(&s.text));
-                // With detection, the first piece is decoded at full context whether or not its
-                // decode in the guessed language could be kept, so its text never depends on
-                // the recordings before it.
+                // With detection, the first piece is decoded at full context: its window is the
+                // one the language was read from, so whisper.cpp does not encode it again.
                 let context = if detect && n == 0 && pass == 0 {
                     Context::Full
                 } else {
@@ -437,11 +404,8 @@ impl Transcriber {
                 let Decoded {
                     mut kept,
                     resume_at,
-                } = match first_decoded.take() {
-                    Some(decoded) => decoded,
-                    None => self
-                        .decode_piece(&mut state, audio, part, run, &language, previous, context)?,
-                };
+                } =
+                    self.decode_piece(&mut state, audio, part, run, &language, previous, context)?;
                 // Pieces (and their tails) tile the span in order, so clamping each into its
                 // part keeps the whole transcript monotone and inside the span.
                 clamp_times(&mut kept, part.start_s, part.end_s);
@@ -483,19 +447,13 @@ impl Transcriber {
 
     /// Decides the recording's language from the encoder window of its first piece at full
     /// context (a piece is at most [`MAX_PIECE_S`] from the span's start, so this is up to the
-    /// first 30 s of the span, as OpenAI Whisper and faster-whisper look at), and returns that
-    /// piece's decode too when it was decoded in the decided language. Must run first on a
-    /// fresh `state`.
-    ///
-    /// whisper.cpp encodes a window again for every `full` call, so detecting first and then
-    /// decoding costs two encoder passes over the same speech. Instead the piece is decoded in
-    /// a guessed language first and the language is read from the encoder output the decode
-    /// left in `state`; only a wrong guess pays a second decode. The guess is `guess` (the last
-    /// recording's language, or the first of a set), else [`Self::quick_guess`]. Whatever the
-    /// guess, the encoder output, and so the decision and the text, are the same: the language
-    /// is read by whisper.cpp's own method (one decoder step from start-of-transcript, softmax
-    /// over the language tokens). A decision less likely than [`DETECT_CONFIDENT`] looks at
-    /// more speech ([`Self::detect_language`]); the floor applies as there.
+    /// first 30 s of the span, as OpenAI Whisper and faster-whisper look at), by whisper.cpp's
+    /// own method: one decoder step from start-of-transcript, softmax over the language tokens.
+    /// A decision less likely than [`DETECT_CONFIDENT`] looks at more speech
+    /// ([`Self::detect_language`]); the floor applies as there. Must run first on a fresh
+    /// `state`: it leaves the first piece's window encoded there, and `transcribe` then decodes
+    /// that piece at full context without whisper.cpp encoding the same window again (edit 5 of
+    /// `.cargo/ggml-cpu-edits.cmake`), so deciding costs one decoder step, not an encoder pass.
     #[allow(clippy::too_many_arguments)]
     fn decide_language(
         &self,
@@ -505,17 +463,15 @@ impl Transcriber {
         speech: &SpeechReport,
         among: &[String],
         first: Segment,
-        run: Run<'_>,
-        guess: Option<String>,
-    ) -> Result<(String, f32, Option<Decoded>)> {
-        let threads = run.threads;
+        threads: u32,
+    ) -> Result<(String, f32)> {
         let allowed = language_ids(among);
-        let guess = match guess {
-            Some(guess) => guess,
-            None => self.quick_guess(state, audio, first, &allowed, threads)?,
-        };
-        let decoded = self.decode_piece(state, audio, first, run, &guess, None, Context::Full)?;
-        let picked = allowed_probs(&self.window_language_probs(state, threads)?, &allowed);
+        let (clip, _) = padded_clip(audio, first.start_s, first.end_s);
+        self.set_window(state, &clip, self.full_ctx, threads)?;
+        let (_, probs) = state
+            .lang_detect(0, threads as usize)
+            .map_err(whisper_error)?;
+        let picked = allowed_probs(&probs, &allowed);
         let (best, p) = most_likely(&picked);
         let (code, p) = if p >= DETECT_CONFIDENT {
             let code = lang_code(allowed[best]);
@@ -524,60 +480,8 @@ impl Transcriber {
             tracing::debug!(p, "an uncertain first window: detecting on more speech");
             self.detect_language(state, audio, span, speech, among, threads)?
         };
-        tracing::debug!(language = %code, p, guess, "language decided");
-        let right = guess == code;
-        Ok((code, p, right.then_some(decoded)))
-    }
-
-    /// A guess at the language of a recording with nothing else to go on: whisper.cpp's
-    /// detection on the first 10.24 s of its `first` piece at [`GUESS_CTX`], among `allowed`.
-    /// It only decides which language [`Self::decide_language`] decodes the first piece in
-    /// before reading the decision from the full window, so a wrong guess costs a second
-    /// decode, never a different result. Measured on 2026-12-04 (base q8_0, 2 threads): about
-    /// 0.2 s, against 0.85 s for the full-window encoder pass it replaces.
-    fn quick_guess(
-        &self,
-        state: &mut WhisperState,
-        audio: &Mono16k,
-        first: Segment,
-        allowed: &[usize],
-        threads: u32,
-    ) -> Result<String> {
-        let (mut clip, _) = padded_clip(audio, first.start_s, first.end_s);
-        clip.truncate(GUESS_CTX as usize * SAMPLES_PER_POSITION);
-        self.set_window(state, &clip, GUESS_CTX, threads)?;
-        let (_, probs) = state
-            .lang_detect(0, threads as usize)
-            .map_err(whisper_error)?;
-        let (best, p) = most_likely(&allowed_probs(&probs, allowed));
-        let guess = lang_code(allowed[best]);
-        tracing::debug!(%guess, p, "quick language guess");
-        Ok(guess)
-    }
-
-    /// Language probabilities (indexed by whisper.cpp's language id) from the encoder window
-    /// the last `full` on `state` left, as `whisper_lang_auto_detect` computes them after its
-    /// own encoder pass.
-    fn window_language_probs(&self, state: &mut WhisperState, threads: u32) -> Result<Vec<f32>> {
-        state
-            .decode(&[self.ctx.token_sot()], 0, threads as usize)
-            .map_err(whisper_error)?;
-        let logits = state.get_logits().map_err(whisper_error)?;
-        let lang_logits: Vec<f32> = (0..=whisper_rs::get_lang_max_id())
-            .map(|id| {
-                usize::try_from(self.ctx.token_lang(id))
-                    .ok()
-                    .and_then(|token| logits.get(token).copied())
-                    .unwrap_or(f32::NEG_INFINITY)
-            })
-            .collect();
-        let max = lang_logits
-            .iter()
-            .copied()
-            .fold(f32::NEG_INFINITY, f32::max);
-        let exps: Vec<f32> = lang_logits.iter().map(|&l| (l - max).exp()).collect();
-        let sum: f32 = exps.iter().sum();
-        Ok(exps.iter().map(|e| e / sum).collect())
+        tracing::debug!(language = %code, p, "language decided");
+        Ok((code, p))
     }
 
     /// `code` at probability `p` (renormalised over `among`'s `probs`), or the first listed
@@ -1022,7 +926,7 @@ fn context_settings(
                 .map_err(in_entry)?
                 .for_model(multilingual, spec),
         };
-        out.push((prefix.clone(), Settings::new(language, prompt)));
+        out.push((prefix.clone(), Settings { language, prompt }));
     }
     // Longest first, so the first match is the most specific.
     out.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
