@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes three small edits to ggml's CPU backend and two to whisper.cpp, in the copy of
+# It makes four edits to ggml's CPU backend and two to whisper.cpp, in the copy of
 # whisper.cpp that whisper-rs-sys makes in its build directory (never the registry's source;
 # nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -14,6 +14,8 @@
 # if either `old` is missing, neither). `new1` must carry a marker that `old1` lacks, so a second
 # project() of the same build sees the edit done. The optional pair is read from ARGV4/ARGV5,
 # which keep the semicolons of C code that ARGN would split.
+set(_callscribe_dir "${CMAKE_CURRENT_LIST_DIR}")
+
 function(_callscribe_edit path what old1 new1)
     if(NOT EXISTS "${path}")
         return()
@@ -162,6 +164,41 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
             y[i] = 0.0f;
         } else if (x[i] >= 10.0f) {
             y[i] = x[i];")
+    # 6. q8_0 × q8_0 products on AVX2 by panels of 8 weight rows (.cargo/q8_0-panel-gemm.inc, which
+    # says how). On a CPU with AVX2 but neither AVX-512 nor AMX, llamafile's tinyBLAS_Q0_AVX does
+    # every q8_0 projection of the encoder (35 % of a long message's CPU time with base q8_0);
+    # it spends a shuffle and a broadcast on each 32-value block of each output. The panel
+    # kernel forms the same int32 lane sums, rounds them at the same steps and adds them up in the
+    # same order: bit for bit tinyBLAS's results. Checked 2026-12-05 against a copy of
+    # tinyBLAS_Q0_AVX on 6.3 million outputs (9 shapes, 1–3 threads, values of ±127 and -128, inf
+    # and NaN scales): no difference. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses
+    # vpdpbusd) and weights whose row count is not a multiple of 8 keep tinyBLAS.
+    if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
+        file(READ "${_callscribe_dir}/q8_0-panel-gemm.inc" _callscribe_q8_0_gemm)
+        _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
+            "q8_0 products on AVX2 by panels of 8 rows"
+            "    case GGML_TYPE_Q8_0: {
+        if (Btype != GGML_TYPE_Q8_0)
+           return false;
+"
+            "    case GGML_TYPE_Q8_0: {
+        if (Btype != GGML_TYPE_Q8_0)
+           return false;
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__)
+        if (m % 8 == 0) { /* callscribe: .cargo/ggml-cpu-edits.cmake */
+            callscribe_q8_0::gemm(m, n, k, (const block_q8_0 *)A, lda, (const block_q8_0 *)B, ldb,
+                                  (float *)C, ldc, params->ith, params->nth);
+            return true;
+        }
+#endif
+"
+            "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__)
+${_callscribe_q8_0_gemm}
+#endif
+
+bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")
+    endif()
 endforeach()
 
 # 4. whisper.cpp's vocabulary in hash maps. The loader puts each of the 51,865 tokens into two
