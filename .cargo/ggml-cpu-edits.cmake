@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes four edits to ggml's CPU backend and two to whisper.cpp, in the copy of
+# It makes four edits to ggml's CPU backend and three to whisper.cpp, in the copy of
 # whisper.cpp that whisper-rs-sys makes in its build directory (never the registry's source;
 # nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -171,7 +171,8 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # kernel forms the same int32 lane sums, rounds them at the same steps and adds them up in the
     # same order: bit for bit tinyBLAS's results. Checked 2026-12-05 against a copy of
     # tinyBLAS_Q0_AVX on 6.3 million outputs (9 shapes, 1–3 threads, values of ±127 and -128, inf
-    # and NaN scales): no difference. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses
+    # and NaN scales): no difference; scripts/check-build-edits.sh compares the shipped and the
+    # edited sgemm.cpp on 9 million more in every test run. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses
     # vpdpbusd) and weights whose row count is not a multiple of 8 keep tinyBLAS.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/q8_0-panel-gemm.inc" _callscribe_q8_0_gemm)
@@ -268,3 +269,70 @@ static bool whisper_encode_internal(
 
 static bool whisper_encode_internal_uncached(
         whisper_context & wctx,")
+
+# 7. whisper.cpp's spectrogram DFTs four frequencies at a time. whisper.cpp's FFT splits each
+# 400-sample frame down to sixteen 25-point DFTs, and its `dft` computes every term's table index
+# with a multiplication and a modulo, one frequency and one sample at a time: 2.7 % of a long
+# message's CPU time on an AMD EPYC (Zen 3). whisper.cpp is compiled for baseline x86-64 (SSE2,
+# no FMA), so each term is a rounded product and a rounded sum, in sample order. Here the
+# 25-point DFT reads the same cosines and sines from a table made once (the same indices into
+# whisper.cpp's own table) and forms the same products and sums, in the same order, for four
+# frequencies in the four lanes of an SSE register: the spectrogram is bit for bit whisper.cpp's
+# (scripts/check-build-edits.sh compares the two FFTs on 20,000 frames; the 18 bench clips gave
+# the same results). Measured 2026-12-05 on the AMD EPYC, base q8_0, language given: the FFT
+# 2.9 % → 0.4 % of a long message's samples; `farm-bench -n 10` pairs, es-102 0.98×, es-104
+# (10 s) 0.94×.
+# Other sizes (none occur with whisper.cpp's 400-sample frames), and a build that lets the
+# compiler fuse products and sums (FMA), take whisper.cpp's loop.
+_callscribe_edit("${CMAKE_CURRENT_SOURCE_DIR}/src/whisper.cpp"
+    "whisper.cpp's spectrogram DFTs four frequencies at a time"
+    "static void dft(const float* in, int N, float* out) {
+    const int sin_cos_step = SIN_COS_N_COUNT / N;
+
+    for (int k = 0; k < N; k++) {"
+    "#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+// callscribe: .cargo/ggml-cpu-edits.cmake (the 25-point DFTs of the spectrogram, four
+// frequencies at a time from a table of their cosines and sines: the same products and sums).
+static void dft(const float* in, int N, float* out) {
+    const int sin_cos_step = SIN_COS_N_COUNT / N;
+
+#if defined(__SSE2__) && !defined(__FMA__)
+    if (N == 25 && SIN_COS_N_COUNT % 25 == 0) {
+        struct table {
+            float cos_vals[25][28];
+            float sin_vals[25][28];
+            table() {
+                for (int n = 0; n < 25; n++) {
+                    for (int k = 0; k < 28; k++) {
+                        const int idx = k < 25 ? (k * n * (SIN_COS_N_COUNT / 25)) % (SIN_COS_N_COUNT) : 0;
+                        cos_vals[n][k] = global_cache.cos_vals[idx];
+                        sin_vals[n][k] = global_cache.sin_vals[idx];
+                    }
+                }
+            }
+        };
+        static const table t;
+        float re_im[2][28];
+        for (int k = 0; k < 28; k += 4) {
+            __m128 re = _mm_setzero_ps();
+            __m128 im = _mm_setzero_ps();
+            for (int n = 0; n < 25; n++) {
+                const __m128 x = _mm_set1_ps(in[n]);
+                re = _mm_add_ps(re, _mm_mul_ps(x, _mm_loadu_ps(&t.cos_vals[n][k])));
+                im = _mm_sub_ps(im, _mm_mul_ps(x, _mm_loadu_ps(&t.sin_vals[n][k])));
+            }
+            _mm_storeu_ps(&re_im[0][k], re);
+            _mm_storeu_ps(&re_im[1][k], im);
+        }
+        for (int k = 0; k < 25; k++) {
+            out[k*2 + 0] = re_im[0][k];
+            out[k*2 + 1] = re_im[1][k];
+        }
+        return;
+    }
+#endif
+
+    for (int k = 0; k < N; k++) {")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, command 2: sets up, builds the Whisper models and fetches the test audio (the
-# model tests need them), and runs the whole test suite: the check of the build's ggml kernel
-# edit (scripts/check-gemm-edit.sh), unit tests, the integration binary, doctests.
+# model tests need them), and runs the whole test suite: the check of the build's kernel edits
+# (scripts/check-build-edits.sh), unit tests, the integration binary, doctests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -18,7 +18,7 @@ CARGO_PROFILE=dev bash models/build-model.sh base
 # transcribes as f16 does: on a CPU with AMX its products run on the kernels the build lets in
 # (.cargo/ggml-cpu-edits.cmake).
 CARGO_PROFILE=dev bash models/build-model.sh base q8_0
-# The kernel the build puts in for ggml's (q8_0 products on AVX2) against ggml's own, bit for
-# bit, on random and edge-case products: a few seconds.
-bash scripts/check-gemm-edit.sh
+# The code the build puts in for ggml's q8_0 products on AVX2 and whisper.cpp's spectrogram
+# DFTs against the shipped code, bit for bit, on random and edge-case inputs: about 15 seconds.
+bash scripts/check-build-edits.sh
 cargo test --all-features "$@"

@@ -1,6 +1,6 @@
 // Compares llamafile_sgemm as ggml ships it (compiled as llamafile_sgemm_ref) with the same file
 // after .cargo/ggml-cpu-edits.cmake (llamafile_sgemm) on q8_0 × q8_0 products: every output must
-// be the same 32 bits. Built and run by scripts/check-gemm-edit.sh; exits 1 on any difference.
+// be the same 32 bits. Built and run by scripts/check-build-edits.sh; exits 1 on any difference.
 #include "ggml.h"
 #include "ggml-cpu-impl.h"
 #include "ggml-quants.h"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Checks that the build edits that replace a kernel of ggml or whisper.cpp
+# (.cargo/ggml-cpu-edits.cmake) give bit for bit what the shipped code gives. The edits are
+# applied by running the edit file with `cmake -P` on copies of the sources of the
+# whisper-rs-sys in Cargo.lock; each check compiles the shipped and the edited code side by side
+# and compares them on random and edge-case inputs (scripts/build-edit-checks/):
+#   - edit 6, q8_0 products on AVX2 (.cargo/q8_0-panel-gemm.inc): llamafile's sgemm.cpp, built for
+#     AVX2 + FMA + F16C without AVX-512, through llamafile_sgemm itself (q8_0-gemm.cpp);
+#   - edit 7, the spectrogram's 25-point DFTs: whisper.cpp's FFT, built with whisper.cpp's own
+#     flags (baseline x86-64), on 20,000 frames (dft.cpp).
+# Needs g++, cmake and the crate sources (`cargo fetch`); takes about 15 seconds. A CPU without
+# AVX2, FMA and F16C cannot run the first check: it says so and skips it (such a CPU never
+# builds that kernel either).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+version="$(awk '/^name = "whisper-rs-sys"/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
+src="$(cargo metadata --format-version 1 --locked 2>/dev/null |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(next(p["manifest_path"] for p in d["packages"] if p["name"]=="whisper-rs-sys" and p["version"]==sys.argv[1]))' "$version")"
+ggml="$(dirname "$src")/whisper.cpp/ggml"
+[ -f "$ggml/src/ggml-cpu/llamafile/sgemm.cpp" ] || { echo "check-build-edits: no sgemm.cpp under $ggml" >&2; exit 2; }
+
+whisper="$(dirname "$ggml")/src/whisper.cpp"
+checks="$root/scripts/build-edit-checks"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/edited/ggml/src/ggml-cpu/llamafile" "$work/edited/src"
+cp "$ggml/src/ggml-cpu/llamafile/sgemm.cpp" "$work/edited/ggml/src/ggml-cpu/llamafile/"
+cp "$whisper" "$work/edited/src/"
+(cd "$work/edited" && cmake -P "$root/.cargo/ggml-cpu-edits.cmake") >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 2; }
+for edit in "q8_0 products on AVX2 by panels of 8 rows" "whisper.cpp's spectrogram DFTs four frequencies at a time"; do
+    grep -qF "callscribe: $edit" "$work/cmake.log" ||
+        { echo "check-build-edits: edit not applied: $edit" >&2; cat "$work/cmake.log" >&2; exit 1; }
+done
+
+# Edit 7: whisper.cpp's FFT (the code from its sine/cosine table to the end of `fft`).
+fft_region='/^#define SIN_COS_N_COUNT/,/^static void log_mel_spectrogram_worker_thread/ { /^static void log_mel_spectrogram_worker_thread/!p }'
+sed -n "$fft_region" "$whisper" >"$work/fft-shipped.inc"
+sed -n "$fft_region" "$work/edited/src/whisper.cpp" >"$work/fft-edited.inc"
+g++ -O3 -march=x86-64 -std=gnu++17 -I"$work" "$checks/dft.cpp" -o "$work/dft"
+"$work/dft"
+
+# Edit 6: llamafile's q8_0 products.
+if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo || ! grep -qw f16c /proc/cpuinfo; then
+    echo "check-build-edits: q8_0 check SKIPPED: this CPU lacks AVX2, FMA or F16C, and builds ggml's own kernels" >&2
+    exit 0
+fi
+flags=(-O2 -std=c++17 -mavx2 -mfma -mf16c -I"$ggml/include" -I"$ggml/src" -I"$ggml/src/ggml-cpu" -I"$ggml/src/ggml-cpu/llamafile")
+g++ "${flags[@]}" -Dllamafile_sgemm=llamafile_sgemm_ref -c "$ggml/src/ggml-cpu/llamafile/sgemm.cpp" -o "$work/ref.o"
+g++ "${flags[@]}" -c "$work/edited/ggml/src/ggml-cpu/llamafile/sgemm.cpp" -o "$work/edited.o"
+g++ "${flags[@]}" "$checks/q8_0-gemm.cpp" "$work/ref.o" "$work/edited.o" -o "$work/q8_0-gemm" -lpthread
+"$work/q8_0-gemm"
