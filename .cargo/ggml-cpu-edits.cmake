@@ -172,8 +172,9 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # same order: bit for bit tinyBLAS's results. Checked 2026-12-05 against a copy of
     # tinyBLAS_Q0_AVX on 6.3 million outputs (9 shapes, 1–3 threads, values of ±127 and -128, inf
     # and NaN scales): no difference; scripts/check-build-edits.sh compares the shipped and the
-    # edited sgemm.cpp on 9 million more in every test run. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses
-    # vpdpbusd) and weights whose row count is not a multiple of 8 keep tinyBLAS.
+    # edited sgemm.cpp on 9 million more in every test run. Builds with AVX-512 or AVX-VNNI
+    # (whose tinyBLAS uses vpdpbusd) and weights whose row count is not a multiple of 8 keep
+    # tinyBLAS.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/q8_0-panel-gemm.inc" _callscribe_q8_0_gemm)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
@@ -272,7 +273,7 @@ static bool whisper_encode_internal_uncached(
 
 # 7. whisper.cpp's spectrogram DFTs four frequencies at a time. whisper.cpp's FFT splits each
 # 400-sample frame down to sixteen 25-point DFTs, and its `dft` computes every term's table index
-# with a multiplication and a modulo, one frequency and one sample at a time: 2.7 % of a long
+# with a multiplication and a modulo, one frequency and one sample at a time: 2.9 % of a long
 # message's CPU time on an AMD EPYC (Zen 3). whisper.cpp is compiled for baseline x86-64 (SSE2,
 # no FMA), so each term is a rounded product and a rounded sum, in sample order. Here the
 # 25-point DFT reads the same cosines and sines from a table made once (the same indices into
