@@ -19,14 +19,15 @@ version="$(awk '/^name = "whisper-rs-sys"/ { getline; gsub(/[^0-9.]/, ""); print
 src="$(cargo metadata --format-version 1 --locked 2>/dev/null |
     python3 -c 'import json,sys; d=json.load(sys.stdin); print(next(p["manifest_path"] for p in d["packages"] if p["name"]=="whisper-rs-sys" and p["version"]==sys.argv[1]))' "$version")"
 ggml="$(dirname "$src")/whisper.cpp/ggml"
-[ -f "$ggml/src/ggml-cpu/llamafile/sgemm.cpp" ] || { echo "check-build-edits: no sgemm.cpp under $ggml" >&2; exit 2; }
+sgemm=src/ggml-cpu/llamafile/sgemm.cpp  # under $ggml, and under the edited copy's ggml/
+[ -f "$ggml/$sgemm" ] || { echo "check-build-edits: no sgemm.cpp under $ggml" >&2; exit 2; }
 
 whisper="$(dirname "$ggml")/src/whisper.cpp"
 checks="$root/scripts/build-edit-checks"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/edited/ggml/src/ggml-cpu/llamafile" "$work/edited/src"
-cp "$ggml/src/ggml-cpu/llamafile/sgemm.cpp" "$work/edited/ggml/src/ggml-cpu/llamafile/"
+mkdir -p "$(dirname "$work/edited/ggml/$sgemm")" "$work/edited/src"
+cp "$ggml/$sgemm" "$work/edited/ggml/$sgemm"
 cp "$whisper" "$work/edited/src/"
 (cd "$work/edited" && cmake -P "$root/.cargo/ggml-cpu-edits.cmake") >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 2; }
 for edit in "q8_0 products on AVX2 by panels of 8 rows" "whisper.cpp's spectrogram DFTs four frequencies at a time"; do
@@ -47,7 +48,7 @@ if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo || ! grep -qw f
     exit 0
 fi
 flags=(-O2 -std=c++17 -mavx2 -mfma -mf16c -I"$ggml/include" -I"$ggml/src" -I"$ggml/src/ggml-cpu" -I"$ggml/src/ggml-cpu/llamafile")
-g++ "${flags[@]}" -Dllamafile_sgemm=llamafile_sgemm_ref -c "$ggml/src/ggml-cpu/llamafile/sgemm.cpp" -o "$work/ref.o"
-g++ "${flags[@]}" -c "$work/edited/ggml/src/ggml-cpu/llamafile/sgemm.cpp" -o "$work/edited.o"
+g++ "${flags[@]}" -Dllamafile_sgemm=llamafile_sgemm_ref -c "$ggml/$sgemm" -o "$work/ref.o"
+g++ "${flags[@]}" -c "$work/edited/ggml/$sgemm" -o "$work/edited.o"
 g++ "${flags[@]}" "$checks/q8_0-gemm.cpp" "$work/ref.o" "$work/edited.o" -o "$work/q8_0-gemm" -lpthread
 "$work/q8_0-gemm"
