@@ -1,13 +1,14 @@
 //! Transcribe: the speech span of a [`Mono16k`] → timed text, with whisper.cpp via whisper-rs.
 //!
 //! The model ([`WhisperContext`]) is loaded once and shared; each job makes its own
-//! [`WhisperState`]. Only the span found by [`crate::trim`] is decoded, so silence never reaches
+//! [`WhisperState`] (two while a long message's pieces are decoded side by side). Only the span found by [`crate::trim`] is decoded, so silence never reaches
 //! the model, and the guards below drop what Whisper is known to invent on non-speech ("you",
 //! "Thank you.", `[BLANK_AUDIO]`).
 //!
 //! A span longer than `MAX_PIECE_S` (28 s) is cut into pieces at pauses (`plan_pieces`) and each
 //! piece is decoded with an encoder context sized to it: whisper.cpp would otherwise encode the
-//! span window by window, a full 30 s window even for the last fraction of a second.
+//! span window by window, a full 30 s window even for the last fraction of a second. With two
+//! threads or more, pieces of similar length are decoded two at a time, one thread each.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -56,6 +57,13 @@ const MAX_PIECE_S: f64 = 28.0;
 /// Shortest piece a cut may leave, in seconds: a shorter one would be padded out of its
 /// neighbour's audio to [`MIN_CLIP_S`] and cost the encoder's `min_audio_ctx` floor anyway.
 const MIN_PIECE_S: f64 = 2.0;
+
+/// Two pieces are decoded side by side only when the shorter is at least this share of the
+/// longer ([`schedule`]). Side by side, each piece takes about 1.7 times as long at one thread
+/// as alone at two (2026-12-05, AMD EPYC, base q8_0), so a pair gains when the shorter piece is
+/// above about 0.7 of the longer; pieces side by side also spend less CPU time (no barriers),
+/// hence a little below that.
+const PAIR_BALANCE: f64 = 0.65;
 
 /// A pause within this many seconds of the balanced cut point (the remaining span divided
 /// evenly) is preferred to one further away: a quarter of [`MAX_PIECE_S`].
@@ -274,6 +282,32 @@ struct Run<'a> {
     prompt: &'a [i32],
 }
 
+/// What every piece of one recording is decoded with ([`Transcriber::decode_whole_piece`]).
+struct PieceJob<'a> {
+    audio: &'a Mono16k,
+    speech: &'a SpeechReport,
+    /// The speech span the pieces tile.
+    span: Segment,
+    /// The span's pieces, in order ([`plan_pieces`]).
+    pieces: &'a [Segment],
+    /// The vocabulary prompt's tokens (empty: none).
+    prompt: &'a [i32],
+    /// The encoder context of piece 0's first pass.
+    first: Context,
+}
+
+/// The recording's language code, with its probability when it was detected.
+type Language = (String, Option<f32>);
+
+/// One step of [`Transcriber::decode_pieces`] ([`schedule`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    /// One piece with all the threads.
+    Solo(usize),
+    /// Two pieces side by side, the lower index first.
+    Pair(usize, usize),
+}
+
 impl Transcriber {
     /// Loads a ggml model (any of whisper.cpp's: tiny/base/small…, `.en` or multilingual).
     ///
@@ -328,9 +362,12 @@ impl Transcriber {
     ///
     /// The language is decided once, before any text is decoded (`detect_language`), and every
     /// piece is decoded in it. A span up to `MAX_PIECE_S` (28 s) is decoded as one clip. A longer
-    /// one is cut at pauses into pieces of at most that length (`plan_pieces`), decoded one after
-    /// the other on the same [`WhisperState`], each standing alone (no text context carried
-    /// over), and their segments joined in time order (`decode_piece` says what is dropped).
+    /// one is cut at pauses into pieces of at most that length (`plan_pieces`), each standing
+    /// alone (no text context carried over), and their segments joined in time order
+    /// (`decode_piece` and `join_pieces` say what is dropped). With two threads or more, pieces
+    /// of similar length are decoded two at a time side by side, on two states at half the
+    /// threads each (`schedule`, `decode_pieces`), the others one after the other with every
+    /// thread; the transcript is the same either way, whatever the thread count.
     ///
     /// `threads` = 0 uses the configured threads, or all cores. `client_context` (the Graph
     /// operation's) picks the prompt and language from `by_client_context`; without a match,
@@ -365,71 +402,31 @@ impl Transcriber {
             );
         }
 
+        let threads = self.threads(threads);
         let mut state = self.ctx.create_state().map_err(whisper_error)?;
-        let run = Run {
-            threads: self.threads(threads),
+        let (known, among) = match &settings.language {
+            LanguagePlan::Fixed(code) => (Some((code.clone(), None)), &[][..]),
+            LanguagePlan::Detect(among) => (None, among.as_slice()),
+        };
+        let job = PieceJob {
+            audio,
+            speech,
+            span,
+            pieces: &pieces,
             prompt: &settings.prompt,
+            // With detection, the first piece is decoded at full context: its window is the one
+            // the language was read from, so whisper.cpp does not encode it again.
+            first: if detect {
+                Context::Full
+            } else {
+                Context::Sized
+            },
         };
-        let (language, language_probability) = match &settings.language {
-            LanguagePlan::Fixed(code) => (code.clone(), None),
-            LanguagePlan::Detect(among) => {
-                let (code, p) = self.decide_language(
-                    &mut state,
-                    audio,
-                    span,
-                    speech,
-                    among,
-                    pieces[0],
-                    run.threads,
-                )?;
-                (code, Some((f64::from(p) * 1000.0).round() / 1000.0))
-            }
-        };
-        let mut segments: Vec<TranscriptSegment> = Vec::new();
-        for (n, piece) in pieces.iter().enumerate() {
-            let mut from = piece.start_s;
-            for pass in 0..=MAX_TAIL_PASSES {
-                let part = Segment {
-                    start_s: from,
-                    end_s: piece.end_s,
-                };
-                let previous = segments.last().map(|s| normalize(&s.text));
-                // With detection, the first piece is decoded at full context: its window is the
-                // one the language was read from, so whisper.cpp does not encode it again.
-                let context = if detect && n == 0 && pass == 0 {
-                    Context::Full
-                } else {
-                    Context::Sized
-                };
-                let Decoded {
-                    mut kept,
-                    resume_at,
-                } =
-                    self.decode_piece(&mut state, audio, part, run, &language, previous, context)?;
-                // Pieces (and their tails) tile the span in order, so clamping each into its
-                // part keeps the whole transcript monotone and inside the span.
-                clamp_times(&mut kept, part.start_s, part.end_s);
-                let last = kept.last().map(|s| s.end_s);
-                segments.append(&mut kept);
-                let resume = resume_at.filter(|&at| {
-                    speech_between(&speech.segments, at, piece.end_s) >= MIN_RESUME_SPEECH_S
-                });
-                let next = resume.or_else(|| {
-                    last.and_then(|last| untranscribed_tail(&speech.segments, last, piece.end_s))
-                });
-                match next {
-                    Some(start) if start >= from + MIN_PASS_STEP_S => {
-                        tracing::debug!(
-                            start,
-                            window_stopped = resume.is_some(),
-                            "speech after the last words: decoding on from there"
-                        );
-                        from = start;
-                    }
-                    _ => break,
-                }
-            }
-        }
+        let steps = schedule(&pieces, threads);
+        let ((language, probability), decoded) =
+            self.decode_pieces(&mut state, &job, &steps, threads, known, among)?;
+        let language_probability = probability.map(|p| (f64::from(p) * 1000.0).round() / 1000.0);
+        let segments = join_pieces(decoded);
         let text = segments
             .iter()
             .map(|s| s.text.as_str())
@@ -445,26 +442,216 @@ impl Transcriber {
         })
     }
 
+    /// Decodes piece `n` of `job`: once from its start, then again from where whisper.cpp's
+    /// window stopped or from speech left after the last kept words, up to [`MAX_TAIL_PASSES`]
+    /// more times. The piece stands alone: its repeat check looks only at its own earlier
+    /// segments ([`join_pieces`] applies it across pieces), so its result is the same whichever
+    /// state and thread decode it, and whatever was decoded before.
+    fn decode_whole_piece(
+        &self,
+        state: &mut WhisperState,
+        job: &PieceJob<'_>,
+        n: usize,
+        language: &str,
+        threads: u32,
+    ) -> Result<Vec<TranscriptSegment>> {
+        let piece = job.pieces[n];
+        let run = Run {
+            threads,
+            prompt: job.prompt,
+        };
+        let mut segments: Vec<TranscriptSegment> = Vec::new();
+        let mut from = piece.start_s;
+        for pass in 0..=MAX_TAIL_PASSES {
+            let part = Segment {
+                start_s: from,
+                end_s: piece.end_s,
+            };
+            let previous = segments.last().map(|s| normalize(&s.text));
+            // With detection, the first piece is decoded at full context: its window is the one
+            // the language was read from, so whisper.cpp does not encode it again.
+            let context = if n == 0 && pass == 0 {
+                job.first
+            } else {
+                Context::Sized
+            };
+            let Decoded {
+                mut kept,
+                resume_at,
+            } = self.decode_piece(state, job.audio, part, run, language, previous, context)?;
+            // Passes tile the piece in order, so clamping each into its part keeps the piece's
+            // segments monotone and inside it.
+            clamp_times(&mut kept, part.start_s, part.end_s);
+            let last = kept.last().map(|s| s.end_s);
+            segments.append(&mut kept);
+            let speech = &job.speech.segments;
+            let resume = resume_at
+                .filter(|&at| speech_between(speech, at, piece.end_s) >= MIN_RESUME_SPEECH_S);
+            let next = resume
+                .or_else(|| last.and_then(|last| untranscribed_tail(speech, last, piece.end_s)));
+            match next {
+                Some(start) if start >= from + MIN_PASS_STEP_S => {
+                    tracing::debug!(
+                        start,
+                        window_stopped = resume.is_some(),
+                        "speech after the last words: decoding on from there"
+                    );
+                    from = start;
+                }
+                _ => break,
+            }
+        }
+        Ok(segments)
+    }
+
+    /// Decodes `job`'s pieces by `steps` ([`schedule`]): a solo piece on `state` with all
+    /// `threads`; a pair side by side, the first piece on `state` and the second on a state of
+    /// its own (made for the first pair, kept for the others), the threads split between them.
+    /// Without a `language` yet, it is decided first, among `among`, on piece 0's window in
+    /// `state` (the first step holds piece 0); when that step is a pair, the other piece's
+    /// encoder pass runs meanwhile on the second state, so both sides stay busy. Returns the
+    /// language (with its probability when detected) and each piece's segments, in piece order.
+    ///
+    /// Why pairs: whisper.cpp's threads meet at a barrier after every operation of the graph,
+    /// and its decoder, one token at a time, waits on memory. Two pieces of similar length at
+    /// one thread each keep two cores busier than one piece at a time at two threads
+    /// (BENCHMARKS.md, "Pieces side by side"). Each piece's result is the same either way.
+    fn decode_pieces(
+        &self,
+        state: &mut WhisperState,
+        job: &PieceJob<'_>,
+        steps: &[Step],
+        threads: u32,
+        mut language: Option<Language>,
+        among: &[String],
+    ) -> Result<(Language, Vec<Vec<TranscriptSegment>>)> {
+        let mut decoded: Vec<Vec<TranscriptSegment>> = vec![Vec::new(); job.pieces.len()];
+        let mut second: Option<WhisperState> = None;
+        for step in steps {
+            match *step {
+                Step::Solo(n) => {
+                    let code = match &language {
+                        Some((code, _)) => code.clone(),
+                        None => {
+                            let (code, p) = self.decide_language(state, job, among, threads)?;
+                            language = Some((code.clone(), Some(p)));
+                            code
+                        }
+                    };
+                    decoded[n] = self.decode_whole_piece(state, job, n, &code, threads)?;
+                }
+                Step::Pair(a, b) => {
+                    let known = language.as_ref().map(|(code, _)| code.clone());
+                    let (decided, left, right) =
+                        self.decode_pair(state, &mut second, job, (a, b), threads, known, among)?;
+                    language.get_or_insert(decided);
+                    decoded[a] = left;
+                    decoded[b] = right;
+                }
+            }
+        }
+        // Every span has a piece, so the first step has decided the language by now.
+        let language =
+            language.unwrap_or_else(|| (among.first().cloned().unwrap_or_default(), None));
+        Ok((language, decoded))
+    }
+
+    /// One [`Step::Pair`] of [`Self::decode_pieces`]: piece `a` on `state` (where the language is
+    /// decided first when it is not `known`) and piece `b` on `second` (made on first use),
+    /// side by side, the threads split between them. Returns the language (`known`, or the
+    /// decision) and both pieces' segments; on failure, the first side's error first.
+    #[allow(clippy::too_many_arguments)]
+    fn decode_pair(
+        &self,
+        state: &mut WhisperState,
+        second: &mut Option<WhisperState>,
+        job: &PieceJob<'_>,
+        (a, b): (usize, usize),
+        threads: u32,
+        known: Option<String>,
+        among: &[String],
+    ) -> Result<(Language, Vec<TranscriptSegment>, Vec<TranscriptSegment>)> {
+        let (ta, tb) = pair_threads(threads);
+        let (left, right) = std::thread::scope(|scope| {
+            let (tell, told) = std::sync::mpsc::channel::<String>();
+            let known_b = known.clone();
+            let right = scope.spawn(move || -> Result<Vec<TranscriptSegment>> {
+                let state = match second {
+                    Some(state) => state,
+                    None => second.insert(self.ctx.create_state().map_err(whisper_error)?),
+                };
+                let code = match known_b {
+                    Some(code) => code,
+                    None => {
+                        // Encode now, decode once the other side has decided the language.
+                        self.pre_encode(state, job, b, tb)?;
+                        let Ok(code) = told.recv() else {
+                            // The other side failed before deciding, and reports why.
+                            return Ok(Vec::new());
+                        };
+                        code
+                    }
+                };
+                self.decode_whole_piece(state, job, b, &code, tb)
+            });
+            let left = (|| -> Result<_> {
+                let language = match known {
+                    Some(code) => (code, None),
+                    None => {
+                        let (code, p) = self.decide_language(state, job, among, ta)?;
+                        // The receiver is gone only when its side failed.
+                        let _ = tell.send(code.clone());
+                        (code, Some(p))
+                    }
+                };
+                let segments = self.decode_whole_piece(state, job, a, &language.0, ta)?;
+                Ok((language, segments))
+            })();
+            drop(tell);
+            // A panic on the other side is a bug: carry it over.
+            let right = right
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (left, right)
+        });
+        let (language, left) = left?;
+        Ok((language, left, right?))
+    }
+
+    /// Runs the encoder pass that decoding piece `n` from its start begins with, on `state`:
+    /// whisper.cpp then skips that pass (edit 5 of `.cargo/ggml-cpu-edits.cmake`), so the
+    /// encoding can be done before the language is known.
+    fn pre_encode(
+        &self,
+        state: &mut WhisperState,
+        job: &PieceJob<'_>,
+        n: usize,
+        threads: u32,
+    ) -> Result<()> {
+        let piece = job.pieces[n];
+        let (clip, _) = padded_clip(job.audio, piece.start_s, piece.end_s);
+        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
+        self.set_window(state, &clip, self.audio_ctx(clip_s), threads)?;
+        state.encode(0, threads as usize).map_err(whisper_error)
+    }
+
     /// Decides the recording's language from the encoder window of its first piece at full
     /// context (a piece is at most [`MAX_PIECE_S`] from the span's start, so this is up to the
     /// first 30 s of the span, as OpenAI Whisper and faster-whisper look at), by whisper.cpp's
     /// own method: one decoder step from start-of-transcript, softmax over the language tokens.
     /// A decision less likely than [`DETECT_CONFIDENT`] looks at more speech
     /// ([`Self::detect_language`]); the floor applies as there. Must run first on a fresh
-    /// `state`: it leaves the first piece's window encoded there, and `transcribe` then decodes
+    /// `state`: it leaves the first piece's window encoded there, and `decode_pieces` then decodes
     /// that piece at full context without whisper.cpp encoding the same window again (edit 5 of
     /// `.cargo/ggml-cpu-edits.cmake`), so deciding costs one decoder step, not an encoder pass.
-    #[allow(clippy::too_many_arguments)]
     fn decide_language(
         &self,
         state: &mut WhisperState,
-        audio: &Mono16k,
-        span: Segment,
-        speech: &SpeechReport,
+        job: &PieceJob<'_>,
         among: &[String],
-        first: Segment,
         threads: u32,
     ) -> Result<(String, f32)> {
+        let (audio, first) = (job.audio, job.pieces[0]);
         let allowed = language_ids(among);
         let (clip, _) = padded_clip(audio, first.start_s, first.end_s);
         self.set_window(state, &clip, self.full_ctx, threads)?;
@@ -478,7 +665,7 @@ impl Transcriber {
             self.apply_floor(among, code, p, &picked)
         } else {
             tracing::debug!(p, "an uncertain first window: detecting on more speech");
-            self.detect_language(state, audio, span, speech, among, threads)?
+            self.detect_language(state, audio, job.span, job.speech, among, threads)?
         };
         tracing::debug!(language = %code, p, "language decided");
         Ok((code, p))
@@ -794,6 +981,67 @@ impl Transcriber {
     fn audio_ctx(&self, clip_s: f64) -> u32 {
         sized_audio_ctx(clip_s, self.opts.min_audio_ctx, self.full_ctx)
     }
+}
+
+/// The order in which [`Transcriber::decode_pieces`] decodes `pieces` with `threads`: with
+/// two threads or more, the longest pieces two by two side by side, as long as the shorter of
+/// the two is at least [`PAIR_BALANCE`] of the longer (a pair takes as long as its longer
+/// piece, so an unbalanced one leaves a core idle), and the others alone; with one thread,
+/// each alone. The step holding piece 0 comes first (the language is decided on its window).
+fn schedule(pieces: &[Segment], threads: u32) -> Vec<Step> {
+    if threads < 2 || pieces.len() < 2 {
+        return (0..pieces.len()).map(Step::Solo).collect();
+    }
+    let length = |n: usize| pieces[n].end_s - pieces[n].start_s;
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by(|&a, &b| length(b).total_cmp(&length(a)).then(a.cmp(&b)));
+    let mut steps = Vec::new();
+    let mut rest = order.as_slice();
+    while let [a, more @ ..] = rest {
+        match more {
+            [b, tail @ ..] if length(*b) >= PAIR_BALANCE * length(*a) => {
+                steps.push(Step::Pair((*a).min(*b), (*a).max(*b)));
+                rest = tail;
+            }
+            _ => {
+                steps.push(Step::Solo(*a));
+                rest = more;
+            }
+        }
+    }
+    if let Some(at) = steps
+        .iter()
+        .position(|s| matches!(*s, Step::Solo(0) | Step::Pair(0, _)))
+    {
+        steps[..=at].rotate_right(1);
+    }
+    steps
+}
+
+/// The threads of the two sides of a pair: half each, the odd one to the first side (the one
+/// that decides the language). [`schedule`] pairs only with two threads or more.
+fn pair_threads(threads: u32) -> (u32, u32) {
+    let second = (threads / 2).max(1);
+    (threads.saturating_sub(second).max(1), second)
+}
+
+/// The pieces' segments in order, without a segment that repeats the one kept before it (across
+/// a cut between pieces; [`Transcriber::keep`] already did so within each piece): the same
+/// segments as deciding each repeat while decoding one piece after another would keep, since
+/// a dropped repeat says what the segment kept before it says.
+fn join_pieces(pieces: Vec<Vec<TranscriptSegment>>) -> Vec<TranscriptSegment> {
+    let mut segments: Vec<TranscriptSegment> = Vec::new();
+    let mut previous: Option<String> = None;
+    for segment in pieces.into_iter().flatten() {
+        let normalized = normalize(&segment.text);
+        if previous.as_deref() == Some(normalized.as_str()) {
+            tracing::debug!("dropped a segment repeating the last one of the piece before");
+            continue;
+        }
+        previous = Some(normalized);
+        segments.push(segment);
+    }
+    segments
 }
 
 /// The largest multiple of [`CTX_ALIGN`] in a model's encoder context `n_ctx` (1,500 for every
@@ -1352,6 +1600,77 @@ mod tests {
             assert!(len <= MAX_PIECE_S + 1e-9, "{len} s piece in {pieces:?}");
             assert!(len > 0.0, "empty piece in {pieces:?}");
         }
+    }
+
+    #[test]
+    fn similar_pieces_go_side_by_side_and_the_first_piece_leads() {
+        // One thread, or one piece: each alone, in order.
+        let three = [seg(0.0, 20.0), seg(20.0, 40.0), seg(40.0, 60.0)];
+        assert_eq!(
+            schedule(&three, 1),
+            vec![Step::Solo(0), Step::Solo(1), Step::Solo(2)]
+        );
+        assert_eq!(schedule(&three[..1], 4), vec![Step::Solo(0)]);
+        // Two similar pieces: a pair.
+        assert_eq!(schedule(&three[..2], 2), vec![Step::Pair(0, 1)]);
+        // Unbalanced (12 s against 28 s): one after the other.
+        let unbalanced = [seg(0.0, 28.0), seg(28.0, 40.0)];
+        assert_eq!(schedule(&unbalanced, 2), vec![Step::Solo(0), Step::Solo(1)]);
+        // Three: the two longest side by side, the shortest alone; piece 0's step first.
+        let fr = [seg(1.6, 17.5), seg(17.5, 42.8), seg(42.8, 67.0)];
+        assert_eq!(schedule(&fr, 2), vec![Step::Solo(0), Step::Pair(1, 2)]);
+        let long_first = [seg(0.0, 28.0), seg(28.0, 50.0), seg(50.0, 60.0)];
+        assert_eq!(
+            schedule(&long_first, 2),
+            vec![Step::Pair(0, 1), Step::Solo(2)]
+        );
+        // Every piece exactly once.
+        let many: Vec<Segment> = (0..7)
+            .map(|n| {
+                seg(
+                    f64::from(n) * 20.0,
+                    f64::from(n) * 20.0 + 10.0 + f64::from(n),
+                )
+            })
+            .collect();
+        let mut seen: Vec<usize> = schedule(&many, 2)
+            .iter()
+            .flat_map(|s| match *s {
+                Step::Solo(n) => vec![n],
+                Step::Pair(a, b) => vec![a, b],
+            })
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..7).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pair_threads_split_every_thread() {
+        assert_eq!(pair_threads(2), (1, 1));
+        assert_eq!(pair_threads(3), (2, 1));
+        assert_eq!(pair_threads(8), (4, 4));
+    }
+
+    #[test]
+    fn joined_pieces_drop_a_repeat_across_the_cut() {
+        let text = |start_s: f64, text: &str| TranscriptSegment {
+            start_s,
+            end_s: start_s + 1.0,
+            text: text.to_owned(),
+            confidence: 0.9,
+            words: None,
+        };
+        let joined = join_pieces(vec![
+            vec![text(0.0, "Call me back."), text(1.0, "It's Ana.")],
+            vec![text(2.0, "it's ana"), text(3.0, "Bye now.")],
+            vec![],
+            vec![text(4.0, "Bye now!"), text(5.0, "It's Ana.")],
+        ]);
+        let texts: Vec<&str> = joined.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["Call me back.", "It's Ana.", "Bye now.", "It's Ana."]
+        );
     }
 
     #[test]

@@ -382,6 +382,80 @@ fn a_skipped_encoder_pass_gives_what_a_real_one_gives() {
     }
 }
 
+/// Two halves of about 19 s of Spanish prompts each (the same prompts twice), 0.7 s apart
+/// within a half and 2.5 s apart between them, at 8 kHz: a span that is cut into two pieces of
+/// the same length at that longest pause, so [`callscribe`]'s scheduler decodes them side by
+/// side with two threads (pieces within `PAIR_BALANCE` of each other).
+fn two_even_halves(prompts: &[voicemail::Prompt]) -> (Vec<u8>, String) {
+    let rate = f64::from(voicemail::RATE);
+    let pause = |seconds: f64| vec![0.0f32; (seconds * rate) as usize];
+    let (mut half, mut texts) = (Vec::new(), Vec::new());
+    for p in prompts {
+        if half.len() as f64 / rate > 18.0 {
+            break;
+        }
+        if !half.is_empty() {
+            half.extend(pause(0.7));
+        }
+        half.extend_from_slice(&p.samples);
+        texts.push(p.text.as_str());
+    }
+    let mut audio = pause(0.5);
+    audio.extend_from_slice(&half);
+    audio.extend(pause(2.5));
+    audio.extend_from_slice(&half);
+    audio.extend(pause(0.5));
+    let text = texts.join(" ");
+    (
+        wav_pcm16(voicemail::RATE, 1, &audio),
+        format!("{text} {text}"),
+    )
+}
+
+/// With two threads, two pieces of similar length are decoded side by side, each on its own
+/// whisper.cpp state at one thread (with `auto`, the second piece's encoder pass runs while the
+/// language is decided on the first): the transcript must be exactly the one that decoding
+/// them one after the other on one state gives, with `auto` and with the language given.
+#[test]
+fn pieces_side_by_side_give_what_one_after_the_other_gives() {
+    let (Some(model), Some(root)) = (require_base_model(), require_debian_audio()) else {
+        return;
+    };
+    let (wav, reference) = two_even_halves(&prompts(&root, Voice::Spanish));
+    let _lock = model_lock();
+    for language in ["auto", "es"] {
+        let pipeline = pipeline(&model, language, |_| {});
+        let run = |threads: u32| {
+            let options = callscribe::RunOptions {
+                keep_speech: false,
+                threads,
+            };
+            pipeline.run(&wav, Source::default(), &options).result
+        };
+        let (alone, side_by_side) = (run(1), run(2));
+        assert_eq!(alone.status, Status::Ok, "{alone:?}");
+        let audio = alone.audio.as_ref().expect("audio");
+        let (start, end) = audio
+            .speech_start_s
+            .zip(audio.speech_end_s)
+            .expect("a span");
+        assert!(end - start > 30.0, "one piece only: {audio:?}");
+        let transcript = alone.transcript.as_ref().expect("a transcript");
+        assert_eq!(transcript.language, "es", "{transcript:?}");
+        let rate = voicemail::wer(Voice::Spanish, &reference, &transcript.text);
+        assert!(
+            rate < 0.3,
+            "{language}: WER {rate:.3}: {:?}",
+            transcript.text
+        );
+        assert_eq!(
+            side_by_side.transcript.as_ref(),
+            Some(transcript),
+            "{language}: two threads against one"
+        );
+    }
+}
+
 #[test]
 fn an_english_only_model_transcribes_english_and_detects_nothing() {
     let (Some(model), Some(root)) = (require_model(), require_debian_audio()) else {
