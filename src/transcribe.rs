@@ -58,12 +58,21 @@ const MAX_PIECE_S: f64 = 28.0;
 /// neighbour's audio to [`MIN_CLIP_S`] and cost the encoder's `min_audio_ctx` floor anyway.
 const MIN_PIECE_S: f64 = 2.0;
 
-/// Two pieces are decoded side by side only when the shorter is at least this share of the
-/// longer ([`schedule`]). Side by side, each piece takes about 1.7 times as long at one thread
-/// as alone at two (2026-12-05, AMD EPYC, base q8_0), so a pair gains when the shorter piece is
-/// above about 0.7 of the longer; pieces side by side also spend less CPU time (no barriers),
-/// hence a little below that.
-const PAIR_BALANCE: f64 = 0.65;
+/// Two pieces are decoded side by side only when the cheaper is at least this share of the
+/// dearer ([`schedule`], costs by [`Transcriber::piece_cost`]). A pair takes as long as its
+/// dearer side at one thread, and one thread takes about 1.6 times as long as two on the same
+/// piece (2026-12-05, AMD EPYC, base q8_0: encoder passes 1.5–1.8×, decoding 1.3–1.7×), a
+/// little longer still beside another, so a pair gains only when its sides are close. Measured
+/// on the benchmark clips that day (`farm-bench` pairs against one piece after the other): by
+/// length alone at 0.65, a 13 s first piece at full context beside 18 s, and 22 s beside 28 s
+/// and a tail, were 1.07–1.20× slower; by cost at 0.8, es-103 with `auto` (0.81 apart, and a
+/// tail decoded after its second piece) 1.10×; the pairs kept at 0.85 took 0.92–0.98×.
+const PAIR_BALANCE: f64 = 0.85;
+
+/// Weight of a piece's length in [`Transcriber::piece_cost`], against its encoder window's: at
+/// one thread whisper.cpp encoded about 17 s of window a second and decoded 24–40 s of speech
+/// a second (2026-12-05, AMD EPYC, base q8_0).
+const DECODE_WEIGHT: f64 = 0.6;
 
 /// A pause within this many seconds of the balanced cut point (the remaining span divided
 /// evenly) is preferred to one further away: a quarter of [`MAX_PIECE_S`].
@@ -422,7 +431,17 @@ impl Transcriber {
                 Context::Sized
             },
         };
-        let steps = schedule(&pieces, threads);
+        let costs: Vec<f64> = pieces
+            .iter()
+            .enumerate()
+            .map(|(n, &piece)| {
+                self.piece_cost(piece, if n == 0 { job.first } else { Context::Sized })
+            })
+            .collect();
+        let steps = schedule(&costs, threads);
+        if pieces.len() > 1 {
+            tracing::debug!(?steps, ?costs, "pieces scheduled");
+        }
         let ((language, probability), decoded) =
             self.decode_pieces(&mut state, &job, &steps, threads, known, among)?;
         let language_probability = probability.map(|p| (f64::from(p) * 1000.0).round() / 1000.0);
@@ -977,29 +996,41 @@ impl Transcriber {
         crate::config::threads_per_job(requested, 1)
     }
 
+    /// What decoding `piece` from `context` costs, for [`schedule`] to balance pairs: its
+    /// encoder window in seconds, plus [`DECODE_WEIGHT`] times its length (the decoder's work
+    /// grows with the speech). Tails found while decoding are not foreseen.
+    fn piece_cost(&self, piece: Segment, context: Context) -> f64 {
+        let length = piece.end_s - piece.start_s;
+        let audio_ctx = match context {
+            Context::Sized => self.audio_ctx(length.max(MIN_CLIP_S)),
+            Context::Full => self.full_ctx,
+        };
+        f64::from(audio_ctx) / CTX_PER_SECOND + DECODE_WEIGHT * length
+    }
+
     /// Encoder context for a clip ([`sized_audio_ctx`]).
     fn audio_ctx(&self, clip_s: f64) -> u32 {
         sized_audio_ctx(clip_s, self.opts.min_audio_ctx, self.full_ctx)
     }
 }
 
-/// The order in which [`Transcriber::decode_pieces`] decodes `pieces` with `threads`: with
-/// two threads or more, the longest pieces two by two side by side, as long as the shorter of
-/// the two is at least [`PAIR_BALANCE`] of the longer (a pair takes as long as its longer
-/// piece, so an unbalanced one leaves a core idle), and the others alone; with one thread,
-/// each alone. The step holding piece 0 comes first (the language is decided on its window).
-fn schedule(pieces: &[Segment], threads: u32) -> Vec<Step> {
-    if threads < 2 || pieces.len() < 2 {
-        return (0..pieces.len()).map(Step::Solo).collect();
+/// The order in which [`Transcriber::decode_pieces`] decodes pieces of these `costs` with
+/// `threads`: with two threads or more, the dearest pieces two by two side by side, as long as
+/// the cheaper of the two costs at least [`PAIR_BALANCE`] of the dearer (a pair takes as long
+/// as its dearer side, so an unbalanced one leaves a core idle), and the others alone; with one
+/// thread, each alone. The step holding piece 0 comes first (the language is decided on its
+/// window).
+fn schedule(costs: &[f64], threads: u32) -> Vec<Step> {
+    if threads < 2 || costs.len() < 2 {
+        return (0..costs.len()).map(Step::Solo).collect();
     }
-    let length = |n: usize| pieces[n].end_s - pieces[n].start_s;
-    let mut order: Vec<usize> = (0..pieces.len()).collect();
-    order.sort_by(|&a, &b| length(b).total_cmp(&length(a)).then(a.cmp(&b)));
+    let mut order: Vec<usize> = (0..costs.len()).collect();
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
     let mut steps = Vec::new();
     let mut rest = order.as_slice();
     while let [a, more @ ..] = rest {
         match more {
-            [b, tail @ ..] if length(*b) >= PAIR_BALANCE * length(*a) => {
+            [b, tail @ ..] if costs[*b] >= PAIR_BALANCE * costs[*a] => {
                 steps.push(Step::Pair((*a).min(*b), (*a).max(*b)));
                 rest = tail;
             }
@@ -1605,34 +1636,35 @@ mod tests {
     #[test]
     fn similar_pieces_go_side_by_side_and_the_first_piece_leads() {
         // One thread, or one piece: each alone, in order.
-        let three = [seg(0.0, 20.0), seg(20.0, 40.0), seg(40.0, 60.0)];
+        let three = [40.0, 38.0, 36.0];
         assert_eq!(
             schedule(&three, 1),
             vec![Step::Solo(0), Step::Solo(1), Step::Solo(2)]
         );
         assert_eq!(schedule(&three[..1], 4), vec![Step::Solo(0)]);
-        // Two similar pieces: a pair.
+        // Two close costs: a pair.
         assert_eq!(schedule(&three[..2], 2), vec![Step::Pair(0, 1)]);
-        // Unbalanced (12 s against 28 s): one after the other.
-        let unbalanced = [seg(0.0, 28.0), seg(28.0, 40.0)];
-        assert_eq!(schedule(&unbalanced, 2), vec![Step::Solo(0), Step::Solo(1)]);
-        // Three: the two longest side by side, the shortest alone; piece 0's step first.
-        let fr = [seg(1.6, 17.5), seg(17.5, 42.8), seg(42.8, 67.0)];
-        assert_eq!(schedule(&fr, 2), vec![Step::Solo(0), Step::Pair(1, 2)]);
-        let long_first = [seg(0.0, 28.0), seg(28.0, 50.0), seg(50.0, 60.0)];
+        // Apart (36 against 46: under PAIR_BALANCE): one after the other.
         assert_eq!(
-            schedule(&long_first, 2),
-            vec![Step::Pair(0, 1), Step::Solo(2)]
+            schedule(&[36.0, 46.0], 2),
+            vec![Step::Solo(0), Step::Solo(1)]
+        );
+        // Three: the two dearest side by side, the cheapest alone; piece 0's step first.
+        assert_eq!(
+            schedule(&[26.8, 42.1, 40.2], 2),
+            vec![Step::Solo(0), Step::Pair(1, 2)]
+        );
+        assert_eq!(
+            schedule(&[43.6, 30.6, 40.2], 2),
+            vec![Step::Pair(0, 2), Step::Solo(1)]
+        );
+        // The dearest alone when the next is too far below it; the next two paired.
+        assert_eq!(
+            schedule(&[22.6, 46.2, 29.5, 27.0], 2),
+            vec![Step::Solo(0), Step::Solo(1), Step::Pair(2, 3)]
         );
         // Every piece exactly once.
-        let many: Vec<Segment> = (0..7)
-            .map(|n| {
-                seg(
-                    f64::from(n) * 20.0,
-                    f64::from(n) * 20.0 + 10.0 + f64::from(n),
-                )
-            })
-            .collect();
+        let many: Vec<f64> = (0..7).map(|n| 20.0 + f64::from(n * n)).collect();
         let mut seen: Vec<usize> = schedule(&many, 2)
             .iter()
             .flat_map(|s| match *s {

@@ -382,24 +382,31 @@ fn a_skipped_encoder_pass_gives_what_a_real_one_gives() {
     }
 }
 
-/// Two halves of about 19 s of Spanish prompts each (the same prompts twice), 0.7 s apart
-/// within a half and 2.5 s apart between them, at 8 kHz: a span that is cut into two pieces of
-/// the same length at that longest pause, so [`callscribe`]'s scheduler decodes them side by
-/// side with two threads (pieces within `PAIR_BALANCE` of each other).
+/// Two halves of 23–26 s of Spanish prompts each (the same prompts twice), 0.7 s apart within
+/// a half and 2.5 s apart between them, at 8 kHz: a span that is cut into two pieces of the
+/// same length at that longest pause. With two threads [`callscribe`]'s scheduler decodes them
+/// side by side: given the language, their costs are equal; with `auto`, the first piece's
+/// (at the full 29.76 s window) is 0.6 × length + 29.76 and the second's about 1.6 × length
+/// + 1.5, within `PAIR_BALANCE` (0.85) of each other from 22 s of length on.
 fn two_even_halves(prompts: &[voicemail::Prompt]) -> (Vec<u8>, String) {
     let rate = f64::from(voicemail::RATE);
     let pause = |seconds: f64| vec![0.0f32; (seconds * rate) as usize];
     let (mut half, mut texts) = (Vec::new(), Vec::new());
     for p in prompts {
-        if half.len() as f64 / rate > 18.0 {
-            break;
+        let seconds = (half.len() + p.samples.len()) as f64 / rate + 0.7;
+        if seconds > 26.0 {
+            continue;
         }
         if !half.is_empty() {
             half.extend(pause(0.7));
         }
         half.extend_from_slice(&p.samples);
         texts.push(p.text.as_str());
+        if half.len() as f64 / rate > 23.0 {
+            break;
+        }
     }
+    assert!(half.len() as f64 / rate > 23.0, "not enough prompts");
     let mut audio = pause(0.5);
     audio.extend_from_slice(&half);
     audio.extend(pause(2.5));
