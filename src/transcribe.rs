@@ -1,14 +1,14 @@
 //! Transcribe: the speech span of a [`Mono16k`] → timed text, with whisper.cpp via whisper-rs.
 //!
 //! The model ([`WhisperContext`]) is loaded once and shared; each job makes its own
-//! [`WhisperState`] (two while a long message's pieces are decoded side by side). Only the span found by [`crate::trim`] is decoded, so silence never reaches
-//! the model, and the guards below drop what Whisper is known to invent on non-speech ("you",
-//! "Thank you.", `[BLANK_AUDIO]`).
+//! [`WhisperState`] (two while a long message's pieces are decoded side by side). Only the span
+//! found by [`crate::trim`] is decoded, so silence never reaches the model, and the guards below
+//! drop what Whisper is known to invent on non-speech ("you", "Thank you.", `[BLANK_AUDIO]`).
 //!
 //! A span longer than `MAX_PIECE_S` (28 s) is cut into pieces at pauses (`plan_pieces`) and each
 //! piece is decoded with an encoder context sized to it: whisper.cpp would otherwise encode the
 //! span window by window, a full 30 s window even for the last fraction of a second. With two
-//! threads or more, pieces of similar length are decoded two at a time, one thread each.
+//! threads or more, pieces of similar cost are decoded two at a time, one thread each.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -374,7 +374,7 @@ impl Transcriber {
     /// one is cut at pauses into pieces of at most that length (`plan_pieces`), each standing
     /// alone (no text context carried over), and their segments joined in time order
     /// (`decode_piece` and `join_pieces` say what is dropped). With two threads or more, pieces
-    /// of similar length are decoded two at a time side by side, on two states at half the
+    /// of similar cost are decoded two at a time side by side, on two states at half the
     /// threads each (`schedule`, `decode_pieces`), the others one after the other with every
     /// thread; the transcript is the same either way, whatever the thread count.
     ///
@@ -532,7 +532,7 @@ impl Transcriber {
     /// language (with its probability when detected) and each piece's segments, in piece order.
     ///
     /// Why pairs: whisper.cpp's threads meet at a barrier after every operation of the graph,
-    /// and its decoder, one token at a time, waits on memory. Two pieces of similar length at
+    /// and its decoder, one token at a time, waits on memory. Two pieces of similar cost at
     /// one thread each keep two cores busier than one piece at a time at two threads
     /// (BENCHMARKS.md, "Pieces side by side"). Each piece's result is the same either way.
     fn decode_pieces(
