@@ -305,6 +305,18 @@ struct PieceJob<'a> {
     first: Context,
 }
 
+impl PieceJob<'_> {
+    /// The encoder context piece `n`'s first pass starts at: `first` for piece 0, sized for
+    /// the others.
+    fn context(&self, n: usize) -> Context {
+        if n == 0 {
+            self.first
+        } else {
+            Context::Sized
+        }
+    }
+}
+
 /// The recording's language code, with its probability when it was detected.
 type Language = (String, Option<f32>);
 
@@ -434,9 +446,7 @@ impl Transcriber {
         let costs: Vec<f64> = pieces
             .iter()
             .enumerate()
-            .map(|(n, &piece)| {
-                self.piece_cost(piece, if n == 0 { job.first } else { Context::Sized })
-            })
+            .map(|(n, &piece)| self.piece_cost(piece, job.context(n)))
             .collect();
         let steps = schedule(&costs, threads);
         if pieces.len() > 1 {
@@ -489,8 +499,8 @@ impl Transcriber {
             let previous = segments.last().map(|s| normalize(&s.text));
             // With detection, the first piece is decoded at full context: its window is the one
             // the language was read from, so whisper.cpp does not encode it again.
-            let context = if n == 0 && pass == 0 {
-                job.first
+            let context = if pass == 0 {
+                job.context(n)
             } else {
                 Context::Sized
             };
@@ -647,10 +657,8 @@ impl Transcriber {
         n: usize,
         threads: u32,
     ) -> Result<()> {
-        let piece = job.pieces[n];
-        let (clip, _) = padded_clip(job.audio, piece.start_s, piece.end_s);
-        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
-        self.set_window(state, &clip, self.audio_ctx(clip_s), threads)?;
+        let (clip, _, audio_ctx) = self.clip_for(job.audio, job.pieces[n], Context::Sized);
+        self.set_window(state, &clip, audio_ctx, threads)?;
         state.encode(0, threads as usize).map_err(whisper_error)
     }
 
@@ -772,12 +780,7 @@ impl Transcriber {
         previous: Option<String>,
         context: Context,
     ) -> Result<Decoded> {
-        let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
-        let clip_s = clip.len() as f64 / f64::from(TARGET_RATE);
-        let reduced = match context {
-            Context::Sized => self.audio_ctx(clip_s),
-            Context::Full => self.full_ctx,
-        };
+        let (clip, clip_start, reduced) = self.clip_for(audio, piece, context);
         let mut contexts = vec![reduced];
         if reduced != self.full_ctx {
             contexts.push(self.full_ctx);
@@ -845,12 +848,10 @@ impl Transcriber {
                 tracing::debug!(c.no_speech, "dropped a likely hallucination");
                 continue;
             }
-            let normalized = normalize(text);
-            if previous.as_deref() == Some(normalized.as_str()) {
+            if repeats(&mut previous, text) {
                 tracing::debug!("dropped a segment repeating the one before");
                 continue;
             }
-            previous = Some(normalized);
             kept.push(c.segment);
         }
         kept
@@ -1008,6 +1009,24 @@ impl Transcriber {
         f64::from(audio_ctx) / CTX_PER_SECOND + DECODE_WEIGHT * length
     }
 
+    /// What `piece` is decoded from at `context`: its padded clip ([`padded_clip`]), the clip's
+    /// start in the recording, and the encoder context. [`Self::decode_piece`] and
+    /// [`Self::pre_encode`] both take it from here, so a pre-encoded pass is the very one the
+    /// decode would run, and whisper.cpp skips it.
+    fn clip_for(
+        &self,
+        audio: &Mono16k,
+        piece: Segment,
+        context: Context,
+    ) -> (zeroize::Zeroizing<Vec<f32>>, f64, u32) {
+        let (clip, clip_start) = padded_clip(audio, piece.start_s, piece.end_s);
+        let audio_ctx = match context {
+            Context::Sized => self.audio_ctx(clip.len() as f64 / f64::from(TARGET_RATE)),
+            Context::Full => self.full_ctx,
+        };
+        (clip, clip_start, audio_ctx)
+    }
+
     /// Encoder context for a clip ([`sized_audio_ctx`]).
     fn audio_ctx(&self, clip_s: f64) -> u32 {
         sized_audio_ctx(clip_s, self.opts.min_audio_ctx, self.full_ctx)
@@ -1064,15 +1083,25 @@ fn join_pieces(pieces: Vec<Vec<TranscriptSegment>>) -> Vec<TranscriptSegment> {
     let mut segments: Vec<TranscriptSegment> = Vec::new();
     let mut previous: Option<String> = None;
     for segment in pieces.into_iter().flatten() {
-        let normalized = normalize(&segment.text);
-        if previous.as_deref() == Some(normalized.as_str()) {
+        if repeats(&mut previous, &segment.text) {
             tracing::debug!("dropped a segment repeating the last one of the piece before");
             continue;
         }
-        previous = Some(normalized);
         segments.push(segment);
     }
     segments
+}
+
+/// Whether `text` says what `previous` (the normalized text of the segment kept before it)
+/// says; when it does not, it becomes `previous`. The repeat check of [`Transcriber::keep`]
+/// and [`join_pieces`].
+fn repeats(previous: &mut Option<String>, text: &str) -> bool {
+    let normalized = normalize(text);
+    if previous.as_deref() == Some(normalized.as_str()) {
+        return true;
+    }
+    *previous = Some(normalized);
+    false
 }
 
 /// The largest multiple of [`CTX_ALIGN`] in a model's encoder context `n_ctx` (1,500 for every

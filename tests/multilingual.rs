@@ -18,7 +18,8 @@ use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::{ErrorKind, NoSpeechReason, Pipeline};
 
 use crate::support::model::{
-    model_lock, require_base_model, require_base_q8_0_model, require_model,
+    model_lock, require_base_model, require_base_q8_0_model, require_model, run_with_threads,
+    span_beyond_one_window,
 };
 use crate::support::samples::wav_pcm16;
 use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Voice, Voicemail};
@@ -432,21 +433,10 @@ fn pieces_side_by_side_give_what_one_after_the_other_gives() {
     let _lock = model_lock();
     for language in ["auto", "es"] {
         let pipeline = pipeline(&model, language, |_| {});
-        let run = |threads: u32| {
-            let options = callscribe::RunOptions {
-                keep_speech: false,
-                threads,
-            };
-            pipeline.run(&wav, Source::default(), &options).result
-        };
-        let (alone, side_by_side) = (run(1), run(2));
+        let alone = run_with_threads(&pipeline, &wav, 1);
+        let side_by_side = run_with_threads(&pipeline, &wav, 2);
         assert_eq!(alone.status, Status::Ok, "{alone:?}");
-        let audio = alone.audio.as_ref().expect("audio");
-        let (start, end) = audio
-            .speech_start_s
-            .zip(audio.speech_end_s)
-            .expect("a span");
-        assert!(end - start > 30.0, "one piece only: {audio:?}");
+        span_beyond_one_window(&alone);
         let transcript = alone.transcript.as_ref().expect("a transcript");
         assert_eq!(transcript.language, "es", "{transcript:?}");
         let rate = voicemail::wer(Voice::Spanish, &reference, &transcript.text);

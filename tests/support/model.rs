@@ -118,6 +118,33 @@ pub fn model_lock() -> MutexGuard<'static, ()> {
     MODEL_RUNS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `wav` through `pipeline` with `threads` Whisper threads, no media kept.
+pub fn run_with_threads(
+    pipeline: &callscribe::Pipeline,
+    wav: &[u8],
+    threads: u32,
+) -> callscribe::RecordingResult {
+    let options = callscribe::RunOptions {
+        keep_speech: false,
+        threads,
+    };
+    pipeline
+        .run(wav, callscribe::result::Source::default(), &options)
+        .result
+}
+
+/// The speech span of a transcribed `result`, checked to be longer than one 30 s encoder
+/// window: a span the transcriber must cut into pieces.
+pub fn span_beyond_one_window(result: &callscribe::RecordingResult) -> (f64, f64) {
+    let audio = result.audio.as_ref().expect("audio");
+    let (start, end) = audio
+        .speech_start_s
+        .zip(audio.speech_end_s)
+        .expect("a speech span");
+    assert!(end - start > 30.0, "one piece only: {audio:?}");
+    (start, end)
+}
+
 /// Per-file WER bound for one transcribed speech sample (tiny.en, greedy), shared by every test
 /// that checks a single file. Looser than the aggregate bound in `tests/transcribe.rs`: measured
 /// 2025-11-27 with `models/ggml-tiny.en.bin`, the worst file was
