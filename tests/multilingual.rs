@@ -388,7 +388,7 @@ fn a_skipped_encoder_pass_gives_what_a_real_one_gives() {
 /// same length at that longest pause. With two threads [`callscribe`]'s scheduler decodes them
 /// side by side: given the language, their costs are equal; with `auto`, the first piece's
 /// (at the full 29.76 s window) is 0.6 × length + 29.76 and the second's about 1.6 × length
-/// + 1.5, within `PAIR_BALANCE` (0.85) of each other from 22 s of length on.
+/// + 1.5, within `PAIR_BALANCE` (0.83) of each other from 21 s of length on.
 fn two_even_halves(prompts: &[voicemail::Prompt]) -> (Vec<u8>, String) {
     let rate = f64::from(voicemail::RATE);
     let pause = |seconds: f64| vec![0.0f32; (seconds * rate) as usize];
