@@ -8,7 +8,7 @@
 //! A span longer than `MAX_PIECE_S` (28 s) is cut into pieces at pauses (`plan_pieces`) and each
 //! piece is decoded with an encoder context sized to it: whisper.cpp would otherwise encode the
 //! span window by window, a full 30 s window even for the last fraction of a second. With two
-//! threads or more, pieces of similar cost are decoded two at a time, one thread each.
+//! threads or more, pieces of similar cost are decoded side by side, one thread each.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -322,13 +322,17 @@ impl PieceJob<'_> {
 /// The recording's language code, with its probability when it was detected.
 type Language = (String, Option<f32>);
 
+/// A piece's index and its segments, as one side of a [`Step::Pair`] decoded it.
+type DecodedPiece = (usize, Vec<TranscriptSegment>);
+
 /// One step of [`Transcriber::decode_pieces`] ([`schedule`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Step {
     /// One piece with all the threads.
     Solo(usize),
-    /// Two pieces side by side, the lower index first.
-    Pair(usize, usize),
+    /// Two sides side by side, each decoding its pieces in turn (one piece, or two). When the
+    /// step holds piece 0, it is the first side's first piece.
+    Pair(Vec<usize>, Vec<usize>),
 }
 
 impl Transcriber {
@@ -388,8 +392,8 @@ impl Transcriber {
     /// one is cut at pauses into pieces of at most that length (`plan_pieces`), each standing
     /// alone (no text context carried over), and their segments joined in time order
     /// (`decode_piece` and `join_pieces` say what is dropped). With two threads or more, pieces
-    /// of similar cost are decoded two at a time side by side, on two states at half the
-    /// threads each (`schedule`, `decode_pieces`), the others one after the other with every
+    /// of similar cost are decoded side by side (one beside one, or a long one beside two in
+    /// turn), on two states at half the threads each (`schedule`, `decode_pieces`), the others one after the other with every
     /// thread; the transcript is the same either way, whatever the thread count.
     ///
     /// `threads` = 0 uses the configured threads, or all cores. `client_context` (the Graph
@@ -536,11 +540,12 @@ impl Transcriber {
     }
 
     /// Decodes `job`'s pieces by `steps` ([`schedule`]): a solo piece on `state` with all
-    /// `threads`; a pair side by side, the first piece on `state` and the second on a state of
-    /// its own (made for the first pair, kept for the others), the threads split between them.
-    /// Without a `language` yet, it is decided first, among `among`, on piece 0's window in
-    /// `state` (the first step holds piece 0); when that step is a pair, the other piece's
-    /// encoder pass runs meanwhile on the second state, so both sides stay busy. Returns the
+    /// `threads`; a pair's two sides side by side, the first side's pieces on `state` and the
+    /// second's on a state of its own (made for the first pair, kept for the others), the
+    /// threads split between them. Without a `language` yet, it is decided first, among
+    /// `among`, on piece 0's window in `state` (the first step holds piece 0, first on its
+    /// first side); when that step is a pair, the other side's first encoder pass runs meanwhile
+    /// on the second state, so both sides stay busy. Returns the
     /// language (with its probability when detected) and each piece's segments, in piece order.
     ///
     /// Why pairs: whisper.cpp's threads meet at a barrier after every operation of the graph,
@@ -559,8 +564,8 @@ impl Transcriber {
         let mut decoded: Vec<Vec<TranscriptSegment>> = vec![Vec::new(); job.pieces.len()];
         let mut second: Option<WhisperState> = None;
         for step in steps {
-            match *step {
-                Step::Solo(n) => {
+            match step {
+                &Step::Solo(n) => {
                     let code = match &language {
                         Some((code, _)) => code.clone(),
                         None => {
@@ -573,11 +578,12 @@ impl Transcriber {
                 }
                 Step::Pair(a, b) => {
                     let known = language.as_ref().map(|(code, _)| code.clone());
-                    let (decided, left, right) =
+                    let (decided, sides) =
                         self.decode_pair(state, &mut second, job, (a, b), threads, known, among)?;
                     language.get_or_insert(decided);
-                    decoded[a] = left;
-                    decoded[b] = right;
+                    for (n, segments) in sides {
+                        decoded[n] = segments;
+                    }
                 }
             }
         }
@@ -589,43 +595,53 @@ impl Transcriber {
         Ok((language, decoded))
     }
 
-    /// One [`Step::Pair`] of [`Self::decode_pieces`]: piece `a` on `state` (where the language is
-    /// decided first when it is not `known`) and piece `b` on `second` (made on first use),
-    /// side by side, the threads split between them. Returns the language (`known`, or the
-    /// decision) and both pieces' segments; on failure, the first side's error first.
+    /// One [`Step::Pair`] of [`Self::decode_pieces`]: side `a`'s pieces in turn on `state`
+    /// (where the language is first decided, on piece 0, when it is not `known`) and side `b`'s
+    /// on `second` (made on first use), side by side, the threads split between them. Returns
+    /// the language (`known`, or the decision) and each piece's segments with its index; on
+    /// failure, the first side's error first.
     #[allow(clippy::too_many_arguments)]
     fn decode_pair(
         &self,
         state: &mut WhisperState,
         second: &mut Option<WhisperState>,
         job: &PieceJob<'_>,
-        (a, b): (usize, usize),
+        (a, b): (&[usize], &[usize]),
         threads: u32,
         known: Option<String>,
         among: &[String],
-    ) -> Result<(Language, Vec<TranscriptSegment>, Vec<TranscriptSegment>)> {
+    ) -> Result<(Language, Vec<DecodedPiece>)> {
+        if known.is_none() && a.first() != Some(&0) {
+            // `schedule` puts piece 0 first on the first side of the first step.
+            return Err(Error::Transcription {
+                detail: "the language would be decided on a piece other than the first".to_owned(),
+            });
+        }
         let (ta, tb) = pair_threads(threads);
         let (left, right) = std::thread::scope(|scope| {
             let (tell, told) = std::sync::mpsc::channel::<String>();
             let known_b = known.clone();
-            let right = scope.spawn(move || -> Result<Vec<TranscriptSegment>> {
+            let right = scope.spawn(move || -> Result<Vec<DecodedPiece>> {
                 let state = match second {
                     Some(state) => state,
                     None => second.insert(self.ctx.create_state().map_err(whisper_error)?),
                 };
-                let code = match known_b {
-                    Some(code) => code,
-                    None => {
+                let code = match (known_b, b.first()) {
+                    (Some(code), _) => code,
+                    (None, Some(&first)) => {
                         // Encode now, decode once the other side has decided the language.
-                        self.pre_encode(state, job, b, tb)?;
+                        self.pre_encode(state, job, first, tb)?;
                         let Ok(code) = told.recv() else {
                             // The other side failed before deciding, and reports why.
                             return Ok(Vec::new());
                         };
                         code
                     }
+                    (None, None) => return Ok(Vec::new()),
                 };
-                self.decode_whole_piece(state, job, b, &code, tb)
+                b.iter()
+                    .map(|&n| Ok((n, self.decode_whole_piece(state, job, n, &code, tb)?)))
+                    .collect()
             });
             let left = (|| -> Result<_> {
                 let language = match known {
@@ -637,7 +653,10 @@ impl Transcriber {
                         (code, Some(p))
                     }
                 };
-                let segments = self.decode_whole_piece(state, job, a, &language.0, ta)?;
+                let segments = a
+                    .iter()
+                    .map(|&n| Ok((n, self.decode_whole_piece(state, job, n, &language.0, ta)?)))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok((language, segments))
             })();
             drop(tell);
@@ -647,8 +666,9 @@ impl Transcriber {
                 .unwrap_or_else(|e| std::panic::resume_unwind(e));
             (left, right)
         });
-        let (language, left) = left?;
-        Ok((language, left, right?))
+        let (language, mut sides) = left?;
+        sides.extend(right?);
+        Ok((language, sides))
     }
 
     /// Runs the encoder pass that decoding piece `n` from its start begins with, on `state`:
@@ -1038,23 +1058,34 @@ impl Transcriber {
 }
 
 /// The order in which [`Transcriber::decode_pieces`] decodes pieces of these `costs` with
-/// `threads`: with two threads or more, the dearest pieces two by two side by side, as long as
-/// the cheaper of the two costs at least [`PAIR_BALANCE`] of the dearer (a pair takes as long
-/// as its dearer side, so an unbalanced one leaves a core idle), and the others alone; with one
-/// thread, each alone. The step holding piece 0 comes first (the language is decided on its
-/// window).
+/// `threads`. With one thread, each piece alone. With two threads or more, from the dearest
+/// piece down:
+/// - it goes side by side with the next dearest when the cheaper of the two costs at least
+///   [`PAIR_BALANCE`] of the dearer (a pair takes as long as its dearer side, so an unbalanced
+///   one leaves a core idle);
+/// - else beside the next two decoded in turn, when their sum and it balance so (a long piece
+///   between two short ones, as a stretch of speech without a pause leaves);
+/// - else alone, with every thread.
+///
+/// The step holding piece 0 comes first, piece 0 first on its first side (the language is
+/// decided on its window).
 fn schedule(costs: &[f64], threads: u32) -> Vec<Step> {
     if threads < 2 || costs.len() < 2 {
         return (0..costs.len()).map(Step::Solo).collect();
     }
+    let balanced = |x: f64, y: f64| x.min(y) >= PAIR_BALANCE * x.max(y);
     let mut order: Vec<usize> = (0..costs.len()).collect();
     order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a]).then(a.cmp(&b)));
     let mut steps = Vec::new();
     let mut rest = order.as_slice();
     while let [a, more @ ..] = rest {
         match more {
-            [b, tail @ ..] if costs[*b] >= PAIR_BALANCE * costs[*a] => {
-                steps.push(Step::Pair((*a).min(*b), (*a).max(*b)));
+            [b, tail @ ..] if balanced(costs[*a], costs[*b]) => {
+                steps.push(pair(vec![*a], vec![*b]));
+                rest = tail;
+            }
+            [b, c, tail @ ..] if balanced(costs[*a], costs[*b] + costs[*c]) => {
+                steps.push(pair(vec![*a], vec![*b, *c]));
                 rest = tail;
             }
             _ => {
@@ -1063,13 +1094,25 @@ fn schedule(costs: &[f64], threads: u32) -> Vec<Step> {
             }
         }
     }
-    if let Some(at) = steps
-        .iter()
-        .position(|s| matches!(*s, Step::Solo(0) | Step::Pair(0, _)))
-    {
+    let holds_first = |step: &Step| match step {
+        Step::Solo(n) => *n == 0,
+        Step::Pair(a, _) => a.first() == Some(&0),
+    };
+    if let Some(at) = steps.iter().position(holds_first) {
         steps[..=at].rotate_right(1);
     }
     steps
+}
+
+/// A [`Step::Pair`] of these two sides, each in piece order, the side holding piece 0 (if
+/// either does) first.
+fn pair(mut a: Vec<usize>, mut b: Vec<usize>) -> Step {
+    a.sort_unstable();
+    b.sort_unstable();
+    if b.first() == Some(&0) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    Step::Pair(a, b)
 }
 
 /// The threads of the two sides of a pair: half each, the odd one to the first side (the one
@@ -1668,41 +1711,41 @@ mod tests {
 
     #[test]
     fn similar_pieces_go_side_by_side_and_the_first_piece_leads() {
+        let solo = Step::Solo;
+        let pair = |a: &[usize], b: &[usize]| Step::Pair(a.to_vec(), b.to_vec());
         // One thread, or one piece: each alone, in order.
         let three = [40.0, 38.0, 36.0];
-        assert_eq!(
-            schedule(&three, 1),
-            vec![Step::Solo(0), Step::Solo(1), Step::Solo(2)]
-        );
-        assert_eq!(schedule(&three[..1], 4), vec![Step::Solo(0)]);
+        assert_eq!(schedule(&three, 1), vec![solo(0), solo(1), solo(2)]);
+        assert_eq!(schedule(&three[..1], 4), vec![solo(0)]);
         // Two close costs: a pair.
-        assert_eq!(schedule(&three[..2], 2), vec![Step::Pair(0, 1)]);
+        assert_eq!(schedule(&three[..2], 2), vec![pair(&[0], &[1])]);
         // Apart (36 against 46: under PAIR_BALANCE): one after the other.
-        assert_eq!(
-            schedule(&[36.0, 46.0], 2),
-            vec![Step::Solo(0), Step::Solo(1)]
-        );
+        assert_eq!(schedule(&[36.0, 46.0], 2), vec![solo(0), solo(1)]);
         // Three: the two dearest side by side, the cheapest alone; piece 0's step first.
         assert_eq!(
             schedule(&[26.8, 42.1, 40.2], 2),
-            vec![Step::Solo(0), Step::Pair(1, 2)]
+            vec![solo(0), pair(&[1], &[2])]
         );
         assert_eq!(
             schedule(&[43.6, 30.6, 40.2], 2),
-            vec![Step::Pair(0, 2), Step::Solo(1)]
+            vec![pair(&[0], &[2]), solo(1)]
         );
-        // The dearest alone when the next is too far below it; the next two paired.
+        // A long piece between two short ones (es-103 given: 13, 28 and 18 s): the long one
+        // beside the two in turn (46.2 against 52.0), piece 0 first on the first side.
+        assert_eq!(schedule(&[22.6, 46.2, 29.4], 2), vec![pair(&[0, 2], &[1])]);
+        // The dearest alone when neither the next nor the next two balance it; the next two
+        // paired.
         assert_eq!(
             schedule(&[22.6, 46.2, 29.5, 27.0], 2),
-            vec![Step::Solo(0), Step::Solo(1), Step::Pair(2, 3)]
+            vec![solo(0), solo(1), pair(&[2], &[3])]
         );
         // Every piece exactly once.
         let many: Vec<f64> = (0..7).map(|n| 20.0 + f64::from(n * n)).collect();
         let mut seen: Vec<usize> = schedule(&many, 2)
-            .iter()
-            .flat_map(|s| match *s {
+            .into_iter()
+            .flat_map(|s| match s {
                 Step::Solo(n) => vec![n],
-                Step::Pair(a, b) => vec![a, b],
+                Step::Pair(a, b) => [a, b].concat(),
             })
             .collect();
         seen.sort_unstable();
