@@ -393,8 +393,9 @@ impl Transcriber {
     /// alone (no text context carried over), and their segments joined in time order
     /// (`decode_piece` and `join_pieces` say what is dropped). With two threads or more, pieces
     /// of similar cost are decoded side by side (one beside one, or a long one beside two in
-    /// turn), on two states at half the threads each (`schedule`, `decode_pieces`), the others one after the other with every
-    /// thread; the transcript is the same either way, whatever the thread count.
+    /// turn), on two states at half the threads each (`schedule`, `decode_pieces`), the others
+    /// one after the other with every thread; the transcript is the same either way, whatever
+    /// the thread count.
     ///
     /// `threads` = 0 uses the configured threads, or all cores. `client_context` (the Graph
     /// operation's) picks the prompt and language from `by_client_context`; without a match,
@@ -545,8 +546,8 @@ impl Transcriber {
     /// threads split between them. Without a `language` yet, it is decided first, among
     /// `among`, on piece 0's window in `state` (the first step holds piece 0, first on its
     /// first side); when that step is a pair, the other side's first encoder pass runs meanwhile
-    /// on the second state, so both sides stay busy. Returns the
-    /// language (with its probability when detected) and each piece's segments, in piece order.
+    /// on the second state, so both sides stay busy. Returns the language (with its probability
+    /// when detected) and each piece's segments, in piece order.
     ///
     /// Why pairs: whisper.cpp's threads meet at a barrier after every operation of the graph,
     /// and its decoder, one token at a time, waits on memory. Two pieces of similar cost at
@@ -639,9 +640,7 @@ impl Transcriber {
                     }
                     (None, None) => return Ok(Vec::new()),
                 };
-                b.iter()
-                    .map(|&n| Ok((n, self.decode_whole_piece(state, job, n, &code, tb)?)))
-                    .collect()
+                self.decode_side(state, job, b, &code, tb)
             });
             let left = (|| -> Result<_> {
                 let language = match known {
@@ -653,10 +652,7 @@ impl Transcriber {
                         (code, Some(p))
                     }
                 };
-                let segments = a
-                    .iter()
-                    .map(|&n| Ok((n, self.decode_whole_piece(state, job, n, &language.0, ta)?)))
-                    .collect::<Result<Vec<_>>>()?;
+                let segments = self.decode_side(state, job, a, &language.0, ta)?;
                 Ok((language, segments))
             })();
             drop(tell);
@@ -669,6 +665,25 @@ impl Transcriber {
         let (language, mut sides) = left?;
         sides.extend(right?);
         Ok((language, sides))
+    }
+
+    /// One side of a [`Step::Pair`]: its pieces in turn on `state`, each with its index.
+    fn decode_side(
+        &self,
+        state: &mut WhisperState,
+        job: &PieceJob<'_>,
+        side: &[usize],
+        language: &str,
+        threads: u32,
+    ) -> Result<Vec<DecodedPiece>> {
+        side.iter()
+            .map(|&n| {
+                Ok((
+                    n,
+                    self.decode_whole_piece(state, job, n, language, threads)?,
+                ))
+            })
+            .collect()
     }
 
     /// Runs the encoder pass that decoding piece `n` from its start begins with, on `state`:
