@@ -5,13 +5,15 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
 use crate::config::{jobs_or_cores, threads_per_job};
 use crate::error::{Error, ErrorKind, Result};
-use crate::pipeline::{Pipeline, Processed, RunOptions};
+use crate::pipeline::{Heard, Pipeline, Processed, RunOptions};
 use crate::result::{ErrorInfo, RecordingResult, Source, Status};
+use crate::PipelineConfig;
 
 /// File extensions picked up when a directory is given (case-insensitive). Formats callscribe
 /// can't decode (Opus, WebM) are included so they are reported as `unsupported_format` rather
@@ -106,6 +108,43 @@ pub fn run(
     opts: &BatchOptions,
     on_result: impl Fn(usize, &Path, &RecordingResult) + Sync,
 ) -> Result<Summary> {
+    run_from(pipeline, inputs, None, opts, on_result)
+}
+
+/// Builds the pipeline from `config`, then [`run`]s the batch. While the model loads, another
+/// core reads, decodes and trims the first input ([`Pipeline::hear_file`]), which needs no
+/// model: for one file, the whole `process` run, that took 25–70 ms off its wall time
+/// (2026-12-05, base q8_0, 2 cores; BENCHMARKS.md). The results are the same as [`run`]'s.
+///
+/// Errors: those of [`Pipeline::new`] (the first input's audio is then dropped unused), and
+/// of [`run`].
+pub fn build_and_run(
+    config: PipelineConfig,
+    inputs: &[PathBuf],
+    opts: &BatchOptions,
+    on_result: impl Fn(usize, &Path, &RecordingResult) + Sync,
+) -> Result<Summary> {
+    let (pipeline, first) = std::thread::scope(|scope| {
+        let hearing = inputs.first().map(|path| {
+            let config = &config;
+            scope.spawn(move || Pipeline::hear_file(config, path))
+        });
+        let pipeline = Pipeline::new(config.clone());
+        // A panic while hearing leaves the input to `run`, whose isolation reports it.
+        let first = hearing.and_then(|h| h.join().ok());
+        (pipeline, first)
+    });
+    run_from(&pipeline?, inputs, first, opts, on_result)
+}
+
+/// [`run`], with the first input already heard when `first` is given.
+fn run_from(
+    pipeline: &Pipeline,
+    inputs: &[PathBuf],
+    first: Option<Heard>,
+    opts: &BatchOptions,
+    on_result: impl Fn(usize, &Path, &RecordingResult) + Sync,
+) -> Result<Summary> {
     let (jobs, threads) = plan_threads(
         opts.jobs,
         inputs.len(),
@@ -121,12 +160,18 @@ pub fn run(
         keep_speech: opts.keep_audio.is_some(),
         threads,
     };
+    let first = Mutex::new(first);
     let statuses: Vec<Status> = pool.install(|| {
         inputs
             .par_iter()
             .enumerate()
             .map(|(index, path)| {
-                let mut processed = run_file_isolated(pipeline, path, &run_options);
+                let heard = if index == 0 {
+                    first.lock().unwrap_or_else(PoisonError::into_inner).take()
+                } else {
+                    None
+                };
+                let mut processed = run_file_isolated(pipeline, path, heard, &run_options);
                 if let (Some(dir), Some(speech)) = (&opts.keep_audio, &processed.speech) {
                     if let Err(e) = write_speech(dir, path, speech.samples()) {
                         processed.result.status = Status::Failed;
@@ -149,12 +194,19 @@ pub fn run(
     Ok(summary)
 }
 
-/// [`Pipeline::run_file`], with a panic in any stage turned into a failed result for that file:
-/// a stage bug on one hostile input must not end the whole batch without the other results.
-/// (The service does the same through tokio's `JoinError`.)
-fn run_file_isolated(pipeline: &Pipeline, path: &Path, options: &RunOptions) -> Processed {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pipeline.run_file(path, options)
+/// [`Pipeline::run_file`] (or [`Pipeline::finish`] of the file already `heard`), with a panic in
+/// any stage turned into a failed result for that file: a stage bug on one hostile input must
+/// not end the whole batch without the other results. (The service does the same through
+/// tokio's `JoinError`.)
+fn run_file_isolated(
+    pipeline: &Pipeline,
+    path: &Path,
+    heard: Option<Heard>,
+    options: &RunOptions,
+) -> Processed {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match heard {
+        Some(heard) => pipeline.finish(heard, options),
+        None => pipeline.run_file(path, options),
     }))
     .unwrap_or_else(|_| {
         tracing::error!(path = %path.display(), "processing panicked (a bug: please report it)");

@@ -91,7 +91,7 @@ pub mod words;
 
 pub use config::PipelineConfig;
 pub use error::{Error, ErrorKind};
-pub use pipeline::{Pipeline, Processed, RunOptions};
+pub use pipeline::{Heard, Pipeline, Processed, RunOptions};
 #[cfg(feature = "fetch")]
 pub use processor::{Outcome, Processor, ProcessorConfig};
 pub use result::{NoSpeechReason, RecordingResult, Status};

@@ -115,36 +115,83 @@ impl Pipeline {
 
     /// Like [`Pipeline::process_file`], with [`RunOptions`].
     pub fn run_file(&self, path: &Path, options: &RunOptions) -> Processed {
+        self.finish(Self::hear_file(&self.config, path), options)
+    }
+
+    /// Runs every stage on one recording held in memory, with [`RunOptions`].
+    pub fn run(&self, bytes: &[u8], source: Source, options: &RunOptions) -> Processed {
+        self.finish(Self::hear(&self.config, bytes, source), options)
+    }
+
+    /// The stages before the model for a file: read (bounded by the byte limit), decode,
+    /// resample, find the speech. They need only the configuration, so they can run while
+    /// the pipeline that will [`finish`](Pipeline::finish) the recording is being built
+    /// ([`crate::batch::build_and_run`]).
+    pub fn hear_file(config: &PipelineConfig, path: &Path) -> Heard {
         let source = Source {
             path: Some(path.display().to_string()),
             ..Source::default()
         };
         let started = Instant::now();
-        match read_bounded(path, self.config.limits.max_bytes) {
+        match read_bounded(path, config.limits.max_bytes) {
             Ok(bytes) => {
                 let read_ms = ms_since(started);
-                let mut processed = self.run(&bytes, source, options);
-                processed.result.timings_ms.set(Stage::Read, read_ms);
-                processed
+                let mut heard = Self::hear(config, &bytes, source);
+                if let Ok(stages) = &mut heard.read {
+                    stages.timings.set(Stage::Read, read_ms);
+                }
+                heard
             }
-            Err(e) => Processed {
-                result: RecordingResult::failed(source, ErrorInfo::from(&e)),
-                speech: None,
+            Err(e) => Heard {
+                source,
+                read: Err(e),
             },
         }
     }
 
-    /// Runs every stage on one recording held in memory, with [`RunOptions`].
-    pub fn run(&self, bytes: &[u8], source: Source, options: &RunOptions) -> Processed {
+    /// The stages before the model for a recording held in memory.
+    fn hear(config: &PipelineConfig, bytes: &[u8], source: Source) -> Heard {
         let started = Instant::now();
         let mut timings = Timings::default();
-        let outcome = self.stages(
-            bytes,
-            source.client_context.as_deref(),
-            &mut timings,
-            options,
-        );
-        timings.set(Stage::Total, ms_since(started));
+        let front = Self::front(config, bytes, &mut timings);
+        Heard {
+            source,
+            read: Ok(Listened {
+                timings,
+                busy_ms: ms_since(started),
+                front,
+            }),
+        }
+    }
+
+    /// Finishes a recording from [`Pipeline::hear_file`]: transcription (when enabled), the
+    /// entities, the status. Never fails: errors become a `failed` result.
+    pub fn finish(&self, heard: Heard, options: &RunOptions) -> Processed {
+        let Heard { source, read } = heard;
+        let Listened {
+            mut timings,
+            busy_ms,
+            front,
+        } = match read {
+            Ok(stages) => stages,
+            Err(e) => {
+                return Processed {
+                    result: RecordingResult::failed(source, ErrorInfo::from(&e)),
+                    speech: None,
+                }
+            }
+        };
+        let started = Instant::now();
+        let outcome = front.and_then(|front| {
+            self.back(
+                front,
+                source.client_context.as_deref(),
+                &mut timings,
+                options,
+            )
+        });
+        // Total: the stages' own time, not a wait between hearing and finishing.
+        timings.set(Stage::Total, round_us(busy_ms + ms_since(started)));
         match outcome {
             Ok(done) => Processed {
                 result: RecordingResult {
@@ -173,20 +220,19 @@ impl Pipeline {
         }
     }
 
-    fn stages(
-        &self,
+    /// Decode, resample, find the speech.
+    fn front(
+        config: &PipelineConfig,
         bytes: &[u8],
-        client_context: Option<&str>,
         timings: &mut Timings,
-        options: &RunOptions,
-    ) -> std::result::Result<StagesDone, Box<StageFailure>> {
+    ) -> std::result::Result<Front, Box<StageFailure>> {
         let fail = |error: Error| Box::new(StageFailure { error, audio: None });
         let t = Instant::now();
         let Decoded {
             pcm,
             info,
             clipped_ratio,
-        } = decode::decode(bytes, &self.config.limits).map_err(fail)?;
+        } = decode::decode(bytes, &config.limits).map_err(fail)?;
         timings.set(Stage::Decode, ms_since(t));
 
         let t = Instant::now();
@@ -194,10 +240,30 @@ impl Pipeline {
         timings.set(Stage::Resample, ms_since(t));
 
         let t = Instant::now();
-        let speech = trim::find_speech(&mono, &self.config.trim);
+        let speech = trim::find_speech(&mono, &config.trim);
         timings.set(Stage::Trim, ms_since(t));
 
         let audio = audio_report(&info, clipped_ratio, &speech);
+        Ok(Front {
+            mono,
+            speech,
+            audio,
+        })
+    }
+
+    /// Transcribe, annotate, decide the status.
+    fn back(
+        &self,
+        front: Front,
+        client_context: Option<&str>,
+        timings: &mut Timings,
+        options: &RunOptions,
+    ) -> std::result::Result<StagesDone, Box<StageFailure>> {
+        let Front {
+            mono,
+            speech,
+            audio,
+        } = front;
         let transcript = self
             .transcribe(&mono, &speech, options.threads, client_context, timings)
             .map_err(|error| {
@@ -270,6 +336,29 @@ impl Pipeline {
     ) -> Result<Option<crate::result::Transcript>> {
         Ok(None)
     }
+}
+
+/// A recording after the stages before the model ([`Pipeline::hear_file`]), for
+/// [`Pipeline::finish`]. Its audio is zeroized when it is dropped.
+pub struct Heard {
+    source: Source,
+    /// `Err`: the file could not be read, and no stage ran.
+    read: Result<Listened>,
+}
+
+/// The stages before the model, run on a recording's bytes.
+struct Listened {
+    timings: Timings,
+    /// Time spent in those stages, in ms.
+    busy_ms: f64,
+    front: std::result::Result<Front, Box<StageFailure>>,
+}
+
+/// What the stages before the model produced.
+struct Front {
+    mono: Mono16k,
+    speech: SpeechReport,
+    audio: AudioReport,
 }
 
 /// What the stages produced for a recording that did not fail.
@@ -355,7 +444,12 @@ pub(crate) fn read_bounded(path: &Path, max_bytes: u64) -> Result<MediaBytes> {
 
 /// Milliseconds since `t`, rounded to the microsecond (the unit of `timings_ms`).
 pub(crate) fn ms_since(t: Instant) -> f64 {
-    (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
+    round_us(t.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Milliseconds rounded to the microsecond.
+fn round_us(ms: f64) -> f64 {
+    (ms * 1e3).round() / 1e3
 }
 
 /// Seconds rounded to the millisecond: finer is noise, and it keeps the JSON short.

@@ -11,6 +11,7 @@
 //! threads or more, pieces of similar cost are decoded side by side, one thread each.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -231,6 +232,13 @@ pub struct Transcriber {
     by_client_context: Vec<(String, Settings)>,
     /// The whole encoder window this crate uses ([`aligned_full_ctx`]): 1,488 positions.
     full_ctx: u32,
+    /// A whisper.cpp state made with the model, for the first recording with speech to take
+    /// (later ones make their own). Making a state (its buffers, and a trial build of every
+    /// graph to size them) took 25–35 ms of one core (2026-12-05, base q8_0, AMD EPYC); made
+    /// while the model loads, it is off the first recording's path, which is all a `process`
+    /// run of one file has. It is fresh, so it holds nothing of any recording; a used state is
+    /// never kept (its spectrogram and encoder output would outlive the job).
+    spare: Mutex<Option<WhisperState>>,
 }
 
 /// A segment as whisper.cpp returned it, with what the checks look at.
@@ -374,6 +382,9 @@ impl Transcriber {
         let by_client_context =
             context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
         let full_ctx = aligned_full_ctx(u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500));
+        let spare = ctx.create_state().map_err(|e| Error::Config {
+            detail: format!("whisper.cpp could not make a state for {}: {e}", path.display()),
+        })?;
         tracing::info!(model = %path.display(), multilingual, language = ?general.language, "whisper model loaded");
         Ok(Self {
             ctx,
@@ -381,6 +392,7 @@ impl Transcriber {
             general,
             by_client_context,
             full_ctx,
+            spare: Mutex::new(Some(spare)),
         })
     }
 
@@ -431,7 +443,15 @@ impl Transcriber {
         }
 
         let threads = self.threads(threads);
-        let mut state = self.ctx.create_state().map_err(whisper_error)?;
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let mut state = match spare {
+            Some(state) => state,
+            None => self.ctx.create_state().map_err(whisper_error)?,
+        };
         let (known, among) = match &settings.language {
             LanguagePlan::Fixed(code) => (Some((code.clone(), None)), &[][..]),
             LanguagePlan::Detect(among) => (None, among.as_slice()),

@@ -11,13 +11,15 @@
 //! no punctuation, contractions expanded, numbers compared in their closest spoken reading).
 //! Run with `-- --nocapture` to see the per-file tables.
 
-use std::path::Path;
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use callscribe::audio::Seconds;
+use callscribe::batch::{self, BatchOptions};
 use callscribe::config::{ContextSettings, Limits, PipelineConfig};
-use callscribe::result::{RecordingResult, Source, Status, Transcript};
+use callscribe::result::{RecordingResult, Source, Stage, Status, Transcript};
 use callscribe::{decode, resample, Pipeline, RunOptions};
 
 use crate::support::cli_run::run_cli;
@@ -658,6 +660,64 @@ fn cli_threads_and_beam_size_options_transcribe_a_file() {
         rate * 100.0
     );
     assert!(rate <= PER_FILE_WER_BOUND, "WER {rate:.2}: {text:?}");
+}
+
+/// `batch::build_and_run` (what `process` runs) reads, decodes and trims the first input while
+/// the model loads, and transcribes it once the model is there: every result, the first
+/// included, is the one `Pipeline::process_file` gives, timings aside, with the same stages
+/// timed. A first input that cannot be read fails as it does alone, and the rest still run.
+#[test]
+fn a_batch_whose_first_input_is_heard_while_the_model_loads_gives_each_file_its_result() {
+    let Some(model) = require_model() else { return };
+    let runs = &default_runs(&model)[..3];
+    let missing = std::env::temp_dir().join("callscribe-no-such-recording.wav");
+    let alone = pipeline(&model, 512).process_file(&missing);
+    assert_eq!(alone.status, Status::Failed, "{alone:?}");
+    let first_read: Vec<PathBuf> = runs.iter().map(|run| run.entry.path()).collect();
+    let first_missing = [missing.clone(), runs[0].entry.path()];
+    for (inputs, expected) in [
+        (
+            &first_read[..],
+            runs.iter().map(|run| &run.result).collect::<Vec<_>>(),
+        ),
+        (&first_missing[..], vec![&alone, &runs[0].result]),
+    ] {
+        let results = Mutex::new(BTreeMap::new());
+        let summary = {
+            let _serial = model_lock();
+            let options = BatchOptions {
+                jobs: 1,
+                keep_audio: None,
+            };
+            batch::build_and_run(config(&model, 512), inputs, &options, |index, _, result| {
+                results
+                    .lock()
+                    .expect("results")
+                    .insert(index, result.clone());
+            })
+            .expect("the batch runs")
+        };
+        let results = results.into_inner().expect("results");
+        assert_eq!(summary.total(), inputs.len());
+        assert_eq!(results.len(), inputs.len());
+        for ((index, got), want) in results.iter().zip(expected) {
+            let name = inputs[*index].display();
+            assert_eq!(without_timings(got), without_timings(want), "{name}");
+            let stages =
+                |r: &RecordingResult| Stage::ALL.map(|stage| r.timings_ms.get(stage).is_some());
+            assert_eq!(stages(got), stages(want), "timed stages of {name}");
+        }
+    }
+}
+
+/// A result as JSON without its `timings_ms`, which differ from run to run.
+fn without_timings(result: &RecordingResult) -> serde_json::Value {
+    let mut value = serde_json::to_value(result).expect("a result serializes");
+    value
+        .as_object_mut()
+        .expect("a result is an object")
+        .remove("timings_ms");
+    value
 }
 
 /// The operation's `clientContext` picks the prompt (`transcribe.by_client_context`, the way a

@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use callscribe::batch::{self, BatchOptions};
 use callscribe::format::Format;
 use callscribe::result::RecordingResult;
-use callscribe::Pipeline;
 use clap::builder::TypedValueParser as _;
 use clap::Args;
 
@@ -57,7 +56,6 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
     if matches!(format, Format::Srt | Format::Vtt) && args.out.is_none() && inputs.len() > 1 {
         anyhow::bail!("--format srt/vtt writes one subtitle file per input: add --out DIR");
     }
-    let pipeline = Pipeline::new(args.pipeline.config())?;
     let out_names = args
         .out
         .as_ref()
@@ -93,7 +91,7 @@ pub fn run(args: ProcessArgs) -> Result<ExitCode> {
         jobs: args.jobs,
         keep_audio: args.keep_audio.clone(),
     };
-    let summary = batch::run(&pipeline, &inputs, &opts, on_result)?;
+    let summary = batch::build_and_run(args.pipeline.config(), &inputs, &opts, on_result)?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
