@@ -1,9 +1,9 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes four edits to ggml's CPU backend and three to whisper.cpp, in the copy of
-# whisper.cpp that whisper-rs-sys makes in its build directory (never the registry's source;
-# nothing is vendored). Each edit replaces one exact piece of text; if a later
+# It makes four edits to ggml's CPU backend, one to ggml's allocator and three to whisper.cpp,
+# in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
+# registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
 # the build goes on with whisper.cpp's and ggml's own code.
 # A changed edit reaches an existing build directory only after `cargo clean -p whisper-rs-sys`
@@ -201,6 +201,43 @@ ${_callscribe_q8_0_gemm}
 
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")
     endif()
+
+    # 8. ggml's buffers of 4 MiB or more on transparent huge pages. Every CPU buffer (the
+    # weights, the KV caches, the compute buffers) comes from `ggml_aligned_malloc`, 64-byte
+    # aligned on 4 KiB pages: loading base q8_0 faulted in 81 MB of weights 4 KiB at a time
+    # (15 % of a run without speech), and the decoder reads its 51 MB of weights a token
+    # through as many TLB entries. Aligned to 2 MiB and advised MADV_HUGEPAGE, they come in
+    # 2 MiB pages wherever the kernel allows (THP `madvise` or `always`; under `never`, or when
+    # no huge page is free, this changes nothing). Measured 2026-12-05 on the AMD EPYC, base
+    # q8_0, 2 threads, `farm-bench` pairs: BENCHMARKS.md, "The start" and "Huge pages". The
+    # allocator, the sizes and the contents are unchanged: the same results, about 15 MiB more
+    # peak memory (partly used 2 MiB pages).
+    _callscribe_edit("${_callscribe_root}/src/ggml.c"
+        "ggml's large buffers on transparent huge pages"
+        "  #else
+    int result = posix_memalign(&aligned_memory, alignment, size);
+  #endif"
+        "  #else
+    // callscribe: .cargo/ggml-cpu-edits.cmake (buffers of 4 MiB or more on huge pages)
+    int result;
+    if (size >= ((size_t) 4 << 20)) {
+        result = posix_memalign(&aligned_memory, (size_t) 2 << 20, size);
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        if (result == 0) {
+            madvise(aligned_memory, size, MADV_HUGEPAGE);
+        }
+    #endif
+    } else {
+        result = posix_memalign(&aligned_memory, alignment, size);
+    }
+  #endif"
+        "#if defined(__linux__)
+#include <sys/prctl.h>
+#endif"
+        "#if defined(__linux__)
+#include <sys/prctl.h>
+#include <sys/mman.h>
+#endif")
 endforeach()
 
 # 4. whisper.cpp's vocabulary in hash maps. The loader puts each of the 51,865 tokens into two
