@@ -383,7 +383,10 @@ impl Transcriber {
             context_settings(&ctx, &opts.by_client_context, &general, multilingual)?;
         let full_ctx = aligned_full_ctx(u32::try_from(ctx.model_n_audio_ctx()).unwrap_or(1500));
         let spare = ctx.create_state().map_err(|e| Error::Config {
-            detail: format!("whisper.cpp could not make a state for {}: {e}", path.display()),
+            detail: format!(
+                "whisper.cpp could not make a state for {}: {e}",
+                path.display()
+            ),
         })?;
         tracing::info!(model = %path.display(), multilingual, language = ?general.language, "whisper model loaded");
         Ok(Self {
