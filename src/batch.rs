@@ -113,8 +113,9 @@ pub fn run(
 
 /// Builds the pipeline from `config`, then [`run`]s the batch. While the model loads, another
 /// core reads, decodes and trims the first input ([`Pipeline::hear_file`]), which needs no
-/// model: for one file, the whole `process` run, that took 25–70 ms off its wall time
-/// (2026-12-05, base q8_0, 2 cores; BENCHMARKS.md). The results are the same as [`run`]'s.
+/// model: a `process` run of one file took 0.98–0.99 of its wall time with that and the
+/// transcriber's ready state together (2026-12-05, base q8_0, 2 cores; BENCHMARKS.md, "The
+/// start"). The results are the same as [`run`]'s.
 ///
 /// Errors: those of [`Pipeline::new`] (the first input's audio is then dropped unused), and
 /// of [`run`].

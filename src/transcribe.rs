@@ -234,10 +234,11 @@ pub struct Transcriber {
     full_ctx: u32,
     /// A whisper.cpp state made with the model, for the first recording with speech to take
     /// (later ones make their own). Making a state (its buffers, and a trial build of every
-    /// graph to size them) took 25–35 ms of one core (2026-12-05, base q8_0, AMD EPYC); made
-    /// while the model loads, it is off the first recording's path, which is all a `process`
-    /// run of one file has. It is fresh, so it holds nothing of any recording; a used state is
-    /// never kept (its spectrogram and encoder output would outlive the job).
+    /// graph to size them) took 25–35 ms of one core (2026-12-05, base q8_0, AMD EPYC); made at
+    /// load, while `process` hears its first file on the other core
+    /// ([`crate::batch::build_and_run`]), it is off that recording's path. It is fresh, so it
+    /// holds nothing of any recording; a used state is never kept (its spectrogram and encoder
+    /// output would outlive the job).
     spare: Mutex<Option<WhisperState>>,
 }
 
