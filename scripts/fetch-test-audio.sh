@@ -10,6 +10,10 @@
 # - singularity-music: the instrumental soundtrack of the game Endgame: Singularity by Max
 #   McCracken (Ogg Vorbis, Creative Commons licence, see its copyright file): real recorded music
 #   for the hold-music tests.
+# - lugaru-data: the game Lugaru's data, whose "Music2" (ambient music with loud passages that
+#   score like speech for a window or two) is a regression case of the music detector
+#   (src/vad/music.rs, PIECE_MEDIAN). Licence CC BY-SA 3.0, by Wolfire Games (see its copyright
+#   file).
 #
 # Every package is pinned by version and by the sha256 of its .deb; nothing is installed (the
 # packages are unpacked with dpkg-deb into the cache). Idempotent: a package already unpacked is
@@ -25,6 +29,7 @@ readonly PACKAGES=(
     "asterisk-core-sounds-fr-wav 1.6.1-1 8d4e1bc32ed5ba7fbda40841ca1825ed20cc6232724a473c90f8bb0e53e6073e"
     "asterisk-core-sounds-fr 1.6.1-1 04c82c78c570c43a7136cbc5e2488d0c470b775468dff9fbce4a131b18cf1056"
     "singularity-music 007-2 139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"
+    "lugaru-data 1.2-6 6a25e8d2d7c2d94b7873669d1f52137b2ba56e86ba5c2f08fefeacd65e526023"
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then

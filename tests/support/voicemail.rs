@@ -6,7 +6,8 @@
 //! Speech: the Spanish (`es_MX_f_Allison`) and French (`fr_CA_f_June`) voice prompts of
 //! `asterisk-core-sounds-es-wav` / `-fr-wav` 1.6.1 (professional speakers, 8 kHz 16-bit, CC BY-SA
 //! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`. Music: the
-//! soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons). The English, Russian
+//! soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons), and "Music2" of
+//! `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0). The English, Russian
 //! and Italian voices of the asterisk packages are reserved for independent evaluation and are
 //! never used here.
 //!
@@ -66,7 +67,7 @@ impl Voice {
 pub fn require_debian_audio() -> Option<PathBuf> {
     // The marker of the last package fetch-test-audio.sh unpacks: present once all are.
     let marker = require_input(
-        repo_path(DEBIAN_ROOT).join(".singularity-music-007-2"),
+        repo_path(DEBIAN_ROOT).join(".lugaru-data-1.2-6"),
         "the Debian test audio",
         "bash scripts/fetch-test-audio.sh",
     )?;
@@ -238,6 +239,13 @@ pub fn music_tracks(root: &std::path::Path) -> Vec<PathBuf> {
     tracks
 }
 
+/// `lugaru-data`'s "Music2": ambient music whose loud passages score like speech for a window
+/// or two. It was used to set the music detector's `PIECE_MEDIAN`, so it is a regression case,
+/// not held-out music.
+pub fn lugaru_music2(root: &std::path::Path) -> PathBuf {
+    root.join("usr/share/games/lugaru/Sounds/Music2.ogg")
+}
+
 /// Word error rate for Spanish and French: both sides lower-cased, accents and punctuation
 /// removed (the transcripts drop some accents: "numero", "contrasena"), apostrophes split words
 /// ("l'appel" → "l appel"), single digits read as words in the language; then a word-level
@@ -288,6 +296,11 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
 /// `seconds` of `track` (decoded by callscribe itself), from 20 s in, looped when the track is
 /// shorter, as 16 kHz mono samples at a peak of about −12 dBFS: hold music as a line plays it.
 pub fn music_loop(track: &std::path::Path, seconds: f64) -> Vec<f32> {
+    music_loop_from(track, 20.0, seconds)
+}
+
+/// [`music_loop`] with the part skipped at the start (at most half the track) given.
+pub fn music_loop_from(track: &std::path::Path, skip_s: f64, seconds: f64) -> Vec<f32> {
     let bytes = std::fs::read(track).unwrap_or_else(|e| panic!("{}: {e}", track.display()));
     let limits = callscribe::config::Limits {
         max_bytes: 64 << 20,
@@ -297,7 +310,7 @@ pub fn music_loop(track: &std::path::Path, seconds: f64) -> Vec<f32> {
     let decoded = callscribe::decode::decode(&bytes, &limits).expect("the track decodes");
     let mono = callscribe::resample::to_mono16k(decoded.pcm).expect("resamples");
     let samples = mono.samples();
-    let skip = (20 * 16_000).min(samples.len() / 2);
+    let skip = ((skip_s * 16_000.0) as usize).min(samples.len() / 2);
     let body = &samples[skip..];
     let n = (seconds * 16_000.0) as usize;
     let out: Vec<f32> = body.iter().copied().cycle().take(n).collect();
