@@ -59,6 +59,10 @@ pub struct TrimOptions {
     /// radio), and count it in [`crate::trim::SpeechReport::music_s`]. Speech over music is
     /// kept. Default: true.
     pub reject_music: bool,
+    /// Exclude steady tones of one or two frequencies held at least 0.2 s anywhere in the
+    /// recording: the network's call-progress tones (ringback, busy, congestion), which the
+    /// VAD takes for speech. Default: true.
+    pub reject_tones: bool,
 }
 
 impl Default for TrimOptions {
@@ -72,6 +76,7 @@ impl Default for TrimOptions {
             detect_beep: true,
             detect_stop_tone: true,
             reject_music: true,
+            reject_tones: true,
         }
     }
 }

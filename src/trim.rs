@@ -4,7 +4,8 @@
 //! Speech is found with earshot, a small neural VAD (16 ms frames at 16 kHz), followed by
 //! hysteresis (separate onset and offset thresholds), bridging of short pauses, removal of short
 //! blips, removal of music alone (hold music, which earshot takes for speech; see
-//! [`TrimOptions::reject_music`]), and padding. Beep and stop tone come from [`crate::tones`] and are masked out of the
+//! [`TrimOptions::reject_music`]), and padding. Beep, stop tone and the network's call-progress
+//! tones ([`TrimOptions::reject_tones`]) come from [`crate::tones`] and are masked out of the
 //! VAD's input so a tone is never reported as speech. earshot only scores frames that pass a
 //! level gate, and sees them with white comfort noise at the recording's noise floor added, so
 //! band-limited telephone line noise is not mistaken for speech (see `vad_scores`).
@@ -104,6 +105,12 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let lower = beep.map_or(0.0, |b| b.end_s);
     let upper = stop_tone.map_or(duration, |t| t.start_s);
 
+    let steady = if opts.reject_tones {
+        tones::find_steady_tones(samples)
+    } else {
+        Vec::new()
+    };
+
     let (gate, floor_dbfs) = energy_gate(samples);
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
@@ -111,7 +118,11 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         let in_beep =
             beep.is_some_and(|b| t1 > b.start_s - TONE_GUARD_S && t0 < b.end_s + TONE_GUARD_S);
         let after_stop = stop_tone.is_some_and(|t| t1 > t.start_s - TONE_GUARD_S);
-        in_beep || after_stop
+        // Tones are few (a ringback every few seconds), so a scan per frame is cheap enough.
+        let in_tone = steady
+            .iter()
+            .any(|t| t1 > t.start_s - TONE_GUARD_S && t0 < t.end_s + TONE_GUARD_S);
+        in_beep || after_stop || in_tone
     };
 
     let active: Vec<bool> = (0..gate.len()).map(|f| gate[f] && !masked(f)).collect();

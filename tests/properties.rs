@@ -328,13 +328,13 @@ fn trim_options() -> impl Strategy<Value = TrimOptions> {
     (
         (0.0f32..1.0, 0.0f32..1.0),
         (0u32..1000, 0u32..1500, 0u32..3000),
-        (any::<bool>(), any::<bool>(), any::<bool>()),
+        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
     )
         .prop_map(
             |(
                 (onset, offset),
                 (min_speech_ms, min_silence_ms, padding_ms),
-                (beep, stop, music),
+                (beep, stop, music, tones),
             )| {
                 TrimOptions {
                     onset_threshold: onset,
@@ -345,6 +345,7 @@ fn trim_options() -> impl Strategy<Value = TrimOptions> {
                     detect_beep: beep,
                     detect_stop_tone: stop,
                     reject_music: music,
+                    reject_tones: tones,
                 }
             },
         )

@@ -280,6 +280,97 @@ fn tones_alone_are_not_speech() {
     }
 }
 
+/// `cycles` of a call-progress cadence at 16 kHz: `on` seconds of the `tones` (Hz, each at
+/// -20 dBFS peak), then `off` seconds of silence.
+fn cadence(tones: &[f64], on: f64, off: f64, cycles: usize) -> Vec<f32> {
+    let rate = TARGET_RATE;
+    let mut burst = vec![0.0f32; (on * f64::from(rate)) as usize];
+    for &f in tones {
+        for (b, s) in burst.iter_mut().zip(sine(f, 0.1, rate, on)) {
+            *b += s;
+        }
+    }
+    let mut one = burst;
+    one.extend(vec![0.0; (off * f64::from(rate)) as usize]);
+    one.iter()
+        .copied()
+        .cycle()
+        .take(one.len() * cycles)
+        .collect()
+}
+
+/// Ringback and busy tones are no speech (the VAD takes the British ones for speech when tones
+/// are not rejected, and Whisper then wrote sentences), and a caller speaking between two
+/// ringbacks keeps exactly their speech.
+#[test]
+fn call_progress_tones_are_not_speech() {
+    let tones_kept = TrimOptions {
+        reject_tones: false,
+        ..unpadded()
+    };
+    let cases = [
+        (
+            "British ringback",
+            cadence(&[400.0, 450.0], 0.4, 0.2, 1),
+            2.4,
+        ),
+        (
+            "North American ringback",
+            cadence(&[440.0, 480.0], 2.0, 4.0, 1),
+            0.0,
+        ),
+        ("European ringback", cadence(&[425.0], 1.0, 4.0, 1), 0.0),
+        (
+            "North American busy",
+            cadence(&[480.0, 620.0], 0.5, 0.5, 1),
+            0.0,
+        ),
+        ("British busy", cadence(&[400.0], 0.375, 0.375, 1), 0.0),
+    ];
+    let mut seen_as_speech = 0;
+    for (name, cycle, pause) in cases {
+        let mut samples = cycle.clone();
+        if pause > 0.0 {
+            // The British ringback: 0.4 s, 0.2 s, 0.4 s, then a 2 s pause.
+            samples.extend(cadence(&[400.0, 450.0], 0.4, pause, 1));
+        }
+        let one = samples.clone();
+        while samples.len() < 30 * TARGET_RATE as usize {
+            samples.extend_from_slice(&one);
+        }
+        let audio = Mono16k::from_samples(Zeroizing::new(samples));
+        let report = find_speech(&audio, &unpadded());
+        assert_eq!(report.span, None, "{name} reported as speech: {report:?}");
+        seen_as_speech += usize::from(find_speech(&audio, &tones_kept).span.is_some());
+    }
+    assert!(
+        seen_as_speech >= 2,
+        "only {seen_as_speech} cadences look like speech untreated"
+    );
+
+    let entry = Manifest::get().entry("pcm16-16000hz-mono-speech.wav");
+    let speech = mono16k(entry);
+    let ring = cadence(&[400.0, 450.0], 0.4, 0.2, 1);
+    let mut ringback = ring.clone();
+    ringback.extend(cadence(&[400.0, 450.0], 0.4, 2.0, 1));
+    let mut samples: Vec<f32> = ringback.iter().chain(&ringback).copied().collect();
+    let offset = samples.len() as f64 / f64::from(TARGET_RATE);
+    samples.extend_from_slice(speech.samples());
+    samples.extend(ringback.iter().chain(&ringback));
+    let audio = Mono16k::from_samples(Zeroizing::new(samples));
+    let span = find_speech(&audio, &unpadded())
+        .span
+        .expect("the caller's speech");
+    let (start, end) = (
+        offset + entry.speech_start_s.expect("speech start"),
+        offset + entry.speech_end_s.expect("speech end"),
+    );
+    assert!(
+        (span.start_s - start).abs() <= BOUNDARY_S && (span.end_s - end).abs() <= BOUNDARY_S,
+        "span {span:?}, speech {start:.3}–{end:.3}"
+    );
+}
+
 /// Padding widens the span by the padding on each side (clamped to the recording and to the
 /// beep/stop tone), and never moves it inward.
 #[test]

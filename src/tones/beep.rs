@@ -12,17 +12,17 @@ use super::{mean_square_at, median, Beep, FS};
 /// FFT size for the beep scan: 512 samples = 32 ms, 31.25 Hz bins. Fine enough that DTMF's two
 /// tones (≥ 268 Hz apart) and a 100 Hz voice's harmonics fall in separate peaks, short enough
 /// for three frames inside a 100 ms beep.
-const BEEP_FFT: usize = 512;
+pub(super) const BEEP_FFT: usize = 512;
 /// Hop between FFT frames: 256 samples = 16 ms (50 % overlap, where Hann windows sum flat, so no
 /// instant of the beep is under-weighted).
-const BEEP_HOP: usize = 256;
+pub(super) const BEEP_HOP: usize = 256;
 /// Lowest beep frequency considered, in Hz: the bottom of the telephone band (300–3400 Hz,
 /// ITU-T G.712), which also keeps mains hum and its low harmonics out.
-const BEEP_MIN_HZ: f64 = 300.0;
+pub(super) const BEEP_MIN_HZ: f64 = 300.0;
 /// Highest beep frequency considered, in Hz: the top of the telephone band.
-const BEEP_MAX_HZ: f64 = 3400.0;
+pub(super) const BEEP_MAX_HZ: f64 = 3400.0;
 /// Half-width of the peak's neighbourhood, in bins: a Hann window's main lobe is ±2 bins wide.
-const BEEP_PEAK_HALF_WIDTH: usize = 2;
+pub(super) const BEEP_PEAK_HALF_WIDTH: usize = 2;
 /// Share of a frame's energy the peak's neighbourhood must hold: a pure tone with noise 10 dB
 /// down still passes; voiced speech (energy over several harmonics) and DTMF (two equal tones,
 /// ~0.5 each) do not.
@@ -271,7 +271,7 @@ fn measure_tone(samples: &[f32], from: usize, to: usize, freq: f64) -> Option<To
 }
 
 /// The single-tone test on [`BEEP_FFT`]-sample frames.
-struct Spectrum {
+pub(super) struct Spectrum {
     fft: Arc<dyn RealToComplex<f32>>,
     hann: Vec<f32>,
     /// Σ w², to turn windowed energy back into mean-square power.
@@ -285,7 +285,7 @@ struct Spectrum {
 }
 
 impl Spectrum {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         // Periodic Hann, the form whose 50 %-overlapped copies sum to a constant.
         let hann: Vec<f32> = (0..BEEP_FFT)
             .map(|i| (0.5 - 0.5 * (TAU * i as f64 / BEEP_FFT as f64).cos()) as f32)
@@ -306,10 +306,18 @@ impl Spectrum {
     /// The tone frequency in Hz of a [`BEEP_FFT`]-sample frame: `None` unless one peak holds
     /// [`BEEP_MIN_CONCENTRATION`] of the frame's energy at ≥ [`BEEP_MIN_DBFS`].
     fn tonal(&mut self, frame: &[f32]) -> Option<f64> {
+        let level = self.power_spectrum(frame, BEEP_MIN_DBFS)?;
+        single_tone(&self.power, level)
+    }
+
+    /// Fills [`Self::power`] with the one-sided Hann power spectrum of a [`BEEP_FFT`]-sample
+    /// frame and returns the frame's mean-square level; `None` (spectrum not computed) below
+    /// `min_dbfs`.
+    pub(super) fn power_spectrum(&mut self, frame: &[f32], min_dbfs: f64) -> Option<f64> {
         let level = window_into(frame, &self.hann, &mut self.frame) / self.hann_energy;
         // Cheap exit for silence and quiet noise, which is most of what precedes a beep (and
         // for NaN, which no comparison passes).
-        if level.is_nan() || level < mean_square_at(BEEP_MIN_DBFS) {
+        if level.is_nan() || level < mean_square_at(min_dbfs) {
             return None;
         }
         // realfft only fails on wrongly sized buffers, and these are sized by the plan.
@@ -319,7 +327,12 @@ impl Spectrum {
         for (p, z) in self.power.iter_mut().zip(&self.spectrum) {
             *p = f64::from(z.re).powi(2) + f64::from(z.im).powi(2);
         }
-        single_tone(&self.power, level)
+        Some(level)
+    }
+
+    /// The power spectrum [`Self::power_spectrum`] last computed.
+    pub(super) fn power(&self) -> &[f64] {
+        &self.power
     }
 }
 

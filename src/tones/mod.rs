@@ -10,6 +10,8 @@
 //!   follows it
 //! - `beep`: [`find_leading_beep`], a pure tone near the start (realfft spectra, then a
 //!   demodulated measurement)
+//! - `progress`: [`find_steady_tones`], call-progress tones (ringback, busy) anywhere: the
+//!   beep's frame test widened to pairs of tones, held at least 0.2 s (see that module)
 //!
 //! # Method
 //! - **DTMF** ([`find_dtmf`]): Goertzel filters at the 8 ITU-T Q.23 frequencies over 25 ms
@@ -40,12 +42,14 @@
 
 mod beep;
 mod dtmf;
+mod progress;
 mod stop_tone;
 #[cfg(test)]
 mod test_signals;
 
 pub use beep::find_leading_beep;
 pub use dtmf::find_dtmf;
+pub use progress::{find_steady_tones, SteadyTone};
 pub use stop_tone::{find_stop_tone, stop_tone_among};
 
 /// The only sample rate this module accepts, in Hz (the pipeline's rate after resampling).
