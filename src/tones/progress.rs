@@ -128,7 +128,7 @@ pub fn find_steady_tones(samples: &[f32]) -> Vec<SteadyTone> {
             .and_then(|_| tone_peaks(analyser.power()));
         let extended = run.zip(peaks).and_then(|(r, p)| r.extended(p));
         if extended.is_none() {
-            close(run, start - BEEP_HOP + BEEP_FFT);
+            close(run, start + BEEP_FFT - BEEP_HOP);
         }
         run = extended.or_else(|| {
             peaks.map(|p| Run {
@@ -140,7 +140,7 @@ pub fn find_steady_tones(samples: &[f32]) -> Vec<SteadyTone> {
         });
         start += BEEP_HOP;
     }
-    close(run, start - BEEP_HOP + BEEP_FFT);
+    close(run, start + BEEP_FFT - BEEP_HOP);
     found
 }
 
