@@ -18,9 +18,9 @@ pub(super) const BEEP_FFT: usize = 512;
 pub(super) const BEEP_HOP: usize = 256;
 /// Lowest beep frequency considered, in Hz: the bottom of the telephone band (300–3400 Hz,
 /// ITU-T G.712), which also keeps mains hum and its low harmonics out.
-pub(super) const BEEP_MIN_HZ: f64 = 300.0;
+const BEEP_MIN_HZ: f64 = 300.0;
 /// Highest beep frequency considered, in Hz: the top of the telephone band.
-pub(super) const BEEP_MAX_HZ: f64 = 3400.0;
+const BEEP_MAX_HZ: f64 = 3400.0;
 /// Half-width of the peak's neighbourhood, in bins: a Hann window's main lobe is ±2 bins wide.
 pub(super) const BEEP_PEAK_HALF_WIDTH: usize = 2;
 /// Share of a frame's energy the peak's neighbourhood must hold: a pure tone with noise 10 dB
@@ -348,15 +348,24 @@ fn window_into(frame: &[f32], window: &[f32], out: &mut [f32]) -> f64 {
     energy
 }
 
-/// The single-tone test on a one-sided Hann power spectrum of a frame with mean-square power
-/// `level`: returns the tone's frequency in Hz.
-fn single_tone(power: &[f64], level: f64) -> Option<f64> {
+/// A one-sided power spectrum's total energy, and its first and last bins inside
+/// [`BEEP_MIN_HZ`]–[`BEEP_MAX_HZ`].
+pub(super) fn band(power: &[f64]) -> (f64, usize, usize) {
     let half = power.len() - 1;
     // One-sided total: DC and Nyquist appear once in the two-sided spectrum, the rest twice.
     let total: f64 = power[1..half].iter().sum::<f64>() + (power[0] + power[half]) / 2.0;
     let bin_hz = FS / (2 * half) as f64;
     let lo = (BEEP_MIN_HZ / bin_hz).ceil() as usize;
     let hi = (BEEP_MAX_HZ / bin_hz).floor() as usize;
+    (total, lo, hi)
+}
+
+/// The single-tone test on a one-sided Hann power spectrum of a frame with mean-square power
+/// `level`: returns the tone's frequency in Hz.
+fn single_tone(power: &[f64], level: f64) -> Option<f64> {
+    let (total, lo, hi) = band(power);
+    let half = power.len() - 1;
+    let bin_hz = FS / (2 * half) as f64;
     let peak = (lo..=hi).max_by(|&a, &b| power[a].total_cmp(&power[b]))?;
     let around = power.get(peak - BEEP_PEAK_HALF_WIDTH..=peak + BEEP_PEAK_HALF_WIDTH)?;
     let concentration = around.iter().sum::<f64>() / total;

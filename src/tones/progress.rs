@@ -13,7 +13,7 @@
 //! on-period of the common cadences (congestion, 0.25 s on and off) fits, a syllable does not
 //! hold its pitch that long that purely.
 
-use super::beep::{Spectrum, BEEP_FFT, BEEP_HOP, BEEP_MAX_HZ, BEEP_MIN_HZ, BEEP_PEAK_HALF_WIDTH};
+use super::beep::{band, Spectrum, BEEP_FFT, BEEP_HOP, BEEP_PEAK_HALF_WIDTH};
 use super::{power_ratio, FS};
 
 /// Share of a frame's energy its one or two peaks must hold.
@@ -67,8 +67,8 @@ impl Run {
     /// The run with `peaks` added, if it stays one steady tone (or pair): every centroid
     /// within [`MAX_DRIFT_BINS`] of the run's others.
     fn extended(self, peaks: Peaks) -> Option<Self> {
-        let low = lower(self.low, peaks)?;
-        let high = upper(self.high, peaks)?;
+        let low = each(self.low, peaks, f64::min)?;
+        let high = each(self.high, peaks, f64::max)?;
         let steady = match (low, high) {
             (Peaks::One(a), Peaks::One(b)) => b - a <= MAX_DRIFT_BINS,
             (Peaks::Two(a1, a2), Peaks::Two(b1, b2)) => {
@@ -85,20 +85,12 @@ impl Run {
     }
 }
 
-/// Each tone's lower centroid of two frames of the same kind.
-fn lower(a: Peaks, b: Peaks) -> Option<Peaks> {
+/// `pick` applied tone by tone to two frames of the same kind (the lower or the higher
+/// centroid of each tone); `None` for a single tone against a pair.
+fn each(a: Peaks, b: Peaks, pick: fn(f64, f64) -> f64) -> Option<Peaks> {
     match (a, b) {
-        (Peaks::One(x), Peaks::One(y)) => Some(Peaks::One(x.min(y))),
-        (Peaks::Two(x1, x2), Peaks::Two(y1, y2)) => Some(Peaks::Two(x1.min(y1), x2.min(y2))),
-        _ => None,
-    }
-}
-
-/// Each tone's higher centroid of two frames of the same kind.
-fn upper(a: Peaks, b: Peaks) -> Option<Peaks> {
-    match (a, b) {
-        (Peaks::One(x), Peaks::One(y)) => Some(Peaks::One(x.max(y))),
-        (Peaks::Two(x1, x2), Peaks::Two(y1, y2)) => Some(Peaks::Two(x1.max(y1), x2.max(y2))),
+        (Peaks::One(x), Peaks::One(y)) => Some(Peaks::One(pick(x, y))),
+        (Peaks::Two(x1, x2), Peaks::Two(y1, y2)) => Some(Peaks::Two(pick(x1, y1), pick(x2, y2))),
         _ => None,
     }
 }
@@ -147,14 +139,11 @@ pub fn find_steady_tones(samples: &[f32]) -> Vec<SteadyTone> {
 /// The one or two tones holding [`MIN_CONCENTRATION`] of a power spectrum, or `None`.
 fn tone_peaks(power: &[f64]) -> Option<Peaks> {
     let half = power.len() - 1;
-    let total: f64 = power[1..half].iter().sum::<f64>() + (power[0] + power[half]) / 2.0;
+    let (total, lo, hi) = band(power);
     // Samples too large for f32 arithmetic leave infinities and NaNs: nothing to measure.
     if !total.is_finite() || total <= 0.0 {
         return None;
     }
-    let bin_hz = FS / (2 * half) as f64;
-    let lo = (BEEP_MIN_HZ / bin_hz).ceil() as usize;
-    let hi = (BEEP_MAX_HZ / bin_hz).floor() as usize;
     let w = BEEP_PEAK_HALF_WIDTH;
     // Energy and energy-weighted bin sum over bins [a, b].
     let region = |a: usize, b: usize| -> (f64, f64) {
