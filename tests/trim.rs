@@ -353,22 +353,30 @@ fn call_progress_tones_are_not_speech() {
     let ring = cadence(&[400.0, 450.0], 0.4, 0.2, 1);
     let mut ringback = ring.clone();
     ringback.extend(cadence(&[400.0, 450.0], 0.4, 2.0, 1));
-    let mut samples: Vec<f32> = ringback.iter().chain(&ringback).copied().collect();
-    let offset = samples.len() as f64 / f64::from(TARGET_RATE);
-    samples.extend_from_slice(speech.samples());
-    samples.extend(ringback.iter().chain(&ringback));
-    let audio = Mono16k::from_samples(Zeroizing::new(samples));
-    let span = find_speech(&audio, &unpadded())
-        .span
-        .expect("the caller's speech");
-    let (start, end) = (
-        offset + entry.speech_start_s.expect("speech start"),
-        offset + entry.speech_end_s.expect("speech end"),
-    );
-    assert!(
-        (span.start_s - start).abs() <= BOUNDARY_S && (span.end_s - end).abs() <= BOUNDARY_S,
-        "span {span:?}, speech {start:.3}–{end:.3}"
-    );
+    // The special information tones an intercept announcement opens with (913.8, 1,370.6 and
+    // 1,776.7 Hz; 274, 274 and 380 ms), straight before the speech.
+    let sit: Vec<f32> = [(913.8, 0.274), (1370.6, 0.274), (1776.7, 0.380)]
+        .iter()
+        .flat_map(|&(f, on)| cadence(&[f], on, 0.0, 1))
+        .collect();
+    for (name, before) in [("ringback", ringback.repeat(2)), ("SIT", sit)] {
+        let mut samples = before;
+        let offset = samples.len() as f64 / f64::from(TARGET_RATE);
+        samples.extend_from_slice(speech.samples());
+        samples.extend(ringback.iter().chain(&ringback));
+        let audio = Mono16k::from_samples(Zeroizing::new(samples));
+        let span = find_speech(&audio, &unpadded())
+            .span
+            .expect("the caller's speech");
+        let (start, end) = (
+            offset + entry.speech_start_s.expect("speech start"),
+            offset + entry.speech_end_s.expect("speech end"),
+        );
+        assert!(
+            (span.start_s - start).abs() <= BOUNDARY_S && (span.end_s - end).abs() <= BOUNDARY_S,
+            "after {name}: span {span:?}, speech {start:.3}–{end:.3}"
+        );
+    }
 }
 
 /// Padding widens the span by the padding on each side (clamped to the recording and to the

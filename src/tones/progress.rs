@@ -242,6 +242,40 @@ mod tests {
     }
 
     #[test]
+    fn japanese_ringback_and_special_information_tones_are_found() {
+        // Japanese ringback: 400 Hz amplitude-modulated at 16 Hz (sidebands at 384 and
+        // 416 Hz, within the ±2 bins of one tone), 1 s on, 2 s off.
+        let burst: Vec<f32> = sines(&[(400.0, -20.0)], 1.0)
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let t = i as f64 / FS;
+                x * (0.5 + 0.5 * (std::f64::consts::TAU * 16.0 * t).sin()) as f32
+            })
+            .collect();
+        let japan = concat(&[burst.clone(), silence(2.0), burst, silence(2.0)]);
+        let found = find_steady_tones(&japan);
+        assert_eq!(found.len(), 2, "{found:?}");
+        for (tone, start) in found.iter().zip([0.0, 3.0]) {
+            assert!((tone.start_s - start).abs() < 0.1, "{tone:?}");
+            assert!(tone.end_s - tone.start_s > 0.8, "{tone:?}");
+        }
+        // The special information tones before an intercept announcement ("the number you
+        // have dialled is not in service"): 913.8, 1,370.6 and 1,776.7 Hz, 274, 274 and
+        // 380 ms (ITU-T E.180 / Telcordia SR-2275), one after the other without a gap.
+        let sit = concat(&[
+            sines(&[(913.8, -20.0)], 0.274),
+            sines(&[(1370.6, -20.0)], 0.274),
+            sines(&[(1776.7, -20.0)], 0.380),
+            silence(1.0),
+        ]);
+        let found = find_steady_tones(&sit);
+        assert_eq!(found.len(), 3, "{found:?}");
+        let covered: f64 = found.iter().map(|t| t.end_s - t.start_s).sum();
+        assert!(covered > 0.8, "{found:?}");
+    }
+
+    #[test]
     fn harmonics_of_one_voice_short_bursts_and_noise_are_not_tones() {
         // A 300 Hz fundamental with a strong second harmonic: one voice, not two tones.
         assert!(find_steady_tones(&sines(&[(300.0, -20.0), (600.0, -24.0)], 1.0)).is_empty());
