@@ -299,9 +299,9 @@ fn cadence(tones: &[f64], on: f64, off: f64, cycles: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Ringback and busy tones are no speech (the VAD takes the British ones for speech when tones
-/// are not rejected, and Whisper then wrote sentences), and a caller speaking between two
-/// ringbacks keeps exactly their speech.
+/// Ringback, busy, dial and fax tones are no speech (the VAD takes the British ones for speech
+/// when tones are not rejected, and Whisper then wrote sentences), and a caller speaking between
+/// two ringbacks, or straight after the special information tones, keeps exactly their speech.
 #[test]
 fn call_progress_tones_are_not_speech() {
     let tones_kept = TrimOptions {
@@ -326,6 +326,21 @@ fn call_progress_tones_are_not_speech() {
             0.0,
         ),
         ("British busy", cadence(&[400.0], 0.375, 0.375, 1), 0.0),
+        ("dial tone", cadence(&[350.0, 440.0], 1.0, 0.0, 1), 0.0),
+        // A fax machine calling: its calling tone (1,100 Hz, 0.5 s every 3.5 s), and the
+        // answering fax's 2,100 Hz tone with a phase reversal every 450 ms.
+        ("fax calling tone", cadence(&[1100.0], 0.5, 3.0, 1), 0.0),
+        (
+            "fax answer tone",
+            {
+                let half = cadence(&[2100.0], 0.45, 0.0, 1);
+                half.iter()
+                    .copied()
+                    .chain(half.iter().map(|x| -x))
+                    .collect()
+            },
+            0.0,
+        ),
     ];
     let mut seen_as_speech = 0;
     for (name, cycle, pause) in cases {
