@@ -135,6 +135,9 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         let verdict = music::reject(samples, &merged, &scores);
         // The last frame may be partial (zero-padded for the VAD).
         music_s = (verdict.music_frames as f64 * frame_s).min(duration);
+        if music_s > 0.0 {
+            tracing::debug!(music_s, "music removed from the speech found");
+        }
         // What is left around removed music must still be long enough to be speech.
         merged = drop_short(verdict.kept, opts);
     }
