@@ -115,13 +115,12 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
         let t1 = t0 + VAD_FRAME as f64 / 16_000.0;
-        let in_beep =
-            beep.is_some_and(|b| t1 > b.start_s - TONE_GUARD_S && t0 < b.end_s + TONE_GUARD_S);
+        // The frame touches the tone `[start, end)` widened by the guard on each side.
+        let near = |start: f64, end: f64| t1 > start - TONE_GUARD_S && t0 < end + TONE_GUARD_S;
+        let in_beep = beep.is_some_and(|b| near(b.start_s, b.end_s));
         let after_stop = stop_tone.is_some_and(|t| t1 > t.start_s - TONE_GUARD_S);
         // Tones are few (a ringback every few seconds), so a scan per frame is cheap enough.
-        let in_tone = steady
-            .iter()
-            .any(|t| t1 > t.start_s - TONE_GUARD_S && t0 < t.end_s + TONE_GUARD_S);
+        let in_tone = steady.iter().any(|t| near(t.start_s, t.end_s));
         in_beep || after_stop || in_tone
     };
 
