@@ -14,6 +14,10 @@
 #   score like speech for a window or two) is a regression case of the music detector
 #   (src/vad/music.rs, PIECE_MEDIAN). Licence CC BY-SA 3.0, by Wolfire Games (see its copyright
 #   file).
+# - titanion-data, torus-trooper-data: the games Titanion and Torus Trooper by Kenta Cho (BSD
+#   licence, see each copyright file), whose loud electronic music on a hot line made Whisper
+#   invent sentences until MUSIC_NO_SPEECH (src/transcribe.rs): regression cases of the music
+#   tests.
 #
 # Every package is pinned by version and by the sha256 of its .deb; nothing is installed (the
 # packages are unpacked with dpkg-deb into the cache). Idempotent: a package already unpacked is
@@ -30,6 +34,8 @@ readonly PACKAGES=(
     "asterisk-core-sounds-fr 1.6.1-1 04c82c78c570c43a7136cbc5e2488d0c470b775468dff9fbce4a131b18cf1056"
     "singularity-music 007-2 139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"
     "lugaru-data 1.2-6 6a25e8d2d7c2d94b7873669d1f52137b2ba56e86ba5c2f08fefeacd65e526023"
+    "titanion-data 0.3.dfsg1-8 8a291c78bbd2b48e932439aefa219243ea72095e5a92cabb69b54af4797e2008"
+    "torus-trooper-data 0.22.dfsg1-13 774d4134f57dd201ae89471b2d3fd1f0b7255dc0ceabcfe0d9e6c3e6b34499aa"
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then

@@ -318,6 +318,90 @@ pub fn music_loop_from(track: &std::path::Path, skip_s: f64, seconds: f64) -> Ve
     out.iter().map(|s| s * 0.25 / peak).collect()
 }
 
+/// The music of `titanion-data` 0.3 and `torus-trooper-data` 0.22 (Kenta Cho's games, BSD
+/// licence): loud electronic tracks, held out of the music detector's tuning, that slipped past
+/// it and made Whisper invent sentences until `MUSIC_NO_SPEECH` (src/transcribe.rs). `name` is a
+/// file stem: `ttn1`–`ttn3` (titanion) or `tt1`–`tt4` (torus-trooper).
+pub fn kenta_cho_track(root: &std::path::Path, name: &str) -> PathBuf {
+    let game = if name.starts_with("ttn") {
+        "titanion"
+    } else {
+        "torus-trooper"
+    };
+    root.join(format!("usr/share/games/{game}/sounds/musics/{name}.ogg"))
+}
+
+/// `seconds` of `track` from its start, looped, as a telephone line carries it: `gain_db` applied
+/// to the decoded samples (a positive gain clips, as a hot line does), band-limited to
+/// 300–3,400 Hz by the 2-pole Butterworth sections of ffmpeg's `highpass` and `lowpass`, taken to
+/// 8 kHz (one more low-pass section against aliasing, then every other sample) and µ-law
+/// companded (µ = 255, 8 bits); a 16-bit WAV. The way the music was measured in the README's "How
+/// well `no_speech` holds" (there with ffmpeg), so its failures can be replayed here.
+pub fn telephone_music(track: &std::path::Path, gain_db: f64, seconds: f64) -> Vec<u8> {
+    let bytes = std::fs::read(track).unwrap_or_else(|e| panic!("{}: {e}", track.display()));
+    let limits = callscribe::config::Limits {
+        max_bytes: 64 << 20,
+        max_duration_s: 1800.0,
+        ..callscribe::config::Limits::default()
+    };
+    let decoded = callscribe::decode::decode(&bytes, &limits).expect("the track decodes");
+    let mono = callscribe::resample::to_mono16k(decoded.pcm).expect("resamples");
+    let gain = 10f64.powf(gain_db / 20.0);
+    let n = (seconds * 16_000.0) as usize;
+    let mut line: Vec<f64> = mono
+        .samples()
+        .iter()
+        .cycle()
+        .take(n)
+        .map(|&s| f64::from(s) * gain)
+        .collect();
+    for (kind, hz) in [
+        (Pass::High, 300.0),
+        (Pass::Low, 3_400.0),
+        (Pass::Low, 3_400.0),
+    ] {
+        biquad(&mut line, kind, hz, 16_000.0);
+    }
+    let mu = 255.0f64;
+    let samples: Vec<f32> = line
+        .iter()
+        .step_by(2)
+        .map(|&x| {
+            let x = x.clamp(-1.0, 1.0);
+            let code = (x.signum() * (1.0 + mu * x.abs()).ln() / (1.0 + mu).ln() * 127.0).round();
+            let y = code / 127.0;
+            (y.signum() * ((1.0 + mu).powf(y.abs()) - 1.0) / mu) as f32
+        })
+        .collect();
+    wav_pcm16(RATE, 1, &samples)
+}
+
+#[derive(Clone, Copy)]
+enum Pass {
+    High,
+    Low,
+}
+
+/// One 2-pole Butterworth section (Q = 1/√2, the Audio EQ Cookbook's coefficients, as ffmpeg's
+/// `highpass` and `lowpass` filters), in place, direct form I.
+fn biquad(x: &mut [f64], kind: Pass, hz: f64, rate: f64) {
+    let w = 2.0 * std::f64::consts::PI * hz / rate;
+    let alpha = w.sin() / (2.0 * std::f64::consts::FRAC_1_SQRT_2);
+    let cos = w.cos();
+    let (b0, b1) = match kind {
+        Pass::Low => ((1.0 - cos) / 2.0, 1.0 - cos),
+        Pass::High => ((1.0 + cos) / 2.0, -(1.0 + cos)),
+    };
+    let (a0, a1, a2) = (1.0 + alpha, -2.0 * cos, 1.0 - alpha);
+    let (b0, b1, b2, a1, a2) = (b0 / a0, b1 / a0, b0 / a0, a1 / a0, a2 / a0);
+    let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+    for s in x.iter_mut() {
+        let y = b0 * *s + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+        (x2, x1, y2, y1) = (x1, *s, y1, y);
+        *s = y;
+    }
+}
+
 /// A voicemail's 8 kHz samples (from [`Voicemail::wav`]) at 16 kHz, repeated sample by sample
 /// (the music bed is mixed at 16 kHz; the voice keeps its telephone band).
 pub fn voicemail_16k(vm: &Voicemail) -> Vec<f32> {
