@@ -7,7 +7,8 @@
 //! `asterisk-core-sounds-es-wav` / `-fr-wav` 1.6.1 (professional speakers, 8 kHz 16-bit, CC BY-SA
 //! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`. Music: the
 //! soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons), and "Music2" of
-//! `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0). The English, Russian
+//! `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data` 0.3 and
+//! `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian
 //! and Italian voices of the asterisk packages are reserved for independent evaluation and are
 //! never used here.
 //!
