@@ -656,15 +656,15 @@ fn hold_music_alone_is_no_speech_with_every_model() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Loud electronic music on a hot telephone line: titanion's "ttn1" and "ttn3" and
-/// torus-trooper's "tt2", 60 s from their start, +4 dB of gain (so clipped), and "tt2" at -6 dB,
-/// through the telephone band and µ-law. Pieces of them get past the music detector, and Whisper
-/// wrote a sentence over each ("I hope.", "I'm not going to be here.", "I'm not going to be able
-/// to do it.") until a recording holding music dropped every segment whose window Whisper doubts
-/// is speech (`MUSIC_NO_SPEECH`, src/transcribe.rs). Each must be `no_speech` with no words, with
-/// tiny.en and with base q8_0. Built here in Rust rather than by ffmpeg, two of the eight runs
-/// still gave a sentence with the rule switched off (2026-12-05, release build): "ttn1" +4 dB
-/// with tiny.en ("I hope.") and "tt2" +4 dB with base q8_0.
+/// Loud electronic music on a hot telephone line: titanion's "ttn1" and torus-trooper's "tt2",
+/// 60 s from their start, +4 dB of gain (so clipped), through the telephone band and µ-law.
+/// Pieces of them get past the music detector, and Whisper wrote a sentence over them ("I
+/// hope.", "I'm not going to be able to do it.") until a recording holding music dropped every
+/// segment whose window Whisper doubts is speech (`MUSIC_NO_SPEECH`, src/transcribe.rs). Each
+/// must be `no_speech` with no words, with tiny.en and with base q8_0. With the rule switched
+/// off (2026-12-05, release build), "ttn1" gave "I hope." with tiny.en and "tt2" gave that
+/// sentence with base q8_0; titanion's "ttn3" and "tt2" at -6 dB, which had given words through
+/// ffmpeg's telephone line, gave none through this one and are left out (a minute of CI time).
 #[test]
 fn loud_music_on_a_hot_line_gives_no_invented_words() {
     let (Some(tiny), Some(base), Some(root)) = (
@@ -674,7 +674,7 @@ fn loud_music_on_a_hot_line_gives_no_invented_words() {
     ) else {
         return;
     };
-    let cases = [("ttn1", 4.0), ("ttn3", 4.0), ("tt2", 4.0), ("tt2", -6.0)];
+    let cases = [("ttn1", 4.0), ("tt2", 4.0)];
     let loops: Vec<(String, Vec<u8>)> = cases
         .iter()
         .map(|&(name, gain_db)| {
