@@ -302,14 +302,7 @@ pub fn music_loop(track: &std::path::Path, seconds: f64) -> Vec<f32> {
 
 /// [`music_loop`] with the part skipped at the start (at most half the track) given.
 pub fn music_loop_from(track: &std::path::Path, skip_s: f64, seconds: f64) -> Vec<f32> {
-    let bytes = std::fs::read(track).unwrap_or_else(|e| panic!("{}: {e}", track.display()));
-    let limits = callscribe::config::Limits {
-        max_bytes: 64 << 20,
-        max_duration_s: 1800.0,
-        ..callscribe::config::Limits::default()
-    };
-    let decoded = callscribe::decode::decode(&bytes, &limits).expect("the track decodes");
-    let mono = callscribe::resample::to_mono16k(decoded.pcm).expect("resamples");
+    let mono = decode_track(track);
     let samples = mono.samples();
     let skip = ((skip_s * 16_000.0) as usize).min(samples.len() / 2);
     let body = &samples[skip..];
@@ -317,6 +310,18 @@ pub fn music_loop_from(track: &std::path::Path, skip_s: f64, seconds: f64) -> Ve
     let out: Vec<f32> = body.iter().copied().cycle().take(n).collect();
     let peak = out.iter().fold(0f32, |m, s| m.max(s.abs())).max(1e-6);
     out.iter().map(|s| s * 0.25 / peak).collect()
+}
+
+/// `track` decoded by callscribe itself, as 16 kHz mono.
+fn decode_track(track: &std::path::Path) -> callscribe::audio::Mono16k {
+    let bytes = std::fs::read(track).unwrap_or_else(|e| panic!("{}: {e}", track.display()));
+    let limits = callscribe::config::Limits {
+        max_bytes: 64 << 20,
+        max_duration_s: 1800.0,
+        ..callscribe::config::Limits::default()
+    };
+    let decoded = callscribe::decode::decode(&bytes, &limits).expect("the track decodes");
+    callscribe::resample::to_mono16k(decoded.pcm).expect("resamples")
 }
 
 /// The music of `titanion-data` 0.3 and `torus-trooper-data` 0.22 (Kenta Cho's games, BSD
@@ -339,14 +344,7 @@ pub fn kenta_cho_track(root: &std::path::Path, name: &str) -> PathBuf {
 /// companded (µ = 255, 8 bits); a 16-bit WAV. The way the music was measured in the README's "How
 /// well `no_speech` holds" (there with ffmpeg), so its failures can be replayed here.
 pub fn telephone_music(track: &std::path::Path, gain_db: f64, seconds: f64) -> Vec<u8> {
-    let bytes = std::fs::read(track).unwrap_or_else(|e| panic!("{}: {e}", track.display()));
-    let limits = callscribe::config::Limits {
-        max_bytes: 64 << 20,
-        max_duration_s: 1800.0,
-        ..callscribe::config::Limits::default()
-    };
-    let decoded = callscribe::decode::decode(&bytes, &limits).expect("the track decodes");
-    let mono = callscribe::resample::to_mono16k(decoded.pcm).expect("resamples");
+    let mono = decode_track(track);
     let gain = 10f64.powf(gain_db / 20.0);
     let n = (seconds * 16_000.0) as usize;
     let mut line: Vec<f64> = mono
