@@ -631,26 +631,14 @@ fn hold_music_alone_is_no_speech_with_every_model() {
                 &voicemail::music_loop_from(track, skip_s, seconds),
             );
             let name = track.file_name().map(|n| n.to_string_lossy().into_owned());
-            let result = run_named(&pipeline, name.as_deref().unwrap_or("?"), &wav);
-            let text = result.transcript.as_ref().map(|t| t.text.clone());
-            eprintln!(
-                "{:?} {}: {:?} {:?} {text:?}",
+            let name = name.as_deref().unwrap_or("?");
+            let result = run_named(&pipeline, name, &wav);
+            problems.extend(words_from_music(
                 name,
-                model.display(),
-                result.status,
-                result.reason
-            );
-            if result.status != Status::NoSpeech
-                || result.reason != Some(NoSpeechReason::Music)
-                || text.as_deref().is_some_and(|t| !t.is_empty())
-            {
-                problems.push(format!(
-                    "{name:?} with {}: {:?} {:?} {text:?}",
-                    model.display(),
-                    result.status,
-                    result.reason
-                ));
-            }
+                model,
+                &result,
+                Some(NoSpeechReason::Music),
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -691,24 +679,32 @@ fn loud_music_on_a_hot_line_gives_no_invented_words() {
         let pipeline = pipeline(model, language, |_| {});
         for (name, wav) in &loops {
             let result = run_named(&pipeline, name, wav);
-            let text = result.transcript.as_ref().map(|t| t.text.clone());
-            eprintln!(
-                "{name} {}: {:?} {:?} {text:?}",
-                model.display(),
-                result.status,
-                result.reason
-            );
-            if result.status != Status::NoSpeech || text.as_deref().is_some_and(|t| !t.is_empty()) {
-                problems.push(format!(
-                    "{name} with {}: {:?} {:?} {text:?}",
-                    model.display(),
-                    result.status,
-                    result.reason
-                ));
-            }
+            problems.extend(words_from_music(name, model, &result, None));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// What is wrong with `result`, the run of music `name` with `model`, if anything: it must be
+/// `no_speech` (with `reason`, when one is asked for) and hold no words. Logs the result.
+fn words_from_music(
+    name: &str,
+    model: &Path,
+    result: &RecordingResult,
+    reason: Option<NoSpeechReason>,
+) -> Option<String> {
+    let text = result.transcript.as_ref().map(|t| t.text.clone());
+    let seen = format!(
+        "{name} with {}: {:?} {:?} {text:?}",
+        model.display(),
+        result.status,
+        result.reason
+    );
+    eprintln!("{seen}");
+    let wrong = result.status != Status::NoSpeech
+        || reason.is_some_and(|r| result.reason != Some(r))
+        || text.as_deref().is_some_and(|t| !t.is_empty());
+    wrong.then_some(seen)
 }
 
 /// A caller speaking over a music bed 15 dB below the voice is still found and transcribed in
