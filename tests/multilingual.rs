@@ -23,10 +23,7 @@ use crate::support::model::{
 };
 use crate::support::samples::wav_pcm16;
 use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Voice, Voicemail};
-
-/// Whisper threads: as in `tests/transcribe.rs`, one, so parallel tests never oversubscribe the
-/// 2-core CI machine.
-const THREADS: u32 = 1;
+use crate::transcribe::THREADS;
 
 /// Bound on each language's aggregate WER (edits / reference words) with base, `--language
 /// auto`, 1 thread. Measured 2026-12-04 (0929439) on these eight voicemails: Spanish 4.8% (187
