@@ -85,8 +85,8 @@ for wheel_spec in "${WHEELS[@]}"; do
     inputs+=("$wheel")
 done
 
-# The profile is the caller's choice (CARGO_PROFILE, default release) so the test script can
-# reuse the dev build it compiles anyway instead of compiling whisper.cpp twice.
+# The converter is the caller's choice (CALLSCRIBE_BIN, or the CARGO_PROFILE to build it with):
+# the test script passes the binary its test build made, so nothing is compiled twice.
 if [[ -n ${CALLSCRIBE_BIN:-} ]]; then
     callscribe=("$CALLSCRIBE_BIN")
 else
