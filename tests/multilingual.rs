@@ -19,11 +19,10 @@ use callscribe::{ErrorKind, NoSpeechReason, Pipeline};
 
 use crate::support::model::{
     model_lock, require_base_model, require_base_q8_0_model, require_model, run_with_threads,
-    span_beyond_one_window,
+    span_beyond_one_window, THREADS,
 };
 use crate::support::samples::wav_pcm16;
 use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Voice, Voicemail};
-use crate::transcribe::THREADS;
 
 /// Bound on each language's aggregate WER (edits / reference words) with base, `--language
 /// auto`, 1 thread. Measured 2026-12-04 (0929439) on these eight voicemails: Spanish 4.8% (187

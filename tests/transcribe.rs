@@ -25,7 +25,7 @@ use callscribe::{decode, resample, Pipeline, RunOptions};
 use crate::support::cli_run::run_cli;
 use crate::support::model::{
     model_lock, normalized_words, require_model, run_with_threads, span_beyond_one_window, wer,
-    word_errors, PER_FILE_WER_BOUND, PROMPTED_WAV, PROMPT_DIGITS, PROMPT_GLOBAL,
+    word_errors, PER_FILE_WER_BOUND, PROMPTED_WAV, PROMPT_DIGITS, PROMPT_GLOBAL, THREADS,
 };
 use crate::support::samples::{wav_pcm16, Manifest, SampleEntry};
 
@@ -46,15 +46,6 @@ const AGGREGATE_BOUND: f64 = 0.25;
 /// full one (1500), in aggregate WER. Measured 2026-11-27: both 20.0% (22.9% vs 23.4% before the
 /// normalizer read "5.5.1.2" as digits).
 const AUDIO_CTX_MARGIN: f64 = 0.03;
-
-/// Whisper threads for every run here: 2, the CI machine's cores. Every run holds
-/// `model_lock`, so no two model runs share the machine (two with 2 threads each would
-/// oversubscribe it, and ggml's spinning thread barriers then make them several times slower:
-/// BENCHMARKS.md, "Transcription"); at 1 thread the model tests left one core idle for most of
-/// CI. The results do not depend on it: each of ggml's outputs is summed by one thread, and
-/// pieces decoded side by side give what one after the other gives
-/// (`multilingual::pieces_side_by_side_give_what_one_after_the_other_gives`).
-pub const THREADS: u32 = 2;
 
 fn config(model: &Path, min_audio_ctx: u32) -> PipelineConfig {
     let mut config = PipelineConfig::default();

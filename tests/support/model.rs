@@ -118,6 +118,15 @@ pub fn model_lock() -> MutexGuard<'static, ()> {
     MODEL_RUNS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whisper threads for the model tests: 2, the CI machine's cores. Every run holds
+/// [`model_lock`], so no two model runs share the machine (two with 2 threads each would
+/// oversubscribe it, and ggml's spinning thread barriers then make them several times slower:
+/// BENCHMARKS.md, "Transcription"); at 1 thread the model tests left one core idle for most of
+/// CI. The results do not depend on it: each of ggml's outputs is summed by one thread, and
+/// pieces decoded side by side give what one after the other gives
+/// (`multilingual::pieces_side_by_side_give_what_one_after_the_other_gives`).
+pub const THREADS: u32 = 2;
+
 /// `wav` through `pipeline` with `threads` Whisper threads, no media kept.
 pub fn run_with_threads(
     pipeline: &callscribe::Pipeline,
