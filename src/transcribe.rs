@@ -101,13 +101,31 @@ const HALLUCINATIONS: &[&str] = &[
 ];
 
 /// No-speech probability above which a known hallucination phrase is dropped.
+///
+/// What whisper.cpp reports as a segment's no-speech probability (whisper-rs-sys 0.15) is
+/// Whisper's own only on the first piece of a recording decoded with `--language auto`.
+/// whisper.cpp reads `<|nospeech|>` from row 0 of the state's logits after the prompt's decode,
+/// but that decode copies out only the last prompt token's row, so row 0 still holds the
+/// decode before it: the start-of-transcript row of the language detection on the same window
+/// (the value OpenAI Whisper reads), or else the last step of the window before, where
+/// `<|nospeech|>` is all but never likely (es-101 at 03beca8: 0.048 on its first piece with
+/// `auto`, 0.000 on every other window and on all of them with `--language es`). Upstream:
+/// whisper.cpp pull requests 3945 and 4068 (open). This threshold, [`MUSIC_NO_SPEECH`] and the
+/// rule of [`TranscribeOptions::no_speech_threshold`] were measured on those values. Reading
+/// the start-of-transcript row for every window (a build edit, tried 2026-12-06 at 03beca8)
+/// gives the real value everywhere, but it does not part telephone speech from music: base q8_0
+/// on the 18 benchmark messages after 20 s of hold music gave real segments up to 0.51 (23 of
+/// 155 above 0.3) and invented words over music 0.13–0.68. So that edit waits for these rules
+/// to be fitted again on real values, and is not made.
 const HALLUCINATION_NO_SPEECH: f32 = 0.3;
 
 /// No-speech probability above which any segment is dropped in a recording where the music
 /// detector found music (`SpeechReport::music_s` > 0): what Whisper writes over music that got
-/// past the detector. Measured 2026-12-05 with base q8_0 and tiny.en: the six instrumental
-/// runs of 360 that still gave words (README, "How well `no_speech` holds") had no-speech
-/// probabilities 0.44, 0.58, 0.66, 0.76 and 0.80, and one 0.0; 1,913 segments of real speech
+/// past the detector. The values below are whisper.cpp's, which are Whisper's own only on a
+/// recording's first piece with `auto` ([`HALLUCINATION_NO_SPEECH`]); the rule was set and is
+/// tested on what whisper.cpp reports. Measured 2026-12-05 with base q8_0 and tiny.en: the six
+/// instrumental runs of 360 that still gave words (README, "How well `no_speech` holds") had
+/// no-speech values 0.44, 0.58, 0.66, 0.76 and 0.80, and one 0.0; 1,913 segments of real speech
 /// with base q8_0 were all below 0.001 (997 Spanish and French prompts alone, the 18 benchmark
 /// clips, Spanish and French messages over 25 music beds 15 dB below the speech and over 8 of
 /// them 8 dB below, and those messages without music). The threshold of known hallucinations,
