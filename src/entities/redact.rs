@@ -199,7 +199,7 @@ pub(crate) fn digits(run: &Run, taken: &[Span]) -> Vec<Span> {
 }
 
 /// Sentence punctuation at the end of a word (after its last letter or digit), kept after a
-/// placeholder so the sentence still reads: "555-0142." → "[PHONE].".
+/// placeholder so the sentence still reads: "555-0142." → "\[PHONE\].".
 fn trailing_punctuation(word: &str) -> &str {
     let cut = word
         .char_indices()

@@ -1,7 +1,7 @@
 //! Configuration of the webhook service: one serde tree, also the shape of the TOML file.
 //!
-//! Every field documents its default. [`ServeArgs`](super::ServeArgs) overlays flags and
-//! `CALLSCRIBE_*` variables on this tree after reading the optional file.
+//! Every field documents its default. The binary's `ServeArgs` (`src/cli/serve.rs`) overlays
+//! flags and `CALLSCRIBE_*` variables on this tree after reading the optional file.
 
 use std::fmt;
 use std::net::SocketAddr;

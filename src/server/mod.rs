@@ -21,7 +21,7 @@
 //! [`Server::build`] turns a [`ServerConfig`] and a [`JobRunner`] (normally a
 //! [`Processor`]) into a server; [`router`] gives its axum [`Router`](axum::Router) (testable
 //! without a socket); [`serve`] runs it on a bound listener until a shutdown future resolves and
-//! then drains the queue. [`run`] is what `callscribe serve` calls once it has merged flags,
+//! then drains the queue. [`run()`] is what `callscribe serve` calls once it has merged flags,
 //! environment and the TOML file ([`read_config_file`]) into a [`ServerConfig`]: it adds the
 //! open-file limit, the model load, the listen socket, signals and a tokio runtime.
 //!

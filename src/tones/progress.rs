@@ -95,8 +95,8 @@ fn each(a: Peaks, b: Peaks, pick: fn(f64, f64) -> f64) -> Option<Peaks> {
     }
 }
 
-/// Finds every steady tone of one or two frequencies (300–3400 Hz) lasting at least
-/// [`MIN_TONE_S`], in order.
+/// Finds every steady tone of one or two frequencies (300–3400 Hz) lasting at least 0.2 s
+/// (`MIN_TONE_S`), in order.
 pub fn find_steady_tones(samples: &[f32]) -> Vec<SteadyTone> {
     let mut found = Vec::new();
     if samples.len() < BEEP_FFT {
