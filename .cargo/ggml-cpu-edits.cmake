@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes four edits to ggml's CPU backend, one to ggml's allocator and three to whisper.cpp,
+# It makes four edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
 # in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
 # registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -374,3 +374,58 @@ static void dft(const float* in, int N, float* out) {
 #endif
 
     for (int k = 0; k < N; k++) {")
+
+# 9. Whisper's no-speech probability read where the model gives it: at the start-of-transcript
+# token. OpenAI Whisper takes `<|nospeech|>`'s probability from the logits at the SOT position
+# (`probs_at_sot` in decoding.py: after SOT the model names the language, or says there is no
+# speech), and faster-whisper does the same. whisper.cpp 1.7/1.8 reads it from row 0 of the
+# state's logits after the prompt's decode, but that decode copies out only the last prompt
+# token's row (`batch.logits`), so row 0 holds whatever the previous decode step left there, and
+# it is not the SOT position either when a prompt (`--prompt`) comes first. The value was ≈ 0 on
+# almost every window and now and then a stale 0.9 (measured 2026-12-06 on 50 music tracks:
+# 273 segments, all at 0.000), so the no-speech checks of whisper.cpp (skip a window that is
+# no speech at a low log-probability), of OpenAI Whisper and of `src/transcribe.rs` did not work.
+# Upstream has the same fix open (https://github.com/ggml-org/whisper.cpp/pull/3945, #4068).
+# Here the prompt's decode also copies out the SOT position's row, and the probability is read
+# from it; the graph computes every row's logits already, so it costs one 200 KB copy a window.
+_callscribe_edit("${CMAKE_CURRENT_SOURCE_DIR}/src/whisper.cpp"
+    "whisper.cpp's no-speech probability at the SOT position"
+    "                whisper_batch_prep_legacy(state->batch, prompt.data(), prompt.size(), 0, 0);
+
+                if (!whisper_decode_internal(*ctx, *state, state->batch, params.n_threads, false, params.abort_callback, params.abort_callback_user_data)) {
+                    WHISPER_LOG_ERROR(\"%s: failed to decode\\n\", __func__);
+                    return -8;
+                }
+
+                // Calculate no_speech probability after first decode.
+                // This has to be done before any logit filtering. Hence we cannot use the probs from the whisper_process_logits.
+                {
+                    const int n_logits = ctx->vocab.id_to_token.size();
+                    std::vector<float> logprobs(n_logits);
+                    std::vector<float> probs(n_logits);
+
+                    whisper_compute_logprobs(state->logits, n_logits, logprobs);
+                    whisper_compute_probs(state->logits, n_logits, logprobs, probs);"
+    "                whisper_batch_prep_legacy(state->batch, prompt.data(), prompt.size(), 0, 0);
+                // callscribe: .cargo/ggml-cpu-edits.cmake (the no-speech probability is read at
+                // the SOT position, as OpenAI Whisper reads it; its row is copied out too).
+                const int sot_index = (int) (prompt.size() - prompt_init.size());
+                state->batch.logits[sot_index] = 1;
+
+                if (!whisper_decode_internal(*ctx, *state, state->batch, params.n_threads, false, params.abort_callback, params.abort_callback_user_data)) {
+                    WHISPER_LOG_ERROR(\"%s: failed to decode\\n\", __func__);
+                    return -8;
+                }
+
+                // Calculate no_speech probability after first decode.
+                // This has to be done before any logit filtering. Hence we cannot use the probs from the whisper_process_logits.
+                {
+                    const int n_logits = ctx->vocab.id_to_token.size();
+                    const size_t n_vocab = (size_t) ctx->model.hparams.n_vocab;
+                    std::vector<float> sot_logits(n_logits, -INFINITY);
+                    std::copy_n(state->logits.begin() + sot_index*n_vocab, std::min((size_t) n_logits, n_vocab), sot_logits.begin());
+                    std::vector<float> logprobs(n_logits);
+                    std::vector<float> probs(n_logits);
+
+                    whisper_compute_logprobs(sot_logits, n_logits, logprobs);
+                    whisper_compute_probs(sot_logits, n_logits, logprobs, probs);")

@@ -100,25 +100,37 @@ const HALLUCINATIONS: &[&str] = &[
     "bye",
 ];
 
-/// No-speech probability above which a known hallucination phrase is dropped. Set on the value
-/// whisper.cpp reports ([`Candidate::no_speech`]).
-const HALLUCINATION_NO_SPEECH: f32 = 0.3;
+/// No-speech probability above which a known hallucination phrase is dropped: above almost
+/// every window of real telephone speech measured ([`MUSIC_NO_SPEECH`]: at most 0.51), so a
+/// caller's real "thank you" stays.
+///
+/// This threshold and [`MUSIC_NO_SPEECH`] were 0.3 while whisper.cpp's value was mostly stale
+/// ([`Candidate::no_speech`]); on the real value 0.3 drops real speech (23 of the 155 segments
+/// of the messages after hold music of [`MUSIC_NO_SPEECH`]).
+const HALLUCINATION_NO_SPEECH: f32 = 0.5;
 
-/// No-speech probability above which any segment is dropped in a recording where the music
-/// detector found music (`SpeechReport::music_s` > 0): what Whisper writes over music that got
-/// past the detector. The values below are whisper.cpp's, which are Whisper's own only on a
-/// recording's first piece with `auto` ([`Candidate::no_speech`]); the rule was set and is
-/// tested on what whisper.cpp reports. Measured 2026-12-05 with base q8_0 and tiny.en: the six
-/// instrumental runs of 360 that still gave words (README, "How well `no_speech` holds") had
-/// no-speech values 0.44, 0.58, 0.66, 0.76 and 0.80, and one 0.0; 1,913 segments of real speech
-/// with base q8_0 were all below 0.001 (997 Spanish and French prompts alone, the 18 benchmark
-/// clips, Spanish and French messages over 25 music beds 15 dB below the speech and over 8 of
-/// them 8 dB below, and those messages without music). The threshold of known hallucinations,
-/// well inside that gap. Whisper's own rule (above 0.6 with a mean log-probability below -1)
-/// let all six through: the one below -1 (-1.84) had 0.58, the others -0.01 to -0.90. Over
-/// those music beds (the detector found music in 9 and 23 of the 25 messages) the messages'
-/// WER was the same with the rule as without (17.0 % and 29.8 %, language given).
-const MUSIC_NO_SPEECH: f32 = HALLUCINATION_NO_SPEECH;
+/// In a recording where the music detector found music (`SpeechReport::music_s` > 0), a
+/// segment is dropped when its window's no-speech probability is above this, when its mean
+/// log-probability is below [`MUSIC_LOGPROB`], or when its window's text loops as a whole
+/// ([`loops_as_a_whole`]): what Whisper writes over music that got past the detector.
+///
+/// Measured 2026-12-06 with base q8_0 and `--language auto`, the probability read by the ninth
+/// build edit:
+/// - real speech: the 18 benchmark messages (Spanish, French, English at 8 kHz) after 20 s of
+///   hold music (held-out tracks, the detector found music in every one) and alone. Segments
+///   at no-speech 0.00–0.51, mean log-probability −1.13 to −0.01;
+/// - what Whisper wrote over 17 held-out music tracks with the detector switched off: no-speech
+///   0.13–0.68, log-probability down to −13; the segments above −0.5 were mostly loops of
+///   one sentence ("Ṛí Islands" four times, "I'm gonna go back to the room." fourteen).
+///
+/// No single measure parts the two, so the rule takes the three. Whisper's own rule (above
+/// 0.6 with a log-probability below −1) applies everywhere as well.
+const MUSIC_NO_SPEECH: f32 = 0.6;
+
+/// Mean token log-probability below which a segment is dropped in a recording that holds
+/// music ([`MUSIC_NO_SPEECH`]): real speech measured down to −1.13, invented words over music
+/// mostly −2 to −13.
+const MUSIC_LOGPROB: f32 = -1.5;
 
 /// Compression ratio (text bytes / zlib bytes) above which a segment is a loop: the threshold
 /// of OpenAI Whisper and faster-whisper (`compression_ratio_threshold`).
@@ -263,29 +275,18 @@ pub struct Transcriber {
 struct Candidate {
     segment: TranscriptSegment,
     mean_logp: f32,
-    /// The segment's window's no-speech probability as whisper.cpp reports it (whisper-rs-sys
-    /// 0.15), which is Whisper's own only on the first piece of a recording decoded with
-    /// `--language auto`. whisper.cpp reads `<|nospeech|>` from row 0 of the state's logits
-    /// after the prompt's decode, but that decode copies out only the last prompt token's row,
-    /// so row 0 still holds the decode before it: the start-of-transcript row of the language
-    /// detection on the same window (the value OpenAI Whisper reads), or else the last step of
-    /// the window before, where `<|nospeech|>` is all but never likely (es-101 at 03beca8: 0.048
-    /// on its first piece with `auto`, 0.000 on every other window and on all of them with
-    /// `--language es`). Upstream: whisper.cpp pull requests 3945 and 4068 (open).
-    ///
-    /// [`HALLUCINATION_NO_SPEECH`], [`MUSIC_NO_SPEECH`] and the rule of
-    /// [`TranscribeOptions::no_speech_threshold`] were measured on these values. Reading the
-    /// start-of-transcript row for every window (a build edit, tried 2026-12-06 at 03beca8)
-    /// gives the real value everywhere, but it does not part telephone speech from music: base
-    /// q8_0 on the 18 benchmark messages after 20 s of hold music gave real segments up to 0.51
-    /// (23 of 155 above 0.3) and invented words over music 0.13–0.68. Rules fitted again on the
-    /// real values (in a recording holding music: no-speech above 0.6, mean log-probability
-    /// below −1.5, or a window whose text loops as a whole) kept every word of those messages
-    /// and gave no words on 300 runs of held-out music, but let titanion's "ttn1" at +4 dB give
-    /// "I hope." with tiny.en (no-speech 0.44, log-probability −0.03: the first 1.06 s of the
-    /// recording, all the music detector left), which
-    /// `multilingual::loud_music_on_a_hot_line_gives_no_invented_words` forbids. So neither the
-    /// edit nor the refit is made; that stub is the music detector's to remove first.
+    /// Whisper's no-speech probability for the segment's window: the probability of
+    /// `<|nospeech|>` at the start-of-transcript position, where OpenAI Whisper and
+    /// faster-whisper read it. whisper.cpp (whisper-rs-sys 0.15) reads it from row 0 of the
+    /// state's logits after the prompt's decode, but that decode copies out only the last prompt
+    /// token's row, so row 0 held the decode before it: the language detection's
+    /// start-of-transcript row on a recording's first piece with `--language auto`, and the last
+    /// step of the window before everywhere else, where `<|nospeech|>` is all but never likely
+    /// (es-101 at 03beca8: 0.048 on its first piece with `auto`, 0.000 on every other window).
+    /// The ninth build edit (`.cargo/ggml-cpu-edits.cmake`) copies out the start-of-transcript
+    /// row too and reads it there; upstream has the same fix open (whisper.cpp pull requests 3945
+    /// and 4068). [`HALLUCINATION_NO_SPEECH`], [`MUSIC_NO_SPEECH`] and the rule of
+    /// [`TranscribeOptions::no_speech_threshold`] read it.
     no_speech: f32,
     compression_ratio: f64,
 }
@@ -296,6 +297,29 @@ impl Candidate {
     }
 }
 
+/// Whether the window's text loops as a whole: its segments, joined, compress like a loop (the
+/// window-level form of [`Candidate::loops`], as OpenAI Whisper and faster-whisper compute the
+/// ratio, over a window's whole text), or one segment's words come again in another. A run of
+/// short segments that repeat one another loops as a whole though no segment does on its own;
+/// a short phrase said three times ("Marchgo Nanobake", base q8_0 over titanion's "ttn1",
+/// 2026-12-06) is too short for zlib to see it.
+fn loops_as_a_whole(candidates: &[Candidate]) -> bool {
+    let whole = candidates
+        .iter()
+        .map(|c| c.segment.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if compression_ratio(&whole) > LOOP_COMPRESSION_RATIO {
+        return true;
+    }
+    let mut seen = std::collections::HashSet::new();
+    candidates
+        .iter()
+        .map(|c| normalize(&c.segment.text))
+        .filter(|text| !text.is_empty())
+        .any(|text| !seen.insert(text))
+}
+
 /// The candidates that pass the checks of [`Transcriber::decode_piece`], in order, with the
 /// thresholds of `opts`; `holds_music`: the recording holds music ([`MUSIC_NO_SPEECH`]).
 fn keep(
@@ -304,6 +328,7 @@ fn keep(
     opts: &TranscribeOptions,
     holds_music: bool,
 ) -> Vec<TranscriptSegment> {
+    let window_loops = holds_music && loops_as_a_whole(&candidates);
     let mut kept = Vec::new();
     for c in candidates {
         let text = &c.segment.text;
@@ -319,9 +344,13 @@ fn keep(
             tracing::debug!(c.no_speech, "dropped a likely hallucination");
             continue;
         }
-        if holds_music && c.no_speech > MUSIC_NO_SPEECH {
+        if holds_music
+            && (window_loops || c.no_speech > MUSIC_NO_SPEECH || c.mean_logp < MUSIC_LOGPROB)
+        {
             tracing::debug!(
+                window_loops,
                 c.no_speech,
+                c.mean_logp,
                 "dropped a likely non-speech segment over music"
             );
             continue;
@@ -909,8 +938,9 @@ impl Transcriber {
     /// - then a segment is dropped when it still loops, when whisper.cpp thinks it is not
     ///   speech (no-speech probability above the threshold and log-probability below its
     ///   threshold), when it is a known hallucination on a likely non-speech window, when the
-    ///   recording holds music and whisper.cpp doubts the window is speech
-    ///   ([`MUSIC_NO_SPEECH`]), or when it repeats the segment before it (`previous`, the last
+    ///   recording holds music and Whisper doubts the window is speech, finds the words very
+    ///   unlikely or loops over the whole window ([`MUSIC_NO_SPEECH`]), or when it repeats the
+    ///   segment before it (`previous`, the last
     ///   kept text, for the first one), so no run of identical segments gets through;
     /// - a piece decoded at a reduced encoder context that keeps no words is decoded again at
     ///   the full context before it is given up: the reduced context is a speed-up and must
@@ -1638,8 +1668,20 @@ pub(crate) fn strip_non_speech(text: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Whether `text` is one of [`HALLUCINATIONS`], once or over again ("Bye bye.", "Bye-bye.",
+/// "Thank you. Thank you."): Whisper repeats these as readily as it writes them (tiny.en wrote
+/// "Bye bye." over 3 s of titanion's "ttn1", 2026-12-06).
 fn is_known_hallucination(text: &str) -> bool {
-    HALLUCINATIONS.contains(&normalize(text).as_str())
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty()
+        && HALLUCINATIONS.iter().any(|phrase| {
+            let phrase: Vec<&str> = phrase.split(' ').collect();
+            words.len() % phrase.len() == 0 && words.chunks(phrase.len()).all(|w| w == phrase)
+        })
 }
 
 /// Keeps segment times inside the speech span and monotone.
@@ -1678,29 +1720,82 @@ mod tests {
         let texts = |kept: Vec<TranscriptSegment>| -> Vec<String> {
             kept.into_iter().map(|s| s.text).collect()
         };
+        let unlikely = |text: &str, mean_logp: f32| Candidate {
+            mean_logp,
+            ..candidate(text, 0.2)
+        };
         let candidates = || {
             vec![
-                candidate("I'm not going to be able to do it.", 0.58),
-                candidate("Please call me back.", 0.0002),
+                candidate("I'm not going to be able to do it.", 0.68),
+                unlikely("Wow mango sweet potato", -7.4),
+                // Real telephone speech reaches a no-speech probability of 0.51.
+                candidate("Please call me back.", 0.51),
             ]
         };
-        // What Whisper wrote over music that got past the detector (no-speech 0.58, mean
-        // log-probability above Whisper's own -1.0 threshold) goes only where the recording
-        // holds music; real speech there (no-speech near 0) stays.
+        // What Whisper writes over music that got past the detector (a window it doubts, or
+        // words it finds very unlikely) goes only where the recording holds music; real speech
+        // there stays.
         assert_eq!(
             texts(keep(candidates(), None, &opts, true)),
             ["Please call me back."]
         );
         assert_eq!(
             texts(keep(candidates(), None, &opts, false)),
-            ["I'm not going to be able to do it.", "Please call me back."]
+            [
+                "I'm not going to be able to do it.",
+                "Wow mango sweet potato",
+                "Please call me back."
+            ]
         );
-        // Just above and at the threshold.
-        assert!(keep(vec![candidate("words", 0.31)], None, &opts, true).is_empty());
-        assert_eq!(
-            keep(vec![candidate("words", MUSIC_NO_SPEECH)], None, &opts, true).len(),
-            1
-        );
+        // Just above and at the thresholds.
+        let above = MUSIC_NO_SPEECH + 0.01;
+        assert!(keep(vec![candidate("words", above)], None, &opts, true).is_empty());
+        let at = vec![candidate("words", MUSIC_NO_SPEECH)];
+        assert_eq!(keep(at, None, &opts, true).len(), 1);
+        let below = vec![unlikely("words", MUSIC_LOGPROB - 0.01)];
+        assert!(keep(below, None, &opts, true).is_empty());
+        let at = vec![unlikely("words", MUSIC_LOGPROB)];
+        assert_eq!(keep(at, None, &opts, true).len(), 1);
+    }
+
+    #[test]
+    fn over_music_a_window_that_loops_as_a_whole_is_dropped_whole() {
+        let opts = TranscribeOptions::default();
+        // Whisper's loop over a piece of music (xmoto's "foxrun", 2026-12-06): one confident
+        // sentence again and again, each segment short enough not to loop on its own.
+        let window = || {
+            (0..14)
+                .map(|_| candidate("I'm gonna go back to the room.", 0.13))
+                .collect::<Vec<_>>()
+        };
+        assert!(window().iter().all(|c| !c.loops()));
+        assert!(loops_as_a_whole(&window()));
+        assert!(keep(window(), None, &opts, true).is_empty());
+        // Elsewhere the repeats go and the first stays, as before.
+        let kept = keep(window(), None, &opts, false);
+        assert_eq!(kept.len(), 1);
+        // A window of different sentences does not loop as a whole.
+        let speech = vec![
+            candidate("Hi, this is Maria from the dental office.", 0.0),
+            candidate(
+                "Please call me back at five five five, one two three four.",
+                0.0,
+            ),
+            candidate("Call me back tomorrow morning, thanks.", 0.0),
+        ];
+        assert!(!loops_as_a_whole(&speech));
+        assert_eq!(keep(speech, None, &opts, true).len(), 3);
+        // A short phrase again and again is too short for the compression ratio, but it is
+        // the same words each time.
+        let phrase = || {
+            (0..3)
+                .map(|_| candidate("Marchgo Nanobake", 0.55))
+                .collect::<Vec<_>>()
+        };
+        let joined = ["Marchgo Nanobake"; 3].join(" ");
+        assert!(compression_ratio(&joined) < LOOP_COMPRESSION_RATIO);
+        assert!(keep(phrase(), None, &opts, true).is_empty());
+        assert_eq!(keep(phrase(), None, &opts, false).len(), 1);
     }
 
     #[test]
@@ -1744,6 +1839,13 @@ mod tests {
         assert!(!is_known_hallucination(
             "Thank you for calling the dental office."
         ));
+        // Said over again, however it is spelt.
+        assert!(is_known_hallucination("Bye bye."));
+        assert!(is_known_hallucination(" Bye-bye!"));
+        assert!(is_known_hallucination("Thank you. Thank you."));
+        assert!(!is_known_hallucination("Thank you, bye."));
+        assert!(!is_known_hallucination("Goodbye."));
+        assert!(!is_known_hallucination("...")); // no words: nothing to match
     }
 
     #[test]
