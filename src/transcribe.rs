@@ -940,8 +940,8 @@ impl Transcriber {
     ///   threshold), when it is a known hallucination on a likely non-speech window, when the
     ///   recording holds music and Whisper doubts the window is speech, finds the words very
     ///   unlikely or loops over the whole window ([`MUSIC_NO_SPEECH`]), or when it repeats the
-    ///   segment before it (`previous`, the last
-    ///   kept text, for the first one), so no run of identical segments gets through;
+    ///   segment before it (`previous`, the last kept text, for the first one), so no run of
+    ///   identical segments gets through;
     /// - a piece decoded at a reduced encoder context that keeps no words is decoded again at
     ///   the full context before it is given up: the reduced context is a speed-up and must
     ///   never lose an utterance.
