@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes four edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
+# It makes five edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
 # in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
 # registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -167,14 +167,15 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # 6. q8_0 × q8_0 products on AVX2 by panels of 8 weight rows (.cargo/q8_0-panel-gemm.inc, which
     # says how). On a CPU with AVX2 but neither AVX-512 nor AMX, llamafile's tinyBLAS_Q0_AVX does
     # every q8_0 projection of the encoder (35 % of a long message's CPU time with base q8_0);
-    # it spends a shuffle and a broadcast on each 32-value block of each output. The panel
-    # kernel forms the same int32 lane sums, rounds them at the same steps and adds them up in the
-    # same order: bit for bit tinyBLAS's results. Checked 2026-12-05 against a copy of
-    # tinyBLAS_Q0_AVX on 6.3 million outputs (9 shapes, 1–3 threads, values of ±127 and -128, inf
-    # and NaN scales): no difference; scripts/check-build-edits.sh compares the shipped and the
-    # edited sgemm.cpp on 9 million more in every test run. Builds with AVX-512 or AVX-VNNI
-    # (whose tinyBLAS uses vpdpbusd) and weights whose row count is not a multiple of 8 keep
-    # tinyBLAS.
+    # it spends a shuffle and a broadcast on each 32-value block of each output, and a conversion
+    # and an FMA on every four values. The panel kernel adds a block's integer sums up before its
+    # one conversion and FMA: one core of a Zen 1 EPYC (2026-12-06) ran 512 × 1,100 × 512 at
+    # 17.4 GMAC/s where tinyBLAS runs 9.5 (BENCHMARKS.md, "Where the time goes on long
+    # messages"). Its results are not tinyBLAS's bit for bit (a block's sum is exact here);
+    # scripts/check-build-edits.sh holds both to the textbook error bound of the exact product
+    # on 9 million outputs (8 shapes, 1–3 threads, values of ±127 and -128, inf and NaN scales)
+    # in every test run. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses vpdpbusd) and
+    # weights whose row count is not a multiple of 8 keep tinyBLAS.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/q8_0-panel-gemm.inc" _callscribe_q8_0_gemm)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
@@ -197,6 +198,39 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
             "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
             "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__)
 ${_callscribe_q8_0_gemm}
+#endif
+
+bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")
+    endif()
+
+    # 10. f16 × f16 products on AVX2 by packed f32 panels (.cargo/f16-panel-gemm.inc, which says
+    # how). On a CPU with AVX2 but not AVX-512, llamafile's tinyBLAS does the encoder's f16
+    # products (its attention and convolutions) converting both operands on every load; on a
+    # Zen 1 EPYC (2026-12-06) it ran 4.0–5.8 GMAC/s on one core where the packed kernel runs
+    # 15.7–17.6 (BENCHMARKS.md, "Where the time goes on long messages"). The results differ from
+    # tinyBLAS's in the last bits (a sum in another order); scripts/check-build-edits.sh holds
+    # both to the textbook error bound of the exact product. It takes what tinyBLAS takes: k a
+    # multiple of 8 (any m and n ≥ 2).
+    if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
+        file(READ "${_callscribe_dir}/f16-panel-gemm.inc" _callscribe_f16_gemm)
+        _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
+            "f16 products on AVX2 by packed f32 panels"
+            "#elif (defined(__AVX__) || defined(__AVX2__)) && defined(__F16C__)
+        if (Btype == GGML_TYPE_F16) {
+            tinyBLAS<8, __m256, __m256, ggml_fp16_t, ggml_fp16_t, float> tb{ params, k,"
+            "#elif (defined(__AVX__) || defined(__AVX2__)) && defined(__F16C__)
+#if defined(__AVX2__) && defined(__FMA__)
+        if (Btype == GGML_TYPE_F16 && k % 8 == 0) { /* callscribe: f16 panels, .cargo/ggml-cpu-edits.cmake */
+            callscribe_f16::gemm(m, n, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, ldb,
+                                 (float *)C, ldc, params->ith, params->nth);
+            return true;
+        }
+#endif
+        if (Btype == GGML_TYPE_F16) {
+            tinyBLAS<8, __m256, __m256, ggml_fp16_t, ggml_fp16_t, float> tb{ params, k,"
+            "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__)
+${_callscribe_f16_gemm}
 #endif
 
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Checks that the build edits that replace a kernel of ggml or whisper.cpp
-# (.cargo/ggml-cpu-edits.cmake) give bit for bit what the shipped code gives. The edits are
-# applied by running the edit file with `cmake -P` on copies of the sources of the
-# whisper-rs-sys in Cargo.lock; each check compiles the shipped and the edited code side by side
-# and compares them on random and edge-case inputs (scripts/build-edit-checks/):
-#   - edit 6, q8_0 products on AVX2 (.cargo/q8_0-panel-gemm.inc): llamafile's sgemm.cpp, built for
-#     AVX2 + FMA + F16C without AVX-512, through llamafile_sgemm itself (q8_0-gemm.cpp);
+# Checks the build edits that replace arithmetic in ggml or whisper.cpp
+# (.cargo/ggml-cpu-edits.cmake). The edits are applied by running the edit file with `cmake -P`
+# on copies of the sources of the whisper-rs-sys in Cargo.lock; each check compiles the shipped
+# and the edited code side by side and runs them on random and edge-case inputs
+# (scripts/build-edit-checks/):
+#   - edits 6 and 10, q8_0 and f16 products on AVX2 (.cargo/q8_0-panel-gemm.inc,
+#     f16-panel-gemm.inc): llamafile's sgemm.cpp, built for AVX2 + FMA + F16C without AVX-512,
+#     through llamafile_sgemm itself; both the shipped and the edited kernels must stay within the
+#     textbook error bound of the exact product on every output (products.cpp);
 #   - edit 7, the spectrogram's 25-point DFTs: whisper.cpp's FFT, built with whisper.cpp's own
-#     flags (baseline x86-64), on 20,000 frames (dft.cpp).
-# Needs g++, cmake and the crate sources (`cargo fetch`); takes about 15 seconds. A CPU without
-# AVX2, FMA and F16C cannot run the first check: it says so and skips it (such a CPU never
-# builds that kernel either).
+#     flags (baseline x86-64), on 20,000 frames, bit for bit (dft.cpp).
+# Needs g++, cmake and the crate sources (`cargo fetch`); takes about 30 seconds. A CPU without
+# AVX2, FMA and F16C cannot run the products' check: it says so and skips it (such a CPU never
+# builds those kernels either).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,7 +32,8 @@ mkdir -p "$(dirname "$work/edited/ggml/$sgemm")" "$work/edited/src"
 cp "$ggml/$sgemm" "$work/edited/ggml/$sgemm"
 cp "$whisper" "$work/edited/src/"
 (cd "$work/edited" && cmake -P "$root/.cargo/ggml-cpu-edits.cmake") >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 2; }
-for edit in "q8_0 products on AVX2 by panels of 8 rows" "whisper.cpp's spectrogram DFTs four frequencies at a time"; do
+for edit in "q8_0 products on AVX2 by panels of 8 rows" "f16 products on AVX2 by packed f32 panels" \
+    "whisper.cpp's spectrogram DFTs four frequencies at a time"; do
     grep -qF "callscribe: $edit" "$work/cmake.log" ||
         { echo "check-build-edits: edit not applied: $edit" >&2; cat "$work/cmake.log" >&2; exit 1; }
 done
@@ -42,13 +45,13 @@ sed -n "$fft_region" "$work/edited/src/whisper.cpp" >"$work/fft-edited.inc"
 g++ -O3 -march=x86-64 -std=gnu++17 -I"$work" "$checks/dft.cpp" -o "$work/dft"
 "$work/dft"
 
-# Edit 6: llamafile's q8_0 products.
+# Edits 6 and 10: llamafile's q8_0 and f16 products.
 if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo || ! grep -qw f16c /proc/cpuinfo; then
-    echo "check-build-edits: q8_0 check SKIPPED: this CPU lacks AVX2, FMA or F16C, and builds ggml's own kernels" >&2
+    echo "check-build-edits: products check SKIPPED: this CPU lacks AVX2, FMA or F16C, and builds ggml's own kernels" >&2
     exit 0
 fi
 flags=(-O2 -std=c++17 -mavx2 -mfma -mf16c -I"$ggml/include" -I"$ggml/src" -I"$ggml/src/ggml-cpu" -I"$ggml/src/ggml-cpu/llamafile")
 g++ "${flags[@]}" -Dllamafile_sgemm=llamafile_sgemm_ref -c "$ggml/$sgemm" -o "$work/ref.o"
 g++ "${flags[@]}" -c "$work/edited/ggml/$sgemm" -o "$work/edited.o"
-g++ "${flags[@]}" "$checks/q8_0-gemm.cpp" "$work/ref.o" "$work/edited.o" -o "$work/q8_0-gemm" -lpthread
-"$work/q8_0-gemm"
+g++ "${flags[@]}" "$checks/products.cpp" "$work/ref.o" "$work/edited.o" -o "$work/products" -lpthread
+"$work/products"

@@ -1,0 +1,305 @@
+// Holds llamafile_sgemm as ggml ships it (compiled as llamafile_sgemm_ref) and the same file after
+// .cargo/ggml-cpu-edits.cmake (llamafile_sgemm) to the same standard, on the two products the
+// edits replace, each against its exact value (in double):
+// - q8_0 × q8_0 (edit 6): every finite output within the textbook error bound of a float sum of
+//   k blocks, (k + 4) · 2⁻²⁴ · Σ |d_a · d_b| · Σ |a · b|. The exact product is formed as both
+//   kernels form a block's integer sum (vpsignb, vpmaddubsw with its int16 saturation), so -128
+//   values check as well.
+// - f16 × f16 (edit 10): every finite output within (k + 4) · 2⁻²⁴ · Σ |a · b|.
+// Every non-finite output must be non-finite in the other kernel too. Built and run by
+// scripts/check-build-edits.sh; exits 1 on any output out of bounds.
+#include "ggml.h"
+#include "ggml-cpu-impl.h"
+#include "ggml-quants.h"
+#include "llamafile/sgemm.h"
+
+#include <immintrin.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+extern "C" bool llamafile_sgemm_ref(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k, const void * A,
+                         int64_t lda, const void * B, int64_t ldb, void * C, int64_t ldc, int Atype, int Btype,
+                         int Ctype);
+
+// What sgemm.cpp needs from the rest of ggml: tinyBLAS's f16 path hands out its jobs through the
+// thread pool's counter, behind a barrier.
+static std::atomic<int> chunk{0};
+static std::atomic<int> arrived{0};
+static std::atomic<int> rounds{0};
+static int threads_now = 1;
+extern "C" {
+float ggml_table_f32_f16[1 << 16];
+void ggml_barrier(struct ggml_threadpool *) {
+    const int round = rounds.load();
+    if (arrived.fetch_add(1) + 1 == threads_now) {
+        arrived.store(0);
+        rounds.fetch_add(1);
+    } else {
+        while (rounds.load() == round) {
+            std::this_thread::yield();
+        }
+    }
+}
+void ggml_threadpool_chunk_set(struct ggml_threadpool *, int value) { chunk.store(value); }
+int ggml_threadpool_chunk_add(struct ggml_threadpool *, int value) { return chunk.fetch_add(value); }
+void ggml_log_internal(enum ggml_log_level, const char * format, ...) {
+    va_list args;
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+}
+void ggml_abort(const char * file, int line, const char * fmt, ...) {
+    fprintf(stderr, "ggml_abort at %s:%d: %s\n", file, line, fmt);
+    abort();
+}
+}
+
+namespace {
+
+using Sgemm = bool (*)(const ggml_compute_params *, int64_t, int64_t, int64_t, const void *, int64_t, const void *,
+                       int64_t, void *, int64_t, int, int, int);
+
+// Runs `f` on `nth` threads as ggml does: every thread calls it with its own ith. `k` counts
+// elements of `type` (blocks for q8_0). Returns false when `f` declined the product (then ggml
+// would compute it with its own kernels).
+bool product(Sgemm f, int nth, int type, int64_t m, int64_t n, int64_t k, const void * A, const void * B, float * C) {
+    threads_now = nth;
+    std::atomic<int> declined{0};
+    std::vector<std::thread> threads;
+    for (int ith = 0; ith < nth; ++ith) {
+        threads.emplace_back([=, &declined] {
+            ggml_compute_params params = {ith, nth, 0, nullptr, nullptr};
+            declined += !f(&params, m, n, k, A, k, B, k, C, m, type, type, GGML_TYPE_F32);
+        });
+    }
+    for (auto & t : threads) {
+        t.join();
+    }
+    if (declined != 0 && declined != nth) {
+        fprintf(stderr, "llamafile_sgemm declined a product of type %d on some threads only\n", type);
+        abort();
+    }
+    return declined == 0;
+}
+
+// A block's integer dot product as vpsignb and vpmaddubsw form it: |a| as an unsigned byte times
+// b with a's sign (which wraps when b is -128), adjacent pairs added with int16 saturation; and
+// the sum of the products' magnitudes, for the error bound. Without a -128 in b, neither the
+// wrap nor the saturation can happen (|pair| ≤ 2 · 128 · 127), and the loop is a plain one.
+void block_dot(const block_q8_0 & a, const block_q8_0 & b, double & dot, double & magnitude) {
+    bool plain = true;
+    for (const int8_t y : b.qs) {
+        plain &= y != -128;
+    }
+    int sum = 0, size = 0;
+    if (plain) {
+        for (int t = 0; t < 32; ++t) {
+            const int p = a.qs[t] * b.qs[t];
+            sum += p;
+            size += std::abs(p);
+        }
+    } else {
+        for (int t = 0; t < 32; t += 2) {
+            int pair = 0;
+            for (int u = t; u < t + 2; ++u) {
+                const int x = a.qs[u] == -128 ? 128 : std::abs(a.qs[u]);
+                const int y = a.qs[u] < 0 ? (int8_t) -b.qs[u] : a.qs[u] == 0 ? 0 : b.qs[u];
+                pair += x * y;
+                size += std::abs(x * y);
+            }
+            sum += std::min(32767, std::max(-32768, pair));
+        }
+    }
+    dot = sum;
+    magnitude = size;
+}
+
+// Outputs judged so far, those out of bounds, and the largest error as a fraction of its bound
+// for ggml's kernel and the edited one.
+struct Tally {
+    size_t outputs = 0;
+    size_t out_of_bounds = 0;
+    double worst[2] = {0, 0};
+
+    // Output `at` of `shipped` and `edited` against the exact value and the bound. Returns
+    // whether both pass.
+    bool judge(float shipped, float edited, double exact, double bound) {
+        ++outputs;
+        bool ok = true;
+        if (!std::isfinite(shipped) || !std::isfinite(edited)) {
+            ok = !std::isfinite(shipped) && !std::isfinite(edited);
+        } else {
+            const float both[2] = {shipped, edited};
+            for (int which = 0; which < 2; ++which) {
+                const double error = std::fabs((double) both[which] - exact);
+                ok = ok && error <= bound;
+                if (bound > 0) {
+                    worst[which] = std::max(worst[which], error / bound);
+                }
+            }
+        }
+        out_of_bounds += !ok;
+        return ok;
+    }
+
+    void report(const char * what) const {
+        printf("%s: %zu outputs of ggml's kernel and the edited one, %zu out of bounds; largest error %.3g of its "
+               "bound for ggml's, %.3g for the edited\n",
+               what, outputs, out_of_bounds, worst[0], worst[1]);
+    }
+};
+
+void say_out_of_bounds(size_t here, size_t of, int64_t m, int64_t n, int64_t k, int values, int nth) {
+    if (here) {
+        fprintf(stderr, "m=%lld n=%lld k=%lld values=%d threads=%d: %zu of %zu outputs out of bounds\n", (long long) m,
+                (long long) n, (long long) k, values, nth, here, of);
+    }
+}
+
+// Edit 6.
+Tally check_q8_0(std::mt19937 & rng) {
+    // Whisper's shapes (rows 384/512/1536/2048, rows of 12/16/48/64 blocks) and odd ones: a
+    // row count that is not a multiple of 8 (tinyBLAS on both sides), a column count that is
+    // not a multiple of the job width, one or two columns.
+    const int64_t shapes[][3] = {{512, 1100, 16}, {2048, 300, 16}, {512, 301, 64}, {1536, 77, 12},
+                                 {384, 129, 48},  {8, 2, 1},       {16, 65, 3},   {12, 40, 2}};
+    Tally tally;
+    for (const auto & shape : shapes) {
+        for (int values = 0; values < 2; ++values) {
+            for (int nth = 1; nth <= 3; ++nth) {
+                const int64_t m = shape[0], n = shape[1], k = shape[2];
+                // q8_0 as ggml's quantiser writes it (-127..127), and the whole int8 range.
+                std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
+                std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
+                std::vector<block_q8_0> A(m * k), B(n * k);
+                for (auto * v : {&A, &B}) {
+                    for (auto & b : *v) {
+                        for (auto & x : b.qs) {
+                            x = (int8_t) q(rng);
+                        }
+                        b.d = _cvtss_sh(scale(rng), 0);
+                    }
+                }
+                if (values) {  // infinite, NaN and subnormal scales
+                    A[0].d = 0x7c00;
+                    B[B.size() - 1].d = 0xfc00;
+                    A[A.size() / 2].d = 0x7e00;
+                    B[0].d = 0x0001;
+                }
+                std::vector<float> shipped(m * n, 1.0f), edited(m * n, 2.0f);
+                if (!product(llamafile_sgemm_ref, nth, GGML_TYPE_Q8_0, m, n, k, A.data(), B.data(), shipped.data()) ||
+                    !product(llamafile_sgemm, nth, GGML_TYPE_Q8_0, m, n, k, A.data(), B.data(), edited.data())) {
+                    fprintf(stderr, "llamafile_sgemm declined a q8_0 product\n");
+                    abort();
+                }
+                size_t here = 0;
+                for (int64_t j = 0; j < n; ++j) {
+                    for (int64_t i = 0; i < m; ++i) {
+                        double exact = 0, terms = 0;
+                        for (int64_t b = 0; b < k; ++b) {
+                            const block_q8_0 & x = A[i * k + b];
+                            const block_q8_0 & y = B[j * k + b];
+                            const double scale = (double) _cvtsh_ss(x.d) * (double) _cvtsh_ss(y.d);
+                            double dot, magnitude;
+                            block_dot(x, y, dot, magnitude);
+                            exact += scale * dot;
+                            terms += std::fabs(scale) * magnitude;
+                        }
+                        const double bound = (double) (k + 4) * std::ldexp(1.0, -24) * terms;
+                        here += !tally.judge(shipped[j * m + i], edited[j * m + i], exact, bound);
+                    }
+                }
+                say_out_of_bounds(here, shipped.size(), m, n, k, values, nth);
+            }
+        }
+    }
+    return tally;
+}
+
+// Edit 10.
+Tally check_f16(std::mt19937 & rng) {
+    // Whisper's encoder: keys × queries (k 64 = the head width), softmax × values (k = the
+    // context), the convolutions (k 240, 1536); the decoder's few-token products; and odd ones:
+    // rows not a multiple of 16, or of 4 (which tinyBLAS declines), columns not a multiple of 6,
+    // k of 8 and not a multiple of the kernel's 256-value runs.
+    const int64_t shapes[][3] = {{528, 528, 64}, {64, 528, 528}, {512, 200, 1536}, {512, 410, 240}, {1488, 3, 64},
+                                 {40, 7, 264},   {100, 13, 8},   {16, 2, 8},       {36, 98, 520},   {18, 5, 16}};
+    Tally tally;
+    for (const auto & shape : shapes) {
+        for (int values = 0; values < 2; ++values) {
+            for (int nth = 1; nth <= 3; ++nth) {
+                const int64_t m = shape[0], n = shape[1], k = shape[2];
+                // Values as attention and convolutions give them, and a wider spread.
+                std::normal_distribution<float> value(0.0f, values ? 30.0f : 1.0f);
+                std::vector<ggml_fp16_t> A(m * k), B(n * k);
+                for (auto * v : {&A, &B}) {
+                    for (auto & x : *v) {
+                        x = _cvtss_sh(value(rng), 0);
+                    }
+                }
+                if (values) {  // infinite, NaN and subnormal values
+                    A[0] = 0x7c00;
+                    B[B.size() - 1] = 0xfc00;
+                    A[A.size() / 2] = 0x7e00;
+                    B[0] = 0x0001;
+                }
+                std::vector<float> a(A.size()), b(B.size());
+                for (size_t i = 0; i < A.size(); ++i) {
+                    a[i] = _cvtsh_ss(A[i]);
+                }
+                for (size_t i = 0; i < B.size(); ++i) {
+                    b[i] = _cvtsh_ss(B[i]);
+                }
+                std::vector<float> shipped(m * n, 1.0f), edited(m * n, 2.0f);
+                // tinyBLAS declines rows that are not a multiple of 4, which the edited kernel
+                // takes: then only the edited one is judged.
+                const bool has_shipped =
+                    product(llamafile_sgemm_ref, nth, GGML_TYPE_F16, m, n, k, A.data(), B.data(), shipped.data());
+                if (!product(llamafile_sgemm, nth, GGML_TYPE_F16, m, n, k, A.data(), B.data(), edited.data())) {
+                    fprintf(stderr, "the edited llamafile_sgemm declined an f16 product\n");
+                    abort();
+                }
+                if (!has_shipped) {
+                    shipped = edited;
+                }
+                size_t here = 0;
+                for (int64_t j = 0; j < n; ++j) {
+                    for (int64_t i = 0; i < m; ++i) {
+                        double exact = 0, terms = 0;
+                        for (int64_t l = 0; l < k; ++l) {
+                            const double t = (double) a[i * k + l] * (double) b[j * k + l];
+                            exact += t;
+                            terms += std::fabs(t);
+                        }
+                        const double bound = (double) (k + 4) * std::ldexp(1.0, -24) * terms;
+                        here += !tally.judge(shipped[j * m + i], edited[j * m + i], exact, bound);
+                    }
+                }
+                say_out_of_bounds(here, shipped.size(), m, n, k, values, nth);
+            }
+        }
+    }
+    return tally;
+}
+
+}  // namespace
+
+int main() {
+    for (int i = 0; i < (1 << 16); ++i) {
+        ggml_table_f32_f16[i] = _cvtsh_ss((unsigned short) i);
+    }
+    std::mt19937 rng(20261205);
+    const Tally q8_0 = check_q8_0(rng);
+    q8_0.report("q8_0 products");
+    const Tally f16 = check_f16(rng);
+    f16.report("f16 products");
+    return q8_0.out_of_bounds + f16.out_of_bounds ? 1 : 0;
+}
