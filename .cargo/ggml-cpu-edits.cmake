@@ -210,7 +210,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # 15.7–17.6 (BENCHMARKS.md, "Where the time goes on long messages"). The results differ from
     # tinyBLAS's in the last bits (a sum in another order); scripts/check-build-edits.sh holds
     # both to the textbook error bound of the exact product. It takes what tinyBLAS takes: k a
-    # multiple of 8 (any m and n ≥ 2).
+    # multiple of 8 (any m and n ≥ 2), but not k = 0, whose zeros tinyBLAS writes.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/f16-panel-gemm.inc" _callscribe_f16_gemm)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
@@ -220,7 +220,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
             tinyBLAS<8, __m256, __m256, ggml_fp16_t, ggml_fp16_t, float> tb{ params, k,"
             "#elif (defined(__AVX__) || defined(__AVX2__)) && defined(__F16C__)
 #if defined(__AVX2__) && defined(__FMA__)
-        if (Btype == GGML_TYPE_F16 && k % 8 == 0) { /* callscribe: f16 panels, .cargo/ggml-cpu-edits.cmake */
+        if (Btype == GGML_TYPE_F16 && k % 8 == 0 && k > 0) { /* callscribe: f16 panels, .cargo/ggml-cpu-edits.cmake */
             callscribe_f16::gemm(m, n, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, ldb,
                                  (float *)C, ldc, params->ith, params->nth);
             return true;
