@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes six edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
+# It makes five edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
 # in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
 # registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -235,42 +235,6 @@ ${_callscribe_f16_gemm}
 #endif
 
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")
-    endif()
-
-    # 11. f16 products of one column on AVX2 (`callscribe_f16::gemv` in .cargo/f16-panel-gemm.inc,
-    # which edit 10 puts in): the decoder's cross-attention over the encoder's keys and values
-    # for each token, and with an f16 model its projections. llamafile takes no product of one
-    # column, and ggml's own path does one dot product per row, each converting its row and
-    # adding its lanes up on its own (`ggml_vec_dot_f16`: 9 % of a long message's samples on a
-    # Zen 1 EPYC after edit 10). Measured and checked as edit 10 is. Made only where edit 10 was.
-    set(_callscribe_sgemm "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
-    set(_callscribe_f16_panels -1)
-    if(EXISTS "${_callscribe_sgemm}")
-        file(READ "${_callscribe_sgemm}" _callscribe_text)
-        string(FIND "${_callscribe_text}" "callscribe: f16 panels" _callscribe_f16_panels)
-    endif()
-    if(_callscribe_f16_panels GREATER -1)
-        _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
-            "f16 products of one column on AVX2"
-            "    // only enable sgemm for prompt processing
-#if !defined(__MMA__)
-    if (n < 2)
-        return false;
-#endif"
-            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__)
-    if (n == 1 && Atype == GGML_TYPE_F16 && Btype == GGML_TYPE_F16 && Ctype == GGML_TYPE_F32 && k % 8 == 0 && k > 0) {
-        /* callscribe: f16 gemv, .cargo/ggml-cpu-edits.cmake */
-        callscribe_f16::gemv(m, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, (float *)C,
-                             params->ith, params->nth);
-        return true;
-    }
-#endif
-
-    // only enable sgemm for prompt processing
-#if !defined(__MMA__)
-    if (n < 2)
-        return false;
-#endif")
     endif()
 
     # 8. ggml's buffers of 4 MiB or more on transparent huge pages. Every CPU buffer (the
