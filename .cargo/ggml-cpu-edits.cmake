@@ -170,8 +170,8 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # it spends a shuffle and a broadcast on each 32-value block of each output, and a conversion
     # and an FMA on every four values. The panel kernel adds a block's integer sums up before its
     # one conversion and FMA: one core of a Zen 1 EPYC (2026-12-06) ran 512 × 1,100 × 512 at
-    # 17.4 GMAC/s where tinyBLAS runs 9.5 (BENCHMARKS.md, "Where the time goes on long
-    # messages"). Its results are not tinyBLAS's bit for bit (a block's sum is exact here);
+    # 15.8–16.0 GMAC/s where tinyBLAS runs 9.3–9.5 (BENCHMARKS.md, "The same benchmark on a Zen 1
+    # EPYC"). Its results are not tinyBLAS's bit for bit (a block's sum is exact here);
     # scripts/check-build-edits.sh holds both to the textbook error bound of the exact product
     # on 9 million outputs (8 shapes, 1–3 threads, values of ±127 and -128, inf and NaN scales)
     # in every test run. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses vpdpbusd) and
@@ -206,9 +206,9 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # 10. f16 × f16 products on AVX2 by packed f32 panels (.cargo/f16-panel-gemm.inc, which says
     # how). On a CPU with AVX2 but not AVX-512, llamafile's tinyBLAS does the encoder's f16
     # products (its attention and convolutions, and with an f16 model every projection too),
-    # converting both operands on every load; on a Zen 1 EPYC (2026-12-06) it ran 4.0–5.8
-    # GMAC/s on one core where the packed kernel runs 15.7–17.6 (BENCHMARKS.md, "Where the time
-    # goes on long messages"). The results differ from tinyBLAS's in the last bits (a sum in
+    # converting both operands on every load; on a Zen 1 EPYC (2026-12-06) it ran 4.1–5.8
+    # GMAC/s on one core where the packed kernel runs 15.8–17.3 (BENCHMARKS.md, "The same
+    # benchmark on a Zen 1 EPYC"). The results differ from tinyBLAS's in the last bits (a sum in
     # another order); scripts/check-build-edits.sh holds both to the textbook error bound of the
     # exact product. It takes what tinyBLAS takes: k a multiple of 8 (any m and n ≥ 2), but not
     # k = 0, whose zeros tinyBLAS writes.

@@ -129,8 +129,8 @@ struct Tally {
     size_t out_of_bounds = 0;
     double worst[2] = {0, 0};
 
-    // Output `at` of `shipped` and `edited` against the exact value and the bound. Returns
-    // whether both pass.
+    // One output of ggml's kernel and of the edited one against the exact value and the bound.
+    // Returns whether both pass.
     bool judge(float shipped, float edited, double exact, double bound) {
         ++outputs;
         bool ok = true;
@@ -155,14 +155,28 @@ struct Tally {
                "bound for ggml's, %.3g for the edited\n",
                what, outputs, out_of_bounds, worst[0], worst[1]);
     }
-};
 
-void say_out_of_bounds(size_t here, size_t of, int64_t m, int64_t n, int64_t k, int values, int nth) {
-    if (here) {
-        fprintf(stderr, "m=%lld n=%lld k=%lld values=%d threads=%d: %zu of %zu outputs out of bounds\n", (long long) m,
-                (long long) n, (long long) k, values, nth, here, of);
+    // Every output of an m × n product (column j at j·m) with k terms each: `exact(i, j, sum,
+    // magnitudes)` gives output (i, j)'s exact value and the sum of its terms' magnitudes, from
+    // which the bound is (k + 4) · 2⁻²⁴ · magnitudes. Says on stderr how many were out of bounds.
+    template <typename Exact>
+    void judge_product(const std::vector<float> & shipped, const std::vector<float> & edited, int64_t m, int64_t n,
+                       int64_t k, int values, int nth, Exact exact) {
+        size_t here = 0;
+        for (int64_t j = 0; j < n; ++j) {
+            for (int64_t i = 0; i < m; ++i) {
+                double sum = 0, magnitudes = 0;
+                exact(i, j, sum, magnitudes);
+                const double bound = (double) (k + 4) * std::ldexp(1.0, -24) * magnitudes;
+                here += !judge(shipped[j * m + i], edited[j * m + i], sum, bound);
+            }
+        }
+        if (here) {
+            fprintf(stderr, "m=%lld n=%lld k=%lld values=%d threads=%d: %zu of %zu outputs out of bounds\n",
+                    (long long) m, (long long) n, (long long) k, values, nth, here, shipped.size());
+        }
     }
-}
+};
 
 // Edit 6.
 Tally check_q8_0(std::mt19937 & rng) {
@@ -200,24 +214,18 @@ Tally check_q8_0(std::mt19937 & rng) {
                     fprintf(stderr, "llamafile_sgemm declined a q8_0 product\n");
                     abort();
                 }
-                size_t here = 0;
-                for (int64_t j = 0; j < n; ++j) {
-                    for (int64_t i = 0; i < m; ++i) {
-                        double exact = 0, terms = 0;
-                        for (int64_t b = 0; b < k; ++b) {
-                            const block_q8_0 & x = A[i * k + b];
-                            const block_q8_0 & y = B[j * k + b];
-                            const double scale = (double) _cvtsh_ss(x.d) * (double) _cvtsh_ss(y.d);
-                            double dot, magnitude;
-                            block_dot(x, y, dot, magnitude);
-                            exact += scale * dot;
-                            terms += std::fabs(scale) * magnitude;
-                        }
-                        const double bound = (double) (k + 4) * std::ldexp(1.0, -24) * terms;
-                        here += !tally.judge(shipped[j * m + i], edited[j * m + i], exact, bound);
-                    }
-                }
-                say_out_of_bounds(here, shipped.size(), m, n, k, values, nth);
+                tally.judge_product(shipped, edited, m, n, k, values, nth,
+                                    [&](int64_t i, int64_t j, double & sum, double & magnitudes) {
+                                        for (int64_t b = 0; b < k; ++b) {
+                                            const block_q8_0 & x = A[i * k + b];
+                                            const block_q8_0 & y = B[j * k + b];
+                                            const double scale = (double) _cvtsh_ss(x.d) * (double) _cvtsh_ss(y.d);
+                                            double dot, magnitude;
+                                            block_dot(x, y, dot, magnitude);
+                                            sum += scale * dot;
+                                            magnitudes += std::fabs(scale) * magnitude;
+                                        }
+                                    });
             }
         }
     }
@@ -271,20 +279,14 @@ Tally check_f16(std::mt19937 & rng) {
                 if (!has_shipped) {
                     shipped = edited;
                 }
-                size_t here = 0;
-                for (int64_t j = 0; j < n; ++j) {
-                    for (int64_t i = 0; i < m; ++i) {
-                        double exact = 0, terms = 0;
-                        for (int64_t l = 0; l < k; ++l) {
-                            const double t = (double) a[i * k + l] * (double) b[j * k + l];
-                            exact += t;
-                            terms += std::fabs(t);
-                        }
-                        const double bound = (double) (k + 4) * std::ldexp(1.0, -24) * terms;
-                        here += !tally.judge(shipped[j * m + i], edited[j * m + i], exact, bound);
-                    }
-                }
-                say_out_of_bounds(here, shipped.size(), m, n, k, values, nth);
+                tally.judge_product(shipped, edited, m, n, k, values, nth,
+                                    [&](int64_t i, int64_t j, double & sum, double & magnitudes) {
+                                        for (int64_t l = 0; l < k; ++l) {
+                                            const double t = (double) a[i * k + l] * (double) b[j * k + l];
+                                            sum += t;
+                                            magnitudes += std::fabs(t);
+                                        }
+                                    });
             }
         }
     }
