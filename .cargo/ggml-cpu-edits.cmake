@@ -211,7 +211,11 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # benchmark on a Zen 1 EPYC"). The results differ from tinyBLAS's in the last bits (a sum in
     # another order); scripts/check-build-edits.sh holds both to the textbook error bound of the
     # exact product. It takes what tinyBLAS takes: k a multiple of 8 (any m and n ≥ 2), but not
-    # k = 0, whose zeros tinyBLAS writes.
+    # k = 0, whose zeros tinyBLAS writes. It also takes an f32 B, which tinyBLAS declines on
+    # AVX2: ggml then rounds B to f16 in a pass of its own (the encoder's softmax, 42 MB a layer
+    # at 1,152 positions, read and written again as f16) and asks for the f16 × f16 product
+    # after a barrier; the kernel rounds each value the same way as it packs it, so the product
+    # is that one bit for bit (the check compares them), without the pass.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/f16-panel-gemm.inc" _callscribe_f16_gemm)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
@@ -223,6 +227,11 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
 #if defined(__AVX2__) && defined(__FMA__)
         if (Btype == GGML_TYPE_F16 && k % 8 == 0 && k > 0) { /* callscribe: f16 panels, .cargo/ggml-cpu-edits.cmake */
             callscribe_f16::gemm(m, n, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, ldb,
+                                 (float *)C, ldc, params->ith, params->nth);
+            return true;
+        }
+        if (Btype == GGML_TYPE_F32 && k % 8 == 0 && k > 0) { /* callscribe: f32 B rounded to f16 as it is packed */
+            callscribe_f16::gemm(m, n, k, (const ggml_fp16_t *)A, lda, (const float *)B, ldb,
                                  (float *)C, ldc, params->ith, params->nth);
             return true;
         }

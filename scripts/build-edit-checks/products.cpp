@@ -6,8 +6,11 @@
 //   kernels form a block's integer sum (vpsignb, vpmaddubsw with its int16 saturation), so -128
 //   values check as well.
 // - f16 × f16 (edit 10): every finite output within (k + 4) · 2⁻²⁴ · Σ |a · b|.
-// Every non-finite output must be non-finite in the other kernel too. Built and run by
-// scripts/check-build-edits.sh; exits 1 on any output out of bounds.
+// Every non-finite output must be non-finite in the other kernel too. And f16 × f32, which
+// tinyBLAS declines on AVX2 (ggml then rounds B to f16 and asks for f16 × f16): the edited
+// kernel's f16 × f32 product must be its f16 × f16 product of B rounded to nearest, bit for bit.
+// Built and run by scripts/check-build-edits.sh; exits 1 on any output out of bounds or any
+// f16 × f32 bit that differs.
 #include "ggml.h"
 #include "ggml-cpu-impl.h"
 #include "ggml-quants.h"
@@ -70,14 +73,16 @@ using Sgemm = bool (*)(const ggml_compute_params *, int64_t, int64_t, int64_t, c
 // Runs `f` on `nth` threads as ggml does: every thread calls it with its own ith. `k` counts
 // elements of `type` (blocks for q8_0). Returns false when `f` declined the product (then ggml
 // would compute it with its own kernels).
-bool product(Sgemm f, int nth, int type, int64_t m, int64_t n, int64_t k, const void * A, const void * B, float * C) {
+bool product(Sgemm f, int nth, int type, int64_t m, int64_t n, int64_t k, const void * A, const void * B, float * C,
+             int btype = -1) {
+    btype = btype < 0 ? type : btype;
     threads_now = nth;
     std::atomic<int> declined{0};
     std::vector<std::thread> threads;
     for (int ith = 0; ith < nth; ++ith) {
         threads.emplace_back([=, &declined] {
             ggml_compute_params params = {ith, nth, 0, nullptr, nullptr};
-            declined += !f(&params, m, n, k, A, k, B, k, C, m, type, type, GGML_TYPE_F32);
+            declined += !f(&params, m, n, k, A, k, B, k, C, m, type, btype, GGML_TYPE_F32);
         });
     }
     for (auto & t : threads) {
@@ -127,6 +132,8 @@ void block_dot(const block_q8_0 & a, const block_q8_0 & b, double & dot, double 
 struct Tally {
     size_t outputs = 0;
     size_t out_of_bounds = 0;
+    size_t f32_outputs = 0;
+    size_t f32_differing = 0;
     double worst[2] = {0, 0};
 
     // One output of ggml's kernel and of the edited one against the exact value and the bound.
@@ -154,6 +161,10 @@ struct Tally {
         printf("%s: %zu outputs of ggml's kernel and the edited one, %zu out of bounds; largest error %.3g of its "
                "bound for ggml's, %.3g for the edited\n",
                what, outputs, out_of_bounds, worst[0], worst[1]);
+        if (f32_outputs) {
+            printf("%s with an f32 B: %zu outputs, %zu not bit for bit the f16 × f16 product of B rounded to f16\n",
+                   what, f32_outputs, f32_differing);
+        }
     }
 
     // Every output of an m × n product (column j at j·m) with k terms each: `exact(i, j, sum,
@@ -254,11 +265,20 @@ Tally check_f16(std::mt19937 & rng) {
                         x = _cvtss_sh(value(rng), 0);
                     }
                 }
+                // B as f32 values that f16 cannot hold (ties, values past its range, NaN), and
+                // as ggml rounds them to f16 before an f16 × f16 product.
+                std::vector<float> B32(n * k);
+                for (size_t i = 0; i < B32.size(); ++i) {
+                    B32[i] = _cvtsh_ss(B[i]) * (1.0f + std::ldexp((float) (i % 5) - 2.0f, -12));
+                }
                 if (values && k > 0) {  // infinite, NaN and subnormal values
                     A[0] = 0x7c00;
                     B[B.size() - 1] = 0xfc00;
                     A[A.size() / 2] = 0x7e00;
                     B[0] = 0x0001;
+                    B32[0] = 70000.0f;
+                    B32[B32.size() / 2] = NAN;
+                    B32[B32.size() - 1] = 1e-7f;
                 }
                 std::vector<float> a(A.size()), b(B.size());
                 for (size_t i = 0; i < A.size(); ++i) {
@@ -278,6 +298,30 @@ Tally check_f16(std::mt19937 & rng) {
                 }
                 if (!has_shipped) {
                     shipped = edited;
+                }
+                if (k > 0 && k % 8 == 0) {  // what the f32 path takes
+                    std::vector<ggml_fp16_t> rounded(B32.size());
+                    for (size_t i = 0; i < B32.size(); ++i) {
+                        rounded[i] = _cvtss_sh(B32[i], _MM_FROUND_TO_NEAREST_INT);
+                    }
+                    std::vector<float> from_f16(m * n, 3.0f), from_f32(m * n, 4.0f);
+                    if (!product(llamafile_sgemm, nth, GGML_TYPE_F16, m, n, k, A.data(), rounded.data(),
+                                 from_f16.data()) ||
+                        !product(llamafile_sgemm, nth, GGML_TYPE_F16, m, n, k, A.data(), B32.data(), from_f32.data(),
+                                 GGML_TYPE_F32)) {
+                        fprintf(stderr, "the edited llamafile_sgemm declined an f16 × f32 product\n");
+                        abort();
+                    }
+                    size_t differing = 0;
+                    for (size_t i = 0; i < from_f32.size(); ++i) {
+                        differing += memcmp(&from_f16[i], &from_f32[i], sizeof(float)) != 0;
+                    }
+                    if (differing) {
+                        fprintf(stderr, "m=%lld n=%lld k=%lld values=%d threads=%d: %zu f16 × f32 outputs differ\n",
+                                (long long) m, (long long) n, (long long) k, values, nth, differing);
+                    }
+                    tally.f32_outputs += from_f32.size();
+                    tally.f32_differing += differing;
                 }
                 tally.judge_product(shipped, edited, m, n, k, values, nth,
                                     [&](int64_t i, int64_t j, double & sum, double & magnitudes) {
@@ -304,5 +348,5 @@ int main() {
     q8_0.report("q8_0 products");
     const Tally f16 = check_f16(rng);
     f16.report("f16 products");
-    return q8_0.out_of_bounds + f16.out_of_bounds ? 1 : 0;
+    return q8_0.out_of_bounds + f16.out_of_bounds + f16.f32_differing ? 1 : 0;
 }
