@@ -31,7 +31,7 @@ bash models/build-model.sh base
 # transcribes as f16 does: on a CPU with AMX its products run on the kernels the build lets in
 # (.cargo/ggml-cpu-edits.cmake).
 bash models/build-model.sh base q8_0
-# The code the build puts in for ggml's q8_0 products on AVX2 and whisper.cpp's spectrogram
-# DFTs against the shipped code, bit for bit, on random and edge-case inputs: about 15 seconds.
+# The code the build puts in for ggml's q8_0 and f16 products on AVX2 and whisper.cpp's spectrogram
+# DFTs against the shipped code, bit for bit, on random and edge-case inputs: about 30 seconds.
 bash scripts/check-build-edits.sh
 cargo test --all-features "$@"
