@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes five edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
+# It makes six edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
 # in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
 # registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -244,6 +244,36 @@ ${_callscribe_f16_gemm}
 #endif
 
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")
+    endif()
+    # 11. f16 products of one column on AVX2 (callscribe_f16::gemv in .cargo/f16-panel-gemm.inc,
+    # which says how). For each token the decoder multiplies its cross-attention keys and values
+    # (f16, one row of 64 values per encoder position and head for the keys) by one column, and
+    # an f16 model its weights too; ggml does it row by row with ggml_vec_dot_f16, converting
+    # the column again for every row. The kernel converts the column once and gives each row
+    # ggml_vec_dot_f16's own arithmetic step for step: every output is ggml's bit for bit
+    # (scripts/check-build-edits.sh compares them). Measured: BENCHMARKS.md, "Where the time goes
+    # on long messages". The same builds as edit 10.
+    if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
+        _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
+            "f16 products of one column on AVX2"
+            "    // only enable sgemm for prompt processing
+#if !defined(__MMA__)
+    if (n < 2)
+        return false;
+#endif
+"
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__)
+    if (n == 1 && Atype == GGML_TYPE_F16 && Btype == GGML_TYPE_F16 && Ctype == GGML_TYPE_F32) { /* callscribe: one f16 column, .cargo/ggml-cpu-edits.cmake */
+        callscribe_f16::gemv(m, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, (float *)C, params->ith, params->nth);
+        return true;
+    }
+#endif
+    // only enable sgemm for prompt processing
+#if !defined(__MMA__)
+    if (n < 2)
+        return false;
+#endif
+")
     endif()
 
     # 8. ggml's buffers of 4 MiB or more on transparent huge pages. Every CPU buffer (the

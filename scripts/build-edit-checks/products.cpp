@@ -9,8 +9,10 @@
 // Every non-finite output must be non-finite in the other kernel too. And f16 × f32, which
 // tinyBLAS declines on AVX2 (ggml then rounds B to f16 and asks for f16 × f16): the edited
 // kernel's f16 × f32 product must be its f16 × f16 product of B rounded to nearest, bit for bit.
+// - f16 × f16 of one column (edit 11), which ggml does row by row with ggml_vec_dot_f16
+//   (compiled here from ggml's own vec.cpp): every output must be that function's bit for bit.
 // Built and run by scripts/check-build-edits.sh; exits 1 on any output out of bounds or any
-// f16 × f32 bit that differs.
+// f16 × f32 or one-column bit that differs.
 #include "ggml.h"
 #include "ggml-cpu-impl.h"
 #include "ggml-quants.h"
@@ -28,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+extern "C" void ggml_vec_dot_f16(int n, float * s, size_t bs, ggml_fp16_t * x, size_t bx, ggml_fp16_t * y, size_t by, int nrc);
 extern "C" bool llamafile_sgemm_ref(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k, const void * A,
                          int64_t lda, const void * B, int64_t ldb, void * C, int64_t ldc, int Atype, int Btype,
                          int Ctype);
@@ -74,15 +77,16 @@ using Sgemm = bool (*)(const ggml_compute_params *, int64_t, int64_t, int64_t, c
 // elements of `type` (blocks for q8_0). Returns false when `f` declined the product (then ggml
 // would compute it with its own kernels).
 bool product(Sgemm f, int nth, int type, int64_t m, int64_t n, int64_t k, const void * A, const void * B, float * C,
-             int btype = -1) {
+             int btype = -1, int64_t lda = 0) {
     btype = btype < 0 ? type : btype;
+    lda = lda ? lda : k;
     threads_now = nth;
     std::atomic<int> declined{0};
     std::vector<std::thread> threads;
     for (int ith = 0; ith < nth; ++ith) {
         threads.emplace_back([=, &declined] {
             ggml_compute_params params = {ith, nth, 0, nullptr, nullptr};
-            declined += !f(&params, m, n, k, A, k, B, k, C, m, type, btype, GGML_TYPE_F32);
+            declined += !f(&params, m, n, k, A, lda, B, k, C, m, type, btype, GGML_TYPE_F32);
         });
     }
     for (auto & t : threads) {
@@ -337,6 +341,56 @@ Tally check_f16(std::mt19937 & rng) {
     return tally;
 }
 
+// Edit 11: f16 products of one column against ggml_vec_dot_f16, row by row, bit for bit. Returns
+// the number of outputs that differ; says how many were compared.
+size_t check_f16_column(std::mt19937 & rng) {
+    // {rows, k, lda}: the decoder's cross-attention keys (64 values a row, rows 512 apart: the
+    // encoder positions of one head) and values (a row per head dimension, k = the context), its
+    // self-attention, an f16 model's projections; and k with values past the last run of 32,
+    // k under 8, one row, fewer rows than threads.
+    const int64_t shapes[][3] = {{1456, 64, 512}, {64, 1456, 1456}, {64, 1152, 1152}, {512, 2048, 2048},
+                                 {37, 100, 130},  {5, 7, 7},        {1, 33, 33},      {2, 40, 48}};
+    size_t compared = 0, differing = 0;
+    for (const auto & shape : shapes) {
+        for (int values = 0; values < 2; ++values) {
+            for (int nth = 1; nth <= 3; ++nth) {
+                const int64_t m = shape[0], k = shape[1], lda = shape[2];
+                std::normal_distribution<float> value(0.0f, values ? 30.0f : 1.0f);
+                std::vector<ggml_fp16_t> A(m * lda), B(k);
+                for (auto * v : {&A, &B}) {
+                    for (auto & x : *v) {
+                        x = _cvtss_sh(value(rng), 0);
+                    }
+                }
+                if (values) {  // infinite, NaN and subnormal values
+                    A[0] = 0x7c00;
+                    A[A.size() / 2] = 0x7e00;
+                    B[B.size() - 1] = 0x0001;
+                }
+                std::vector<float> edited(m, 2.0f);
+                if (!product(llamafile_sgemm, nth, GGML_TYPE_F16, m, 1, k, A.data(), B.data(), edited.data(), -1, lda)) {
+                    fprintf(stderr, "the edited llamafile_sgemm declined an f16 product of one column\n");
+                    abort();
+                }
+                size_t here = 0;
+                for (int64_t i = 0; i < m; ++i) {
+                    float ggml = 1.0f;
+                    ggml_vec_dot_f16((int) k, &ggml, 0, &A[i * lda], 0, B.data(), 0, 1);
+                    here += memcmp(&ggml, &edited[i], sizeof(float)) != 0;
+                }
+                if (here) {
+                    fprintf(stderr, "m=%lld k=%lld values=%d threads=%d: %zu of %lld f16 one-column outputs differ\n",
+                            (long long) m, (long long) k, values, nth, here, (long long) m);
+                }
+                compared += m;
+                differing += here;
+            }
+        }
+    }
+    printf("f16 products of one column: %zu outputs, %zu not bit for bit ggml_vec_dot_f16's\n", compared, differing);
+    return differing;
+}
+
 }  // namespace
 
 int main() {
@@ -348,5 +402,6 @@ int main() {
     q8_0.report("q8_0 products");
     const Tally f16 = check_f16(rng);
     f16.report("f16 products");
-    return q8_0.out_of_bounds + f16.out_of_bounds + f16.f32_differing ? 1 : 0;
+    const size_t column = check_f16_column(rng);
+    return q8_0.out_of_bounds + f16.out_of_bounds + f16.f32_differing + column ? 1 : 0;
 }
