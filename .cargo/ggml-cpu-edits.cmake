@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes six edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
+# It makes seven edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
 # in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
 # registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -198,6 +198,35 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
             "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
             "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__)
 ${_callscribe_q8_0_gemm}
+#endif
+
+bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")
+    endif()
+
+    # 12. q8_0 × q8_0 products of one column on AVX2 with the rows ahead prefetched
+    # (.cargo/q8_0-gemv.inc, which says how). For each token the decoder multiplies its q8_0
+    # weights (51 MB, the 51,865-row vocabulary among them) by one column, which ggml does row by
+    # row with ggml_vec_dot_q8_0_q8_0. Each row's arithmetic here is that function's, step for
+    # step, so every output is ggml's bit for bit (scripts/check-build-edits.sh compares them);
+    # the kernel only asks for the row two ahead while it sums the current one. Measured:
+    # BENCHMARKS.md, "Where the time goes on long messages". The same builds as edit 6.
+    if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
+        file(READ "${_callscribe_dir}/q8_0-gemv.inc" _callscribe_q8_0_gemv)
+        _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
+            "q8_0 products of one column on AVX2, rows ahead prefetched"
+            "    assert(params->ith < params->nth);
+"
+            "    assert(params->ith < params->nth);
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__) && !defined(__AVXVNNIINT8__)
+    if (n == 1 && Atype == GGML_TYPE_Q8_0 && Btype == GGML_TYPE_Q8_0 && Ctype == GGML_TYPE_F32) { /* callscribe: one q8_0 column, .cargo/ggml-cpu-edits.cmake */
+        callscribe_q8_0::gemv(m, k, (const block_q8_0 *)A, lda, (const block_q8_0 *)B, (float *)C, params->ith, params->nth);
+        return true;
+    }
+#endif
+"
+            "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__) && !defined(__AVXVNNIINT8__)
+${_callscribe_q8_0_gemv}
 #endif
 
 bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,")

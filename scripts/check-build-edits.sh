@@ -9,7 +9,8 @@
 #     through llamafile_sgemm itself; both the shipped and the edited kernels must stay within the
 #     textbook error bound of the exact product on every output, and an f32 operand must give
 #     the f16 product of its rounding bit for bit; edit 11, f16 products of one column, bit for
-#     bit ggml's own ggml_vec_dot_f16 (products.cpp);
+#     bit ggml's own ggml_vec_dot_f16; edit 12, q8_0 products of one column (.cargo/q8_0-gemv.inc),
+#     bit for bit ggml's own ggml_vec_dot_q8_0_q8_0 (products.cpp);
 #   - edit 7, the spectrogram's 25-point DFTs: whisper.cpp's FFT, built with whisper.cpp's own
 #     flags (baseline x86-64), on 20,000 frames, bit for bit (dft.cpp).
 # Needs g++, cmake and the crate sources (`cargo fetch`); takes about 30 seconds. A CPU without
@@ -35,7 +36,7 @@ cp "$ggml/$sgemm" "$work/edited/ggml/$sgemm"
 cp "$whisper" "$work/edited/src/"
 (cd "$work/edited" && cmake -P "$root/.cargo/ggml-cpu-edits.cmake") >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 2; }
 for edit in "q8_0 products on AVX2 by panels of 8 rows" "f16 products on AVX2 by packed f32 panels" \
-    "f16 products of one column on AVX2" \
+    "f16 products of one column on AVX2" "q8_0 products of one column on AVX2, rows ahead prefetched" \
     "whisper.cpp's spectrogram DFTs four frequencies at a time"; do
     grep -qF "callscribe: $edit" "$work/cmake.log" ||
         { echo "check-build-edits: edit not applied: $edit" >&2; cat "$work/cmake.log" >&2; exit 1; }
@@ -48,7 +49,7 @@ sed -n "$fft_region" "$work/edited/src/whisper.cpp" >"$work/fft-edited.inc"
 g++ -O3 -march=x86-64 -std=gnu++17 -I"$work" "$checks/dft.cpp" -o "$work/dft"
 "$work/dft"
 
-# Edits 6, 10 and 11: llamafile's q8_0 and f16 products.
+# Edits 6, 10, 11 and 12: llamafile's q8_0 and f16 products.
 if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo || ! grep -qw f16c /proc/cpuinfo; then
     echo "check-build-edits: products check SKIPPED: this CPU lacks AVX2, FMA or F16C, and builds ggml's own kernels" >&2
     exit 0
@@ -58,5 +59,9 @@ g++ "${flags[@]}" -Dllamafile_sgemm=llamafile_sgemm_ref -c "$ggml/$sgemm" -o "$w
 g++ "${flags[@]}" -c "$work/edited/ggml/$sgemm" -o "$work/edited.o"
 # ggml's own row-by-row f16 dot product, the reference for edit 11.
 g++ "${flags[@]}" -DNDEBUG -c "$ggml/src/ggml-cpu/vec.cpp" -o "$work/vec.o"  # as ggml is built: its NaN assert off
-g++ "${flags[@]}" "$checks/products.cpp" "$work/ref.o" "$work/edited.o" "$work/vec.o" -o "$work/products" -lpthread
+# ggml's own row-by-row q8_0 dot product, the reference for edit 12.
+gcc -O2 -std=gnu11 -mavx2 -mfma -mf16c -DNDEBUG -I"$ggml/include" -I"$ggml/src" -I"$ggml/src/ggml-cpu" \
+    -c "$ggml/src/ggml-cpu/arch/x86/quants.c" -o "$work/quants.o"
+g++ "${flags[@]}" "$checks/products.cpp" "$work/ref.o" "$work/edited.o" "$work/vec.o" "$work/quants.o" \
+    -o "$work/products" -lpthread
 "$work/products"

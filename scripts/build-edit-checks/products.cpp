@@ -11,6 +11,8 @@
 // kernel's f16 × f32 product must be its f16 × f16 product of B rounded to nearest, bit for bit.
 // - f16 × f16 of one column (edit 11), which ggml does row by row with ggml_vec_dot_f16
 //   (compiled here from ggml's own vec.cpp): every output must be that function's bit for bit.
+// - q8_0 × q8_0 of one column (edit 12), which ggml does row by row with
+//   ggml_vec_dot_q8_0_q8_0 (compiled here from ggml's own arch/x86/quants.c): the same.
 // Built and run by scripts/check-build-edits.sh; exits 1 on any output out of bounds or any
 // f16 × f32 or one-column bit that differs.
 #include "ggml.h"
@@ -31,6 +33,8 @@
 #include <vector>
 
 extern "C" void ggml_vec_dot_f16(int n, float * s, size_t bs, ggml_fp16_t * x, size_t bx, ggml_fp16_t * y, size_t by, int nrc);
+extern "C" void ggml_vec_dot_q8_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy,
+                                       size_t by, int nrc);
 extern "C" bool llamafile_sgemm_ref(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k, const void * A,
                          int64_t lda, const void * B, int64_t ldb, void * C, int64_t ldc, int Atype, int Btype,
                          int Ctype);
@@ -61,6 +65,9 @@ void ggml_log_internal(enum ggml_log_level, const char * format, ...) {
     va_start(args, format);
     vfprintf(stderr, format, args);
     va_end(args);
+}
+void quantize_row_q8_K_ref(const float *, block_q8_K *, int64_t) {  // quants.c's q8_K paths; not used here
+    abort();
 }
 void ggml_abort(const char * file, int line, const char * fmt, ...) {
     fprintf(stderr, "ggml_abort at %s:%d: %s\n", file, line, fmt);
@@ -391,6 +398,61 @@ size_t check_f16_column(std::mt19937 & rng) {
     return differing;
 }
 
+// Edit 12: q8_0 products of one column against ggml_vec_dot_q8_0_q8_0, row by row, bit for bit.
+// Returns the number of outputs that differ; says how many were compared.
+size_t check_q8_0_column(std::mt19937 & rng) {
+    // {rows, k, lda in blocks}: the decoder's shapes (512 and 2,048 rows of 16 blocks, 512 rows of
+    // 64, the 51,865-row vocabulary) and rows further apart than k, fewer rows than the prefetch
+    // distance or than threads.
+    const int64_t shapes[][3] = {{512, 16, 16}, {2048, 16, 16}, {512, 64, 64}, {51865, 16, 16},
+                                 {7, 3, 5},     {1, 1, 1},      {2, 5, 5},     {13, 2, 2}};
+    size_t compared = 0, differing = 0;
+    for (const auto & shape : shapes) {
+        for (int values = 0; values < 2; ++values) {
+            for (int nth = 1; nth <= 3; ++nth) {
+                const int64_t m = shape[0], k = shape[1], lda = shape[2];
+                std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
+                std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
+                std::vector<block_q8_0> A(m * lda), B(k);
+                for (auto * v : {&A, &B}) {
+                    for (auto & b : *v) {
+                        for (auto & x : b.qs) {
+                            x = (int8_t) q(rng);
+                        }
+                        b.d = _cvtss_sh(scale(rng), 0);
+                    }
+                }
+                if (values) {  // infinite, NaN and subnormal scales
+                    A[0].d = 0x7c00;
+                    A[A.size() / 2].d = 0x7e00;
+                    B[B.size() - 1].d = 0x0001;
+                }
+                std::vector<float> edited(m, 2.0f);
+                if (!product(llamafile_sgemm, nth, GGML_TYPE_Q8_0, m, 1, k, A.data(), B.data(), edited.data(), -1,
+                             lda)) {
+                    fprintf(stderr, "the edited llamafile_sgemm declined a q8_0 product of one column\n");
+                    abort();
+                }
+                size_t here = 0;
+                for (int64_t i = 0; i < m; ++i) {
+                    float ggml = 1.0f;
+                    ggml_vec_dot_q8_0_q8_0((int) (k * 32), &ggml, 0, &A[i * lda], 0, B.data(), 0, 1);
+                    here += memcmp(&ggml, &edited[i], sizeof(float)) != 0;
+                }
+                if (here) {
+                    fprintf(stderr, "m=%lld k=%lld values=%d threads=%d: %zu of %lld q8_0 one-column outputs differ\n",
+                            (long long) m, (long long) k, values, nth, here, (long long) m);
+                }
+                compared += m;
+                differing += here;
+            }
+        }
+    }
+    printf("q8_0 products of one column: %zu outputs, %zu not bit for bit ggml_vec_dot_q8_0_q8_0's\n", compared,
+           differing);
+    return differing;
+}
+
 }  // namespace
 
 int main() {
@@ -402,6 +464,6 @@ int main() {
     q8_0.report("q8_0 products");
     const Tally f16 = check_f16(rng);
     f16.report("f16 products");
-    const size_t column = check_f16_column(rng);
+    const size_t column = check_f16_column(rng) + check_q8_0_column(rng);
     return q8_0.out_of_bounds + f16.out_of_bounds + f16.f32_differing + column ? 1 : 0;
 }
