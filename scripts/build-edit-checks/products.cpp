@@ -200,6 +200,21 @@ struct Tally {
     }
 };
 
+// Fills A and B with random q8_0 blocks: with `values` 0, as ggml's quantiser writes them
+// (-127..127, scales of attention-sized products); with 1, the whole int8 range and wider scales.
+void random_q8_0(std::mt19937 & rng, int values, std::vector<block_q8_0> & A, std::vector<block_q8_0> & B) {
+    std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
+    std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
+    for (auto * v : {&A, &B}) {
+        for (auto & b : *v) {
+            for (auto & x : b.qs) {
+                x = (int8_t) q(rng);
+            }
+            b.d = _cvtss_sh(scale(rng), 0);
+        }
+    }
+}
+
 // Edit 6.
 Tally check_q8_0(std::mt19937 & rng) {
     // Whisper's shapes (rows 384/512/1536/2048, rows of 12/16/48/64 blocks) and odd ones: a
@@ -212,18 +227,8 @@ Tally check_q8_0(std::mt19937 & rng) {
         for (int values = 0; values < 2; ++values) {
             for (int nth = 1; nth <= 3; ++nth) {
                 const int64_t m = shape[0], n = shape[1], k = shape[2];
-                // q8_0 as ggml's quantiser writes it (-127..127), and the whole int8 range.
-                std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
-                std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
                 std::vector<block_q8_0> A(m * k), B(n * k);
-                for (auto * v : {&A, &B}) {
-                    for (auto & b : *v) {
-                        for (auto & x : b.qs) {
-                            x = (int8_t) q(rng);
-                        }
-                        b.d = _cvtss_sh(scale(rng), 0);
-                    }
-                }
+                random_q8_0(rng, values, A, B);
                 if (values) {  // infinite, NaN and subnormal scales
                     A[0].d = 0x7c00;
                     B[B.size() - 1].d = 0xfc00;
@@ -348,6 +353,44 @@ Tally check_f16(std::mt19937 & rng) {
     return tally;
 }
 
+// Outputs of one-column products compared with ggml's own row-by-row function, and those that
+// differ in any bit.
+struct ColumnTally {
+    size_t compared = 0;
+    size_t differing = 0;
+
+    // Runs the edited llamafile_sgemm on m rows of A (lda elements or blocks apart) times the one
+    // column B on `nth` threads and compares each output with `ggml(i, &out)`, ggml's own
+    // function on row i. Says on stderr where any differ.
+    template <typename Ggml>
+    void compare(const char * what, int type, int64_t m, int64_t k, int64_t lda, const void * A, const void * B,
+                 int values, int nth, Ggml ggml) {
+        std::vector<float> edited(m, 2.0f);
+        if (!product(llamafile_sgemm, nth, type, m, 1, k, A, B, edited.data(), -1, lda)) {
+            fprintf(stderr, "the edited llamafile_sgemm declined a %s product of one column\n", what);
+            abort();
+        }
+        size_t here = 0;
+        for (int64_t i = 0; i < m; ++i) {
+            float out = 1.0f;
+            ggml(i, &out);
+            here += memcmp(&out, &edited[i], sizeof(float)) != 0;
+        }
+        if (here) {
+            fprintf(stderr, "m=%lld k=%lld values=%d threads=%d: %zu of %lld %s one-column outputs differ\n",
+                    (long long) m, (long long) k, values, nth, here, (long long) m, what);
+        }
+        compared += m;
+        differing += here;
+    }
+
+    size_t report(const char * what, const char * function) const {
+        printf("%s products of one column: %zu outputs, %zu not bit for bit %s's\n", what, compared, differing,
+               function);
+        return differing;
+    }
+};
+
 // Edit 11: f16 products of one column against ggml_vec_dot_f16, row by row, bit for bit. Returns
 // the number of outputs that differ; says how many were compared.
 size_t check_f16_column(std::mt19937 & rng) {
@@ -357,7 +400,7 @@ size_t check_f16_column(std::mt19937 & rng) {
     // k under 8, one row, fewer rows than threads.
     const int64_t shapes[][3] = {{1456, 64, 512}, {64, 1456, 1456}, {64, 1152, 1152}, {512, 2048, 2048},
                                  {37, 100, 130},  {5, 7, 7},        {1, 33, 33},      {2, 40, 48}};
-    size_t compared = 0, differing = 0;
+    ColumnTally tally;
     for (const auto & shape : shapes) {
         for (int values = 0; values < 2; ++values) {
             for (int nth = 1; nth <= 3; ++nth) {
@@ -374,28 +417,13 @@ size_t check_f16_column(std::mt19937 & rng) {
                     A[A.size() / 2] = 0x7e00;
                     B[B.size() - 1] = 0x0001;
                 }
-                std::vector<float> edited(m, 2.0f);
-                if (!product(llamafile_sgemm, nth, GGML_TYPE_F16, m, 1, k, A.data(), B.data(), edited.data(), -1, lda)) {
-                    fprintf(stderr, "the edited llamafile_sgemm declined an f16 product of one column\n");
-                    abort();
-                }
-                size_t here = 0;
-                for (int64_t i = 0; i < m; ++i) {
-                    float ggml = 1.0f;
-                    ggml_vec_dot_f16((int) k, &ggml, 0, &A[i * lda], 0, B.data(), 0, 1);
-                    here += memcmp(&ggml, &edited[i], sizeof(float)) != 0;
-                }
-                if (here) {
-                    fprintf(stderr, "m=%lld k=%lld values=%d threads=%d: %zu of %lld f16 one-column outputs differ\n",
-                            (long long) m, (long long) k, values, nth, here, (long long) m);
-                }
-                compared += m;
-                differing += here;
+                tally.compare("f16", GGML_TYPE_F16, m, k, lda, A.data(), B.data(), values, nth, [&](int64_t i, float * out) {
+                    ggml_vec_dot_f16((int) k, out, 0, &A[i * lda], 0, B.data(), 0, 1);
+                });
             }
         }
     }
-    printf("f16 products of one column: %zu outputs, %zu not bit for bit ggml_vec_dot_f16's\n", compared, differing);
-    return differing;
+    return tally.report("f16", "ggml_vec_dot_f16");
 }
 
 // Edit 12: q8_0 products of one column against ggml_vec_dot_q8_0_q8_0, row by row, bit for bit.
@@ -406,51 +434,26 @@ size_t check_q8_0_column(std::mt19937 & rng) {
     // distance or than threads.
     const int64_t shapes[][3] = {{512, 16, 16}, {2048, 16, 16}, {512, 64, 64}, {51865, 16, 16},
                                  {7, 3, 5},     {1, 1, 1},      {2, 5, 5},     {13, 2, 2}};
-    size_t compared = 0, differing = 0;
+    ColumnTally tally;
     for (const auto & shape : shapes) {
         for (int values = 0; values < 2; ++values) {
             for (int nth = 1; nth <= 3; ++nth) {
                 const int64_t m = shape[0], k = shape[1], lda = shape[2];
-                std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
-                std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
                 std::vector<block_q8_0> A(m * lda), B(k);
-                for (auto * v : {&A, &B}) {
-                    for (auto & b : *v) {
-                        for (auto & x : b.qs) {
-                            x = (int8_t) q(rng);
-                        }
-                        b.d = _cvtss_sh(scale(rng), 0);
-                    }
-                }
+                random_q8_0(rng, values, A, B);
                 if (values) {  // infinite, NaN and subnormal scales
                     A[0].d = 0x7c00;
                     A[A.size() / 2].d = 0x7e00;
                     B[B.size() - 1].d = 0x0001;
                 }
-                std::vector<float> edited(m, 2.0f);
-                if (!product(llamafile_sgemm, nth, GGML_TYPE_Q8_0, m, 1, k, A.data(), B.data(), edited.data(), -1,
-                             lda)) {
-                    fprintf(stderr, "the edited llamafile_sgemm declined a q8_0 product of one column\n");
-                    abort();
-                }
-                size_t here = 0;
-                for (int64_t i = 0; i < m; ++i) {
-                    float ggml = 1.0f;
-                    ggml_vec_dot_q8_0_q8_0((int) (k * 32), &ggml, 0, &A[i * lda], 0, B.data(), 0, 1);
-                    here += memcmp(&ggml, &edited[i], sizeof(float)) != 0;
-                }
-                if (here) {
-                    fprintf(stderr, "m=%lld k=%lld values=%d threads=%d: %zu of %lld q8_0 one-column outputs differ\n",
-                            (long long) m, (long long) k, values, nth, here, (long long) m);
-                }
-                compared += m;
-                differing += here;
+                tally.compare("q8_0", GGML_TYPE_Q8_0, m, k, lda, A.data(), B.data(), values, nth,
+                              [&](int64_t i, float * out) {
+                                  ggml_vec_dot_q8_0_q8_0((int) (k * 32), out, 0, &A[i * lda], 0, B.data(), 0, 1);
+                              });
             }
         }
     }
-    printf("q8_0 products of one column: %zu outputs, %zu not bit for bit ggml_vec_dot_q8_0_q8_0's\n", compared,
-           differing);
-    return differing;
+    return tally.report("q8_0", "ggml_vec_dot_q8_0_q8_0");
 }
 
 }  // namespace
