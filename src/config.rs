@@ -10,6 +10,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::result::RedactKind;
 
+/// Default smallest Whisper encoder context ([`TranscribeOptions::min_audio_ctx`]), in 20 ms
+/// positions: a clip shorter than 3.84 s (192 positions plus the 64 of margin) gets 256.
+///
+/// Measured 2026-12-06 on b0eb9a0 (one clip per process run, `--jobs 2 --threads 1`,
+/// language given), word errors at the floors 512 / 256 / 128:
+/// - 309 Spanish and French asterisk prompts of 1–8.5 s (2,787 words), base q8_0:
+///   459 / 461 / 457;
+/// - 64 English espeak sentences (661 words), base q8_0: 196 / 174 / 178; tiny.en f16:
+///   188 / 186 / 216 (at 128, tiny.en repeated sentences and wrote on after them).
+///
+/// Every file came back `ok` at every floor. 256 is the smallest floor no model measured worse
+/// with; 512, the floor before, gave clips up to 8.96 s twice the encoder work or more. A clip
+/// that keeps no words at a reduced context is decoded again at the full one (`transcribe`).
+pub const DEFAULT_MIN_AUDIO_CTX: u32 = 256;
+
 /// Bounds on an input recording. Exceeding one ends the job with `too_large` or `too_long`
 /// before the memory for it is allocated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,7 +132,7 @@ pub struct TranscribeOptions {
     /// Smallest encoder context (whisper.cpp `audio_ctx`, 1 = 20 ms); short spans use fewer
     /// than the full window to be faster. Contexts are rounded up to a multiple of 16, and the
     /// full window is 1,488 (29.76 s) rather than the model's 1,500, which measured 40 % slower
-    /// for 0.24 s more padding (BENCHMARKS.md). Default: 512.
+    /// for 0.24 s more padding (BENCHMARKS.md). Default: [`DEFAULT_MIN_AUDIO_CTX`] (256).
     pub min_audio_ctx: u32,
     /// Give every segment its `words` with approximate timings, from whisper.cpp's token
     /// timestamps. Default: false.
@@ -137,7 +152,7 @@ impl Default for TranscribeOptions {
             by_client_context: Vec::new(),
             no_speech_threshold: 0.6,
             logprob_threshold: -1.0,
-            min_audio_ctx: 512,
+            min_audio_ctx: DEFAULT_MIN_AUDIO_CTX,
             word_timestamps: false,
         }
     }

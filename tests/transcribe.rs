@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use callscribe::audio::Seconds;
 use callscribe::batch::{self, BatchOptions};
-use callscribe::config::{ContextSettings, Limits, PipelineConfig};
+use callscribe::config::{ContextSettings, Limits, PipelineConfig, DEFAULT_MIN_AUDIO_CTX};
 use callscribe::result::{RecordingResult, Source, Stage, Status, Transcript};
 use callscribe::{decode, resample, Pipeline, RunOptions};
 
@@ -42,7 +42,7 @@ use crate::support::samples::{wav_pcm16, Manifest, SampleEntry};
 /// edits), not near zero.
 const AGGREGATE_BOUND: f64 = 0.25;
 
-/// How much worse the reduced encoder context (min_audio_ctx 512, the default) may be than the
+/// How much worse the reduced encoder context (min_audio_ctx 256, the default) may be than the
 /// full one (1500), in aggregate WER. Measured 2026-11-27: both 20.0% (22.9% vs 23.4% before the
 /// normalizer read "5.5.1.2" as digits).
 const AUDIO_CTX_MARGIN: f64 = 0.03;
@@ -100,13 +100,13 @@ fn transcribe_all(pipeline: &Pipeline) -> Vec<Run> {
 
 static DEFAULT_RUNS: OnceLock<Vec<Run>> = OnceLock::new();
 
-/// Every speech sample with the default settings (min_audio_ctx 512), computed once. Never call
+/// Every speech sample with the default settings (min_audio_ctx 256), computed once. Never call
 /// this while holding `model_lock` (it takes the lock itself).
 fn default_runs(model: &Path) -> &'static [Run] {
     DEFAULT_RUNS.get_or_init(|| {
         let default = PipelineConfig::default().transcribe.min_audio_ctx;
         assert_eq!(
-            default, 512,
+            default, 256,
             "the default floor changed: update this module's comments"
         );
         let _serial = model_lock();
@@ -211,7 +211,7 @@ fn speech_samples_transcribe_within_wer_bounds() {
     let runs = default_runs(&model);
     let (aggregate, table) = wer_table(runs);
     eprintln!(
-        "WER, tiny.en, min_audio_ctx 512 ({} files):\n{table}",
+        "WER, tiny.en, min_audio_ctx {DEFAULT_MIN_AUDIO_CTX} ({} files):\n{table}",
         runs.len()
     );
     for run in runs {
@@ -334,7 +334,7 @@ fn silence_and_noise_samples_have_empty_transcripts() {
     let Some(model) = require_model() else { return };
     let quiet = Manifest::get().select(3, |f| f.is_top_level() && f.expect == "no_speech");
     let _serial = model_lock();
-    let pipeline = pipeline(&model, 512);
+    let pipeline = pipeline(&model, DEFAULT_MIN_AUDIO_CTX);
     for entry in quiet {
         assert_silent(&entry.name, &pipeline.process_file(&entry.path()));
     }
@@ -391,7 +391,7 @@ fn synthetic_silence_noise_and_tones_have_empty_transcripts() {
     add_tone(&mut tones, &[941.0, 1477.0], -10.0, 2.5, 2.8, 0.003);
 
     let _serial = model_lock();
-    let pipeline = pipeline(&model, 512);
+    let pipeline = pipeline(&model, DEFAULT_MIN_AUDIO_CTX);
     for (what, samples) in [
         ("5 s of digital zeros", &zeros),
         ("5 s of white noise at -50 dBFS", &noise),
@@ -409,7 +409,7 @@ fn short_utterance_is_padded_and_transcribed() {
     let entry = Manifest::get().entry("hostile/pcm16-8000hz-mono-size-fields-0xffffffff.wav");
     let result = {
         let _serial = model_lock();
-        pipeline(&model, 512).process_file(&entry.path())
+        pipeline(&model, DEFAULT_MIN_AUDIO_CTX).process_file(&entry.path())
     };
     assert_eq!(result.status, Status::Ok, "{result:?}");
     let audio = result.audio.as_ref().expect("audio");
@@ -505,7 +505,7 @@ fn long_recording_is_transcribed_in_pieces() {
     let result = {
         let _serial = model_lock();
         let bytes = wav_pcm16(16_000, 1, &recording);
-        run_with_threads(&pipeline(&model, 512), &bytes, THREADS)
+        run_with_threads(&pipeline(&model, DEFAULT_MIN_AUDIO_CTX), &bytes, THREADS)
     };
     assert_eq!(result.status, Status::Ok, "{result:?}");
     let audio = result.audio.as_ref().expect("audio");
@@ -586,8 +586,8 @@ fn reduced_audio_ctx_is_not_worse_than_full_context() {
     let (fast_wer, fast_table) = wer_table(fast);
     let (full_wer, full_table) = wer_table(&full);
     let report = format!(
-        "WER with min_audio_ctx 512: {:.1}%; with 1500 (full context): {:.1}%\n\
-         512:\n{fast_table}1500:\n{full_table}",
+        "WER with min_audio_ctx {DEFAULT_MIN_AUDIO_CTX}: {:.1}%; with 1500 (full context): \
+         {:.1}%\n{DEFAULT_MIN_AUDIO_CTX}:\n{fast_table}1500:\n{full_table}",
         fast_wer * 100.0,
         full_wer * 100.0
     );
@@ -664,7 +664,7 @@ fn a_batch_whose_first_input_is_heard_while_the_model_loads_gives_each_file_its_
     let Some(model) = require_model() else { return };
     let runs = &default_runs(&model)[..3];
     let missing = std::env::temp_dir().join("callscribe-no-such-recording.wav");
-    let alone = pipeline(&model, 512).process_file(&missing);
+    let alone = pipeline(&model, DEFAULT_MIN_AUDIO_CTX).process_file(&missing);
     assert_eq!(alone.status, Status::Failed, "{alone:?}");
     let first_read: Vec<PathBuf> = runs.iter().map(|run| run.entry.path()).collect();
     let first_missing = [missing.clone(), runs[0].entry.path()];
@@ -682,12 +682,17 @@ fn a_batch_whose_first_input_is_heard_while_the_model_loads_gives_each_file_its_
                 jobs: 1,
                 keep_audio: None,
             };
-            batch::build_and_run(config(&model, 512), inputs, &options, |index, _, result| {
-                results
-                    .lock()
-                    .expect("results")
-                    .insert(index, result.clone());
-            })
+            batch::build_and_run(
+                config(&model, DEFAULT_MIN_AUDIO_CTX),
+                inputs,
+                &options,
+                |index, _, result| {
+                    results
+                        .lock()
+                        .expect("results")
+                        .insert(index, result.clone());
+                },
+            )
             .expect("the batch runs")
         };
         let results = results.into_inner().expect("results");
@@ -725,7 +730,7 @@ fn the_prompt_is_picked_by_the_operations_client_context() {
     let wav = crate::support::model::repo_path(PROMPTED_WAV);
     let bytes = std::fs::read(&wav).expect("the fixture");
     let with_prompt = |prompt: Option<&str>| {
-        let mut c = config(&model, 512);
+        let mut c = config(&model, DEFAULT_MIN_AUDIO_CTX);
         c.transcribe.prompt = prompt.map(str::to_owned);
         Pipeline::new(c).expect("pipeline")
     };
@@ -747,7 +752,7 @@ fn the_prompt_is_picked_by_the_operations_client_context() {
         "the prompts must change this recording's transcript, or the test proves nothing"
     );
 
-    let mut c = config(&model, 512);
+    let mut c = config(&model, DEFAULT_MIN_AUDIO_CTX);
     c.transcribe.prompt = Some(PROMPT_GLOBAL.to_owned());
     c.transcribe.by_client_context = vec![
         ContextSettings {
@@ -824,7 +829,7 @@ fn bad_client_context_settings_are_refused_at_start_up() {
             "by_client_context \"tenant-x\": unknown language",
         ),
     ] {
-        let mut c = config(&model, 512);
+        let mut c = config(&model, DEFAULT_MIN_AUDIO_CTX);
         c.transcribe.by_client_context = entries;
         let err = Pipeline::new(c).err().expect("refused");
         assert_eq!(err.kind(), callscribe::ErrorKind::Config, "{err}");

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use callscribe::config::{default_model_path, PipelineConfig, RedactSet};
+use callscribe::config::{default_model_path, PipelineConfig, RedactSet, DEFAULT_MIN_AUDIO_CTX};
 use callscribe::model_import::{ImportOptions, Quantization};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -108,7 +108,7 @@ pub struct PipelineArgs {
     /// Smallest Whisper encoder context, in 20 ms positions (1500 = always the full window).
     /// A clip gets its own length plus 1.3 s, at least this, rounded up to a multiple of 16
     /// (1,488 at most, 29.76 s): smaller is faster.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1500))]
+    #[arg(long, default_value_t = DEFAULT_MIN_AUDIO_CTX, value_parser = clap::value_parser!(u32).range(1..=1500))]
     min_audio_ctx: u32,
     /// Spoken language: a code (`es`), `auto` (detected once per recording), or the set to
     /// detect among (`en,es,fr`). Detection needs a multilingual model.
