@@ -13,6 +13,8 @@ Subcommands:
   voicemails  Spanish, French and English voicemails for benches/multilingual.sh (deterministic)
   multilingual  whole-process rounds of benches/multilingual.sh: wall, CPU, peak RSS, transcripts
   multilingual-report  the markdown tables again from `multilingual --json` output
+  floor-clips  the short clips of benches/context-floor.sh (deterministic but for espeak-ng)
+  floor-report the word errors of benches/context-floor.sh's runs, per clip set, model, floor
   criterion   the last `cargo bench --bench pipeline` run as a markdown table: criterion's mean
               estimate, the median and the fastest of its samples (per-iteration time)
 """
@@ -771,6 +773,149 @@ def criterion(args):
         print(f"| `{name}` | {ms(mean)} | {ms(median)} | {ms(fastest)} | {rt(fastest)} | {n} |")
 
 
+# ---------------------------------------------------------------------------------------------
+# benches/context-floor.sh: short clips decoded at several encoder context floors
+# ---------------------------------------------------------------------------------------------
+
+FLOOR_MAX_S = 8.5  # the floors measured matter only below 8.96 s (the 512 floor's reach)
+
+# English sentences written for the floor measurement, spoken by espeak-ng in FLOOR_VOICES at
+# FLOOR_SPEEDS (sentence i: voice i mod 5, speed (i div 5) mod 5).
+FLOOR_SENTENCES = [
+    "Hi, it's Laura, just checking whether the meeting is still on.",
+    "Please call me back when you get this message.",
+    "I wanted to let you know that the delivery will arrive tomorrow.",
+    "This is the front desk, your room is ready now.",
+    "Can you send me the contract before the end of the week?",
+    "I'm outside the building, I can't find the entrance.",
+    "The doctor would like to move your appointment to next Monday.",
+    "We received your payment, thank you very much.",
+    "Your order has shipped and should arrive on Thursday.",
+    "Sorry I missed your call, I was driving.",
+    "I'll be at the airport around noon, see you there.",
+    "Could you remind Peter about the dinner tonight?",
+    "The heating in the apartment is not working again.",
+    "I need a copy of the invoice for my records.",
+    "Tell the kids I'll be home late.",
+    "This is a reminder about your dental cleaning on Friday.",
+    "The school called, Emma forgot her lunch box.",
+    "I'd like to book a table for four people on Saturday evening.",
+    "Please confirm that you received the documents.",
+    "The car needs new tires before the winter.",
+    "We are running a special offer on all garden furniture this week.",
+    "Your prescription is ready for pickup at the pharmacy.",
+    "I think I left my umbrella in your office.",
+    "The flight has been delayed by two hours.",
+    "Let me know if you need anything else from me.",
+    "The plumber will come between eight and ten in the morning.",
+    "Hello, this is Mark from the bank, please return my call.",
+    "I can't make it to practice today, my knee still hurts.",
+    "We need to talk about the budget for next year.",
+    "The package is waiting for you at the post office.",
+    "Good morning, this is the reception of the city hospital.",
+    "I forgot my password and I'm locked out of my account.",
+    "Could you pick up some milk and bread on your way home?",
+    "The concert starts at eight, don't be late.",
+    "Your subscription will expire at the end of the month.",
+    "I just wanted to say happy birthday.",
+    "The meeting room on the third floor is booked all afternoon.",
+    "Please don't forget to water the plants while I'm away.",
+    "The insurance company needs a signed form from you.",
+    "I'm calling about the apartment you advertised online.",
+    "The train was cancelled, I'll take the bus instead.",
+    "Your test results came back and everything looks normal.",
+    "We'd love to have you over for dinner next weekend.",
+    "The printer on the second floor is out of paper again.",
+    "I've sent you the photos from the wedding.",
+    "Please bring your identity card to the appointment.",
+    "The garage says the repair will take another day.",
+    "I'm sorry, but I have to cancel our lunch tomorrow.",
+    "Your new credit card has been mailed to your home address.",
+    "Can we move the call to later this afternoon?",
+]
+FLOOR_VOICES = ["en-us", "en-gb", "en-us+m3", "en-gb-x-rp", "en-us+f2"]
+FLOOR_SPEEDS = [150, 165, 140, 170, 155]
+
+
+def write_pcm16_mono(path, samples):
+    """An 8 kHz mono PCM16 WAV of `samples` (floats of `read_pcm16_mono`, so exact)."""
+    import array
+    import wave
+    pcm = array.array("h", [max(-32768, min(32767, round(s * 32768))) for s in samples])
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(VOICEMAIL_RATE)
+        w.writeframes(pcm.tobytes())
+
+
+def floor_clips(args):
+    """Writes OUT/{es,fr,en}/*.wav and OUT/refs.json ({path: language, text, seconds}): every
+    usable Spanish and French asterisk prompt (the benchmark's pools) and every English sentence
+    of samples/ shorter than FLOOR_MAX_S, and FLOOR_SENTENCES by espeak-ng, at 8 kHz."""
+    import tempfile
+    refs = {}
+
+    def add(lang, name, text, samples):
+        seconds = len(samples) / VOICEMAIL_RATE
+        if seconds <= FLOOR_MAX_S:
+            path = os.path.join(args.out, lang, name.replace("/", "_") + ".wav")
+            write_pcm16_mono(path, samples)
+            refs[path] = {"language": lang, "text": text, "seconds": round(seconds, 3)}
+
+    for lang in ("es", "fr", "en"):
+        os.makedirs(os.path.join(args.out, lang), exist_ok=True)
+    for lang in ("es", "fr"):
+        for name, text, samples in asterisk_prompts(args.debian_root, lang):
+            add(lang, name, text, samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (name, text, samples) in enumerate(english_prompts(args.samples, tmp)):
+            add("en", f"samples-{k:02d}-{name}", text, samples)
+        for k, text in enumerate(FLOOR_SENTENCES):
+            raw, cut = os.path.join(tmp, "espeak.wav"), os.path.join(tmp, "espeak-8k.wav")
+            voice, speed = FLOOR_VOICES[k % 5], FLOOR_SPEEDS[(k // 5) % 5]
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", raw, text],
+                           check=True)
+            # -D: no dither, whose noise sox draws afresh on every run.
+            subprocess.run(["sox", "-V1", "-D", raw, "-r", str(VOICEMAIL_RATE), "-b", "16", "-e",
+                            "signed-integer", cut, "remix", "-"], check=True)
+            add("en", f"espeak-{k:02d}", text, read_pcm16_mono(cut))
+    with open(os.path.join(args.out, "refs.json"), "w") as f:
+        json.dump(refs, f, indent=1, ensure_ascii=False)
+    print(f"{len(refs)} clips in {args.out}", file=sys.stderr)
+
+
+def floor_report(args):
+    """Word errors of each RUN (LABEL:FLOOR:JSONL, callscribe's results) per language."""
+    with open(args.refs) as f:
+        refs = json.load(f)
+    rows = {}
+    for run in args.run:
+        label, floor, path = run.split(":", 2)
+        with open(path) as f:
+            results = [json.loads(line) for line in f if line.strip()]
+        for r in results:
+            ref = refs[r["source"]["path"]]
+            text = (r.get("transcript") or {}).get("text", "")
+            lang = ref["language"]
+            words = reference_words(lang, ref["text"])
+            row = rows.setdefault((label, lang), {}).setdefault(floor, [0, 0, 0, 0])
+            row[0] += edit_distance(words, reference_words(lang, text))
+            row[1] += len(words)
+            row[2] += 1
+            row[3] += r["status"] == "ok"
+    floors = sorted({fl for row in rows.values() for fl in row}, key=int, reverse=True)
+    print("| model | clips | words | " + " | ".join(f"floor {fl}" for fl in floors) + " |")
+    print("|---|---|---:|" + "---:|" * len(floors))
+    for (label, lang), row in sorted(rows.items()):
+        first = row[floors[0]]
+        cells = [f"{row[fl][0]} ({100 * row[fl][0] / row[fl][1]:.1f} %), {row[fl][3]} ok"
+                 if fl in row else "" for fl in floors]
+        print(f"| {label} | {first[2]} {lang} | {first[1]:,} | " + " | ".join(cells) + " |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -835,13 +980,21 @@ def main():
     m.add_argument("--rounds", type=int, default=3)
     mr = sub.add_parser("multilingual-report", help="the tables again from multilingual --json")
     mr.add_argument("--json", required=True)
+    fc = sub.add_parser("floor-clips", help="the clips of benches/context-floor.sh")
+    fc.add_argument("--debian-root", default="tests/.cache/debian/root")
+    fc.add_argument("--samples", default="samples")
+    fc.add_argument("--out", required=True, help="folder for the clips and refs.json")
+    fr = sub.add_parser("floor-report", help="the word errors of benches/context-floor.sh")
+    fr.add_argument("--refs", required=True)
+    fr.add_argument("--run", action="append", required=True, help="LABEL:FLOOR:JSONL")
     args = p.parse_args()
     if args.cmd == "normalize":
         print(normalize(args.text))
     else:
         {"aggregate": aggregate, "fw": fw, "inproc": inproc, "wer": wer,
          "wer-table": wer_from_json, "criterion": criterion, "voicemails": voicemails,
-         "multilingual": multilingual, "multilingual-report": multilingual_report}[args.cmd](args)
+         "multilingual": multilingual, "multilingual-report": multilingual_report,
+         "floor-clips": floor_clips, "floor-report": floor_report}[args.cmd](args)
 
 
 if __name__ == "__main__":

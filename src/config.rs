@@ -13,12 +13,13 @@ use crate::result::RedactKind;
 /// Default smallest Whisper encoder context ([`TranscribeOptions::min_audio_ctx`]), in 20 ms
 /// positions: a clip shorter than 3.84 s (192 positions plus the 64 of margin) gets 256.
 ///
-/// Measured 2026-12-06 on b0eb9a0 (one clip per process run, `--jobs 2 --threads 1`,
-/// language given), word errors at the floors 512 / 256 / 128:
+/// Measured 2026-12-06 (`benches/context-floor.sh`, BENCHMARKS.md "The encoder context
+/// floor"): short clips decoded alone, language given, word errors at the floors 512 / 256 /
+/// 128:
 /// - 309 Spanish and French asterisk prompts of 1–8.5 s (2,787 words), base q8_0:
 ///   459 / 461 / 457;
-/// - 64 English espeak sentences (661 words), base q8_0: 196 / 174 / 178; tiny.en f16:
-///   188 / 186 / 216 (at 128, tiny.en repeated sentences and wrote on after them).
+/// - 64 English espeak sentences (661 words), base q8_0: 200 / 173 / 173; tiny.en f16:
+///   189 / 184 / 216 (at 128, tiny.en repeated sentences and wrote on after them).
 ///
 /// Every file came back `ok` at every floor. 256 is the smallest floor no model measured worse
 /// with; 512, the floor before, gave clips up to 8.96 s twice the encoder work or more. A clip
