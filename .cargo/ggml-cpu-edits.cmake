@@ -209,7 +209,9 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # row with ggml_vec_dot_q8_0_q8_0. Each row's arithmetic here is that function's, step for
     # step, so every output is ggml's bit for bit (scripts/check-build-edits.sh compares them);
     # the kernel only asks for the row two ahead while it sums the current one. Measured:
-    # BENCHMARKS.md, "Where the time goes on long messages". The same builds as edit 6.
+    # BENCHMARKS.md, "Where the time goes on long messages". The builds of edit 6, less those
+    # with AVX-VNNI-INT8: there ggml's row function multiplies signed bytes directly
+    # (vpdpbssd), which differs from the sign trick here when both bytes are -128.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/q8_0-gemv.inc" _callscribe_q8_0_gemv)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
