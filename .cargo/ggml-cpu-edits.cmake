@@ -165,7 +165,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
         } else if (x[i] >= 10.0f) {
             y[i] = x[i];")
     # 6. q8_0 × q8_0 products on AVX2 by panels of 8 weight rows (.cargo/q8_0-panel-gemm.inc, which
-    # says how). On a CPU with AVX2 but neither AVX-512 nor AMX, llamafile's tinyBLAS_Q0_AVX does
+    # says how). On a CPU with AVX2 but without AMX, llamafile's tinyBLAS_Q0_AVX does
     # every q8_0 projection of the encoder (35 % of a long message's CPU time with base q8_0);
     # it spends a shuffle and a broadcast on each 32-value block of each output, and a conversion
     # and an FMA on every four values. The panel kernel adds a block's integer sums up before its
@@ -174,8 +174,13 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # EPYC"). Its results are not tinyBLAS's bit for bit (a block's sum is exact here);
     # scripts/check-build-edits.sh holds both to the textbook error bound of the exact product
     # on 9 million outputs (8 shapes, 1–3 threads, values of ±127 and -128, inf and NaN scales)
-    # in every test run. Builds with AVX-512 or AVX-VNNI (whose tinyBLAS uses vpdpbusd) and
-    # weights whose row count is not a multiple of 8 keep tinyBLAS.
+    # in every test run, built for AVX2 and, on a CPU with AVX-512, for that CPU. With AVX-512 the
+    # kernel is the same 256-bit code (with AVX512-VNNI, vpdpbusd in place of vpmaddubsw and
+    # vpmaddwd, the same sums), and still the faster: on one core of a Zen 4 EPYC (2026-12-06,
+    # benches/kernels.sh) the encoder's shapes ran at 49–64 GMAC/s where tinyBLAS's AVX-512 build,
+    # which uses vpdpbusd too, runs 40–44. Builds with AMX (whose q8_0 weights all go to the AMX
+    # kernels, edit 1; not measured here) and weights whose row count is not a multiple of 8 keep
+    # tinyBLAS.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/q8_0-panel-gemm.inc" _callscribe_q8_0_gemm)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
@@ -187,7 +192,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
             "    case GGML_TYPE_Q8_0: {
         if (Btype != GGML_TYPE_Q8_0)
            return false;
-#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__)
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__)
         if (m % 8 == 0) { /* callscribe: .cargo/ggml-cpu-edits.cmake */
             callscribe_q8_0::gemm(m, n, k, (const block_q8_0 *)A, lda, (const block_q8_0 *)B, ldb,
                                   (float *)C, ldc, params->ith, params->nth);
@@ -196,7 +201,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
 #endif
 "
             "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
-            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__)
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__)
 ${_callscribe_q8_0_gemm}
 #endif
 
@@ -211,7 +216,11 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # the kernel only asks for the row two ahead while it sums the current one. Measured:
     # BENCHMARKS.md, "Where the time goes on long messages". The builds of edit 6, less those
     # with AVX-VNNI-INT8: there ggml's row function multiplies signed bytes directly
-    # (vpdpbssd), which differs from the sign trick here when both bytes are -128.
+    # (vpdpbssd), which differs from the sign trick here when both bytes are -128. With
+    # AVX512-VNNI or AVX-VNNI, ggml's row function forms the same sign trick's products with
+    # vpdpbusd, whose int32 sums equal vpmaddubsw's and vpmaddwd's here (vpmaddubsw cannot
+    # saturate on these operands), so the outputs are still ggml's bit for bit; the check
+    # compares them in that build too.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/q8_0-gemv.inc" _callscribe_q8_0_gemv)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
@@ -219,7 +228,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
             "    assert(params->ith < params->nth);
 "
             "    assert(params->ith < params->nth);
-#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__) && !defined(__AVXVNNIINT8__)
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__) && !defined(__AVXVNNIINT8__)
     if (n == 1 && Atype == GGML_TYPE_Q8_0 && Btype == GGML_TYPE_Q8_0 && Ctype == GGML_TYPE_F32) { /* callscribe: one q8_0 column, .cargo/ggml-cpu-edits.cmake */
         callscribe_q8_0::gemv(m, k, (const block_q8_0 *)A, lda, (const block_q8_0 *)B, (float *)C, params->ith, params->nth);
         return true;
@@ -227,7 +236,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
 #endif
 "
             "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
-            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__) && !defined(__AVXVNNI__) && !defined(__AVXVNNIINT8__)
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__) && !defined(__AVXVNNIINT8__)
 ${_callscribe_q8_0_gemv}
 #endif
 
@@ -235,7 +244,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     endif()
 
     # 10. f16 × f16 products on AVX2 by packed f32 panels (.cargo/f16-panel-gemm.inc, which says
-    # how). On a CPU with AVX2 but not AVX-512, llamafile's tinyBLAS does the encoder's f16
+    # how). On a CPU with AVX2 (with or without AVX-512), llamafile's tinyBLAS does the encoder's f16
     # products (its attention and convolutions, and with an f16 model every projection too),
     # converting both operands on every load; on a Zen 1 EPYC (2026-12-06) it ran 4.1–5.8
     # GMAC/s on one core where the packed kernel runs 15.8–17.3 (BENCHMARKS.md, "The same
@@ -246,16 +255,20 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # AVX2: ggml then rounds B to f16 in a pass of its own (the encoder's softmax, 42 MB a layer
     # at 1,152 positions, read and written again as f16) and asks for the f16 × f16 product
     # after a barrier; the kernel rounds each value the same way as it packs it, so the product
-    # is that one bit for bit (the check compares them), without the pass.
+    # is that one bit for bit (the check compares them), without the pass. With AVX-512,
+    # tinyBLAS's 16-lane f16 tiles convert on every load as well: on one core of a Zen 4 EPYC
+    # (2026-12-06, benches/kernels.sh; its 512-bit units are two 256-bit halves) they ran 12–20
+    # GMAC/s where this 256-bit kernel runs 50–53, so AVX-512 builds take it too (inserted
+    # before tinyBLAS's AVX-512 branch); builds with AMX keep tinyBLAS (not measured here).
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         file(READ "${_callscribe_dir}/f16-panel-gemm.inc" _callscribe_f16_gemm)
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
             "f16 products on AVX2 by packed f32 panels"
-            "#elif (defined(__AVX__) || defined(__AVX2__)) && defined(__F16C__)
-        if (Btype == GGML_TYPE_F16) {
-            tinyBLAS<8, __m256, __m256, ggml_fp16_t, ggml_fp16_t, float> tb{ params, k,"
-            "#elif (defined(__AVX__) || defined(__AVX2__)) && defined(__F16C__)
-#if defined(__AVX2__) && defined(__FMA__)
+            "    case GGML_TYPE_F16: {
+#if defined(__AVX512F__)
+"
+            "    case GGML_TYPE_F16: {
+#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__)
         if (Btype == GGML_TYPE_F16 && k % 8 == 0 && k > 0) { /* callscribe: f16 panels, .cargo/ggml-cpu-edits.cmake */
             callscribe_f16::gemm(m, n, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, ldb,
                                  (float *)C, ldc, params->ith, params->nth);
@@ -267,10 +280,10 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
             return true;
         }
 #endif
-        if (Btype == GGML_TYPE_F16) {
-            tinyBLAS<8, __m256, __m256, ggml_fp16_t, ggml_fp16_t, float> tb{ params, k,"
+#if defined(__AVX512F__)
+"
             "bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k,"
-            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__)
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__)
 ${_callscribe_f16_gemm}
 #endif
 
@@ -281,9 +294,10 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # (f16, one row of 64 values per encoder position and head for the keys) by one column, and
     # an f16 model its weights too; ggml does it row by row with ggml_vec_dot_f16, converting
     # the column again for every row. The kernel converts the column once and gives each row
-    # ggml_vec_dot_f16's own arithmetic step for step: every output is ggml's bit for bit
-    # (scripts/check-build-edits.sh compares them). Measured: BENCHMARKS.md, "Where the time goes
-    # on long messages". The same builds as edit 10.
+    # ggml_vec_dot_f16's own arithmetic step for step, written with ggml's own SIMD macros, so
+    # 16-lane in an AVX-512 build as ggml's is: every output is ggml's bit for bit
+    # (scripts/check-build-edits.sh compares them, in both builds). Measured: BENCHMARKS.md,
+    # "Where the time goes on long messages". The same builds as edit 10.
     if(EXISTS "${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp")
         _callscribe_edit("${_callscribe_root}/src/ggml-cpu/llamafile/sgemm.cpp"
             "f16 products of one column on AVX2"
@@ -293,7 +307,7 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
         return false;
 #endif
 "
-            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AVX512F__)
+            "#if defined(__AVX2__) && defined(__F16C__) && defined(__FMA__) && !defined(__AMX_INT8__)
     if (n == 1 && Atype == GGML_TYPE_F16 && Btype == GGML_TYPE_F16 && Ctype == GGML_TYPE_F32) { /* callscribe: one f16 column, .cargo/ggml-cpu-edits.cmake */
         callscribe_f16::gemv(m, k, (const ggml_fp16_t *)A, lda, (const ggml_fp16_t *)B, (float *)C, params->ith, params->nth);
         return true;
