@@ -244,11 +244,11 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     endif()
 
     # 10. f16 × f16 products on AVX2 by packed f32 panels (.cargo/f16-panel-gemm.inc, which says
-    # how). On a CPU with AVX2 (with or without AVX-512), llamafile's tinyBLAS does the encoder's f16
-    # products (its attention and convolutions, and with an f16 model every projection too),
-    # converting both operands on every load; on a Zen 1 EPYC (2026-12-06) it ran 4.1–5.8
-    # GMAC/s on one core where the packed kernel runs 15.8–17.3 (BENCHMARKS.md, "The same
-    # benchmark on a Zen 1 EPYC"). The results differ from tinyBLAS's in the last bits (a sum in
+    # how). On a CPU with AVX2 (with or without AVX-512), llamafile's tinyBLAS does the
+    # encoder's f16 products (its attention and convolutions, and with an f16 model every
+    # projection too), converting both operands on every load; on a Zen 1 EPYC (2026-12-06) it
+    # ran 4.1–5.8 GMAC/s on one core where the packed kernel runs 15.8–17.3 (BENCHMARKS.md,
+    # "The same benchmark on a Zen 1 EPYC"). The results differ from tinyBLAS's in the last bits (a sum in
     # another order); scripts/check-build-edits.sh holds both to the textbook error bound of the
     # exact product. It takes what tinyBLAS takes: k a multiple of 8 (any m and n ≥ 2), but not
     # k = 0, whose zeros tinyBLAS writes. It also takes an f32 B, which tinyBLAS declines on

@@ -6,16 +6,17 @@
 # (scripts/build-edit-checks/):
 #   - edits 6 and 10, q8_0 and f16 products on AVX2 (.cargo/q8_0-panel-gemm.inc,
 #     f16-panel-gemm.inc): llamafile's sgemm.cpp, built for AVX2 + FMA + F16C without AVX-512
-#     and, on a CPU with AVX-512 (but not AMX), for this CPU, through llamafile_sgemm itself; both the shipped and the edited kernels must stay within the
-#     textbook error bound of the exact product on every output, and an f32 operand must give
-#     the f16 product of its rounding bit for bit; edit 11, f16 products of one column, bit for
+#     and, on a CPU with AVX-512 (but not AMX), for this CPU, through llamafile_sgemm itself;
+#     both the shipped and the edited kernels must stay within the textbook error bound of the
+#     exact product on every output, and an f32 operand must give the f16 product of its
+#     rounding bit for bit; edit 11, f16 products of one column, bit for
 #     bit ggml's own ggml_vec_dot_f16; edit 12, q8_0 products of one column (.cargo/q8_0-gemv.inc),
 #     bit for bit ggml's own ggml_vec_dot_q8_0_q8_0 (products.cpp);
 #   - edit 7, the spectrogram's 25-point DFTs: whisper.cpp's FFT, built with whisper.cpp's own
 #     flags (baseline x86-64), on 20,000 frames, bit for bit (dft.cpp).
-# Needs g++, cmake and the crate sources (`cargo fetch`); takes about 30 seconds. A CPU without
-# AVX2, FMA and F16C cannot run the products' check: it says so and skips it (such a CPU never
-# builds those kernels either).
+# Needs g++, cmake and the crate sources (`cargo fetch`); takes about 30 seconds (40 with the
+# second build on a CPU with AVX-512). A CPU without AVX2, FMA and F16C cannot run the products'
+# check: it says so and skips it (such a CPU never builds those kernels either).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
