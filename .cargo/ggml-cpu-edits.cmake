@@ -177,7 +177,7 @@ foreach(_callscribe_root "${CMAKE_CURRENT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_D
     # in every test run, built for AVX2 and, on a CPU with AVX-512, for that CPU. With AVX-512 the
     # kernel is the same 256-bit code (with AVX512-VNNI, vpdpbusd in place of vpmaddubsw and
     # vpmaddwd, the same sums), and still the faster: on one core of a Zen 4 EPYC (2026-12-06,
-    # benches/kernels.sh) the encoder's shapes ran at 49–64 GMAC/s where tinyBLAS's AVX-512 build,
+    # benches/kernels.sh) the encoder's shapes ran at 60–63 GMAC/s where tinyBLAS's AVX-512 build,
     # which uses vpdpbusd too, runs 40–44. Builds with AMX (whose q8_0 weights all go to the AMX
     # kernels, edit 1; not measured here) and weights whose row count is not a multiple of 8 keep
     # tinyBLAS.
