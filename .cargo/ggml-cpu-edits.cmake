@@ -248,9 +248,9 @@ bool llamafile_sgemm(const struct ggml_compute_params * params, int64_t m, int64
     # encoder's f16 products (its attention and convolutions, and with an f16 model every
     # projection too), converting both operands on every load; on a Zen 1 EPYC (2026-12-06) it
     # ran 4.1–5.8 GMAC/s on one core where the packed kernel runs 15.8–17.3 (BENCHMARKS.md,
-    # "The same benchmark on a Zen 1 EPYC"). The results differ from tinyBLAS's in the last bits (a sum in
-    # another order); scripts/check-build-edits.sh holds both to the textbook error bound of the
-    # exact product. It takes what tinyBLAS takes: k a multiple of 8 (any m and n ≥ 2), but not
+    # "The same benchmark on a Zen 1 EPYC"). The results differ from tinyBLAS's in the last bits
+    # (a sum in another order); scripts/check-build-edits.sh holds both to the textbook error
+    # bound of the exact product. It takes what tinyBLAS takes: k a multiple of 8 (any m and n ≥ 2), but not
     # k = 0, whose zeros tinyBLAS writes. It also takes an f32 B, which tinyBLAS declines on
     # AVX2: ggml then rounds B to f16 in a pass of its own (the encoder's softmax, 42 MB a layer
     # at 1,152 positions, read and written again as f16) and asks for the f16 × f16 product

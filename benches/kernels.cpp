@@ -68,16 +68,7 @@ int main() {
         for (const auto & s : q8_0_shapes) {
             const int64_t m = s[0], n = s[1], blocks = s[2] / 32;
             std::vector<block_q8_0> A(m * blocks), B(n * blocks);
-            std::uniform_int_distribution<int> q(-127, 127);
-            std::normal_distribution<float> scale(0.0f, 0.02f);
-            for (auto * v : {&A, &B}) {
-                for (auto & b : *v) {
-                    for (auto & x : b.qs) {
-                        x = (int8_t) q(rng);
-                    }
-                    b.d = _cvtss_sh(scale(rng), 0);
-                }
-            }
+            random_q8_0(rng, 0, A, B);
             std::vector<float> C(m * n);
             const double shipped = best(llamafile_sgemm_ref, nth, GGML_TYPE_Q8_0, -1, m, n, blocks, A.data(), B.data(), C.data());
             const double edited = best(llamafile_sgemm, nth, GGML_TYPE_Q8_0, -1, m, n, blocks, A.data(), B.data(), C.data());

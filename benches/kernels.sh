@@ -13,16 +13,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out_md="${1:-target/bench-kernels/kernels.md}"
 mkdir -p "$(dirname "$out_md")"
-version="$(awk '/^name = "whisper-rs-sys"/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
-src="$(cargo metadata --format-version 1 --locked 2>/dev/null |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(next(p["manifest_path"] for p in d["packages"] if p["name"]=="whisper-rs-sys" and p["version"]==sys.argv[1]))' "$version")"
-ggml="$(dirname "$src")/whisper.cpp/ggml"
-sgemm=src/ggml-cpu/llamafile/sgemm.cpp
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$(dirname "$work/edited/ggml/$sgemm")"
-cp "$ggml/$sgemm" "$work/edited/ggml/$sgemm"
-(cd "$work/edited" && cmake -P "$root/.cargo/ggml-cpu-edits.cmake") >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 2; }
+# shellcheck source=../scripts/build-edit-checks/edited-sources.sh
+source scripts/build-edit-checks/edited-sources.sh
 flags=(-O2 -march=native -std=c++17 -I"$ggml/include" -I"$ggml/src" -I"$ggml/src/ggml-cpu" -I"$ggml/src/ggml-cpu/llamafile"
     -I"$root/scripts/build-edit-checks")
 g++ "${flags[@]}" -Dllamafile_sgemm=llamafile_sgemm_ref -c "$ggml/$sgemm" -o "$work/ref.o"

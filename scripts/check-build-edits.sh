@@ -9,9 +9,9 @@
 #     and, on a CPU with AVX-512 (but not AMX), for this CPU, through llamafile_sgemm itself;
 #     both the shipped and the edited kernels must stay within the textbook error bound of the
 #     exact product on every output, and an f32 operand must give the f16 product of its
-#     rounding bit for bit; edit 11, f16 products of one column, bit for
-#     bit ggml's own ggml_vec_dot_f16; edit 12, q8_0 products of one column (.cargo/q8_0-gemv.inc),
-#     bit for bit ggml's own ggml_vec_dot_q8_0_q8_0 (products.cpp);
+#     rounding bit for bit; edit 11, f16 products of one column, bit for bit ggml's own
+#     ggml_vec_dot_f16; edit 12, q8_0 products of one column (.cargo/q8_0-gemv.inc), bit for bit
+#     ggml's own ggml_vec_dot_q8_0_q8_0 (products.cpp);
 #   - edit 7, the spectrogram's 25-point DFTs: whisper.cpp's FFT, built with whisper.cpp's own
 #     flags (baseline x86-64), on 20,000 frames, bit for bit (dft.cpp).
 # Needs g++, cmake and the crate sources (`cargo fetch`); takes about 30 seconds (40 with the
@@ -21,21 +21,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-version="$(awk '/^name = "whisper-rs-sys"/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)"
-src="$(cargo metadata --format-version 1 --locked 2>/dev/null |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); print(next(p["manifest_path"] for p in d["packages"] if p["name"]=="whisper-rs-sys" and p["version"]==sys.argv[1]))' "$version")"
-ggml="$(dirname "$src")/whisper.cpp/ggml"
-sgemm=src/ggml-cpu/llamafile/sgemm.cpp  # under $ggml, and under the edited copy's ggml/
-[ -f "$ggml/$sgemm" ] || { echo "check-build-edits: no sgemm.cpp under $ggml" >&2; exit 2; }
-
-whisper="$(dirname "$ggml")/src/whisper.cpp"
+# shellcheck source=build-edit-checks/edited-sources.sh
+source scripts/build-edit-checks/edited-sources.sh
 checks="$root/scripts/build-edit-checks"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$(dirname "$work/edited/ggml/$sgemm")" "$work/edited/src"
-cp "$ggml/$sgemm" "$work/edited/ggml/$sgemm"
-cp "$whisper" "$work/edited/src/"
-(cd "$work/edited" && cmake -P "$root/.cargo/ggml-cpu-edits.cmake") >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 2; }
 for edit in "q8_0 products on AVX2 by panels of 8 rows" "f16 products on AVX2 by packed f32 panels" \
     "f16 products of one column on AVX2" "q8_0 products of one column on AVX2, rows ahead prefetched" \
     "whisper.cpp's spectrogram DFTs four frequencies at a time"; do

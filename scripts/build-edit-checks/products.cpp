@@ -17,6 +17,10 @@
 // f16 × f32 or one-column bit that differs.
 #include "sgemm-harness.h"
 
+extern "C" void ggml_vec_dot_f16(int n, float * s, size_t bs, ggml_fp16_t * x, size_t bx, ggml_fp16_t * y, size_t by, int nrc);
+extern "C" void ggml_vec_dot_q8_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy,
+                                       size_t by, int nrc);
+
 namespace {
 
 // A block's integer dot product as vpsignb and vpmaddubsw form it: |a| as an unsigned byte times
@@ -112,21 +116,6 @@ struct Tally {
         }
     }
 };
-
-// Fills A and B with random q8_0 blocks: with `values` 0, as ggml's quantiser writes them
-// (-127..127, scales of attention-sized products); with 1, the whole int8 range and wider scales.
-void random_q8_0(std::mt19937 & rng, int values, std::vector<block_q8_0> & A, std::vector<block_q8_0> & B) {
-    std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
-    std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
-    for (auto * v : {&A, &B}) {
-        for (auto & b : *v) {
-            for (auto & x : b.qs) {
-                x = (int8_t) q(rng);
-            }
-            b.d = _cvtss_sh(scale(rng), 0);
-        }
-    }
-}
 
 // Edit 6.
 Tally check_q8_0(std::mt19937 & rng) {

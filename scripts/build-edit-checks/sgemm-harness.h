@@ -1,8 +1,8 @@
 // What scripts/build-edit-checks/products.cpp and benches/kernels.cpp need to call llamafile's
 // sgemm.cpp outside ggml: the parts of ggml it calls (its thread pool's barrier and job counter,
 // the f16 table, logging), the declaration of the shipped llamafile_sgemm (compiled as
-// llamafile_sgemm_ref beside the edited one) and `product`, which runs a product on threads as
-// ggml does.
+// llamafile_sgemm_ref beside the edited one), `product`, which runs a product on threads as
+// ggml does, and `random_q8_0`.
 #pragma once
 #include "ggml.h"
 #include "ggml-cpu-impl.h"
@@ -21,9 +21,6 @@
 #include <thread>
 #include <vector>
 
-extern "C" void ggml_vec_dot_f16(int n, float * s, size_t bs, ggml_fp16_t * x, size_t bx, ggml_fp16_t * y, size_t by, int nrc);
-extern "C" void ggml_vec_dot_q8_0_q8_0(int n, float * s, size_t bs, const void * vx, size_t bx, const void * vy,
-                                       size_t by, int nrc);
 extern "C" bool llamafile_sgemm_ref(const struct ggml_compute_params * params, int64_t m, int64_t n, int64_t k, const void * A,
                          int64_t lda, const void * B, int64_t ldb, void * C, int64_t ldc, int Atype, int Btype,
                          int Ctype);
@@ -93,6 +90,21 @@ bool product(Sgemm f, int nth, int type, int64_t m, int64_t n, int64_t k, const 
         abort();
     }
     return declined == 0;
+}
+
+// Fills A and B with random q8_0 blocks: with `values` 0, as ggml's quantiser writes them
+// (-127..127, scales of attention-sized products); with 1, the whole int8 range and wider scales.
+void random_q8_0(std::mt19937 & rng, int values, std::vector<block_q8_0> & A, std::vector<block_q8_0> & B) {
+    std::uniform_int_distribution<int> q(values ? -128 : -127, 127);
+    std::normal_distribution<float> scale(0.0f, values ? 4.0f : 0.02f);
+    for (auto * v : {&A, &B}) {
+        for (auto & b : *v) {
+            for (auto & x : b.qs) {
+                x = (int8_t) q(rng);
+            }
+            b.d = _cvtss_sh(scale(rng), 0);
+        }
+    }
 }
 
 }  // namespace
