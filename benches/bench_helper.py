@@ -454,7 +454,6 @@ def voicemails(args):
     """Writes the clips and refs.json ({clip file name: metadata with "reference"})."""
     import hashlib
     import tempfile
-    import wave
     os.makedirs(args.out, exist_ok=True)
     pools = {lang: asterisk_prompts(args.debian_root, lang) for lang in ("es", "fr")}
     with tempfile.TemporaryDirectory() as tmp:
@@ -467,11 +466,7 @@ def voicemails(args):
             seed = args.seed + k
             frames, meta = compose_voicemail(pools[lang], lang, seed, target)
             name = f"{lang}-{seed}-{target:.0f}s.wav"
-            with wave.open(os.path.join(args.out, name), "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(VOICEMAIL_RATE)
-                w.writeframes(frames)
+            write_wav(os.path.join(args.out, name), frames)
             with open(os.path.join(args.out, name), "rb") as f:
                 meta["sha256"] = hashlib.sha256(f.read()).hexdigest()
             meta["length"] = length
@@ -837,18 +832,23 @@ FLOOR_VOICES = ["en-us", "en-gb", "en-us+m3", "en-gb-x-rp", "en-us+f2"]
 FLOOR_SPEEDS = [150, 165, 140, 170, 155]
 
 
-def write_pcm16_mono(path, samples):
-    """An 8 kHz mono PCM16 WAV of `samples` (floats of `read_pcm16_mono`, so exact)."""
-    import array
+def write_wav(path, frames):
+    """An 8 kHz mono PCM16 WAV of `frames` (little-endian 16-bit bytes)."""
     import wave
-    pcm = array.array("h", [max(-32768, min(32767, round(s * 32768))) for s in samples])
-    if sys.byteorder == "big":
-        pcm.byteswap()
     with wave.open(path, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(VOICEMAIL_RATE)
-        w.writeframes(pcm.tobytes())
+        w.writeframes(frames)
+
+
+def write_pcm16_mono(path, samples):
+    """An 8 kHz mono PCM16 WAV of `samples` (floats of `read_pcm16_mono`, so exact)."""
+    import array
+    pcm = array.array("h", [max(-32768, min(32767, round(s * 32768))) for s in samples])
+    if sys.byteorder == "big":
+        pcm.byteswap()
+    write_wav(path, pcm.tobytes())
 
 
 def floor_clips(args):
