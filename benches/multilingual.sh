@@ -36,7 +36,8 @@
 #
 # Usage: benches/multilingual.sh [OUT.md]   (default: target/bench-multilingual/multilingual.md)
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
-#        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0").
+#        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0"), LONG_SETS (long
+#        messages per target, default 1; further sets take the seeds after the short messages').
 # Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
 #        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
 #        models/.cache (models/build-model.sh and models/build-model.sh base).
@@ -44,12 +45,13 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"} benches/multilingual.sh${1:+ $1}"
+command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS} benches/multilingual.sh${1:+ $1}"
 out_md="${1:-target/bench-multilingual/multilingual.md}"
 rounds="${ROUNDS:-3}"
 threads="${THREADS:-2}"
 families="${FAMILIES:-base tiny.en base@known}"
 variants="${VARIANTS:-f16 q8_0 q5_1 q5_0}"
+long_sets="${LONG_SETS:-1}"
 work="$root/target/bench-multilingual"
 mkdir -p "$work/models" "$work/clips" "$(dirname "$out_md")"
 for tool in sox ffmpeg /usr/bin/time; do
@@ -126,7 +128,7 @@ EOF
 # The clips, then the rounds.
 # ---------------------------------------------------------------------------------------------
 rm -f "$work"/clips/*.wav
-python3 benches/bench_helper.py voicemails --out "$work/clips"
+python3 benches/bench_helper.py voicemails --out "$work/clips" --long-sets "$long_sets"
 # With fewer threads than cores, every system is pinned (taskset) to THREADS cores, as in
 # benches/transcribe.sh.
 pin=""
