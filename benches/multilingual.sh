@@ -33,6 +33,9 @@
 # time of its process tree (wait4) and its peak RSS (`/usr/bin/time -f %M`); its transcript and
 # detected language come from the same run. WER: English with `normalize`, Spanish and French
 # with `words_es_fr` (tests/support/voicemail.rs `words`).
+# The report also pairs every callscribe system with faster-whisper clip by clip: the clips with
+# fewer, as many and more edits, the WER difference and its 95 % bootstrap interval over the
+# group's clips (more long messages per group: LONG_SETS).
 #
 # Usage: benches/multilingual.sh [OUT.md]   (default: target/bench-multilingual/multilingual.md)
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
