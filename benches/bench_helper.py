@@ -662,6 +662,14 @@ def multilingual_markdown(systems, refs, runs):
                          f"(p {r['language_probability']})" for r in mine if r["language"] != lang})))
         return edits, len(ref) * len(mine), wrong, notes
 
+    # Every (clip, system) scored once, for the three tables that use it.
+    system_of = {s["label"]: s for s in systems}
+    quality = {(c, label): clip_quality(c, system_of[label]) for (c, label) in by}
+    ordered_groups = sorted(groups, key=lambda g: (["es", "fr", "en"].index(g[0]), g[1] != "long"))
+
+    def transcribes(system, lang):
+        return system["languages"] is None or lang in system["languages"]
+
     out = ["### Clips", "",
            "| clip | language | length | seed | duration s | speech s | prompts | words | sha256 |",
            "|---|---|---|---:|---:|---:|---:|---:|---|"]
@@ -680,12 +688,11 @@ def multilingual_markdown(systems, refs, runs):
            "| language | length | system | files | median wall ms | ratio to fw int8 | "
            "median CPU ms | CPU ratio | WER | wrong language |",
            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for (lang, length) in sorted(groups, key=lambda g: (["es", "fr", "en"].index(g[0]),
-                                                        g[1] != "long")):
+    for (lang, length) in ordered_groups:
         clips = groups[(lang, length)]
         speech = sum(refs[c]["speech_s"] for c in clips) / len(clips)
         for s in systems:
-            if s["languages"] is not None and lang not in s["languages"]:
+            if not transcribes(s, lang):
                 continue
 
             def per_round(label, field):
@@ -701,7 +708,7 @@ def multilingual_markdown(systems, refs, runs):
                 cpu_ratio = f"{statistics.median(a / b for a, b in zip(cpu, ac)):.3f}"
             edits = words = wrong_files = 0
             for c in clips:
-                e, n, wrong, _ = clip_quality(c, s)
+                e, n, wrong, _ = quality[(c, s["label"])]
                 edits, words, wrong_files = edits + e, words + n, wrong_files + (wrong > 0)
             wrong_cell = "—" if s["forced"] else f"{wrong_files} / {len(clips)}"
             out.append(f"| {names[lang]} | {length} (≈ {speech:.0f} s speech) | {s['label']} | "
@@ -716,19 +723,15 @@ def multilingual_markdown(systems, refs, runs):
             "An interval holding 0 means these clips cannot tell the two apart.", "",
             "| language | length | system | clips | fewer / same / more edits | WER difference | "
             "95 % interval |", "|---|---|---|---:|---|---:|---|"]
-    for (lang, length) in sorted(groups, key=lambda g: (["es", "fr", "en"].index(g[0]),
-                                                        g[1] != "long")):
+    for (lang, length) in ordered_groups:
         clips = groups[(lang, length)]
         for s in systems:
             anchor = anchors.get(s["family"])
-            if s["kind"] == "fw" or anchor is None or (
-                    s["languages"] is not None and lang not in s["languages"]):
+            if s["kind"] == "fw" or anchor is None or not transcribes(s, lang):
                 continue
-            a = next(x for x in systems if x["label"] == anchor)
-            paired = []  # (callscribe edits, faster-whisper edits, reference words) per clip
-            for c in clips:
-                edits, words, _, _ = clip_quality(c, s)
-                paired.append((edits, clip_quality(c, a)[0], words))
+            # (callscribe edits, faster-whisper edits, reference words) per clip
+            paired = [(quality[(c, s["label"])][0], quality[(c, anchor)][0],
+                       quality[(c, s["label"])][1]) for c in clips]
             fewer = sum(m < f for m, f, _ in paired)
             more = sum(m > f for m, f, _ in paired)
 
@@ -756,7 +759,7 @@ def multilingual_markdown(systems, refs, runs):
             if (clip, s["label"]) not in by:
                 continue
             mine = by[(clip, s["label"])]
-            e, n, _, notes = clip_quality(clip, s)
+            e, n, _, notes = quality[(clip, s["label"])]
             forced = refs[clip]["language"] if s["forced"] == "{lang}" else s["forced"]
             langs = f"{forced} (forced)" if forced else ", ".join(
                 sorted({f"{r['language']} ({r['language_probability']})" for r in mine}))
