@@ -40,7 +40,7 @@
 # Usage: benches/multilingual.sh [OUT.md]   (default: target/bench-multilingual/multilingual.md)
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
 #        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0"), LONG_SETS (long
-#        messages per target, default 1; further sets take the seeds after the short messages').
+#        messages per target, default 1; further sets take the seeds after the short messages).
 # Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
 #        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
 #        models/.cache (models/build-model.sh and models/build-model.sh base).
