@@ -395,6 +395,27 @@ def english_prompts(samples_dir, tmp):
     return sorted(out)
 
 
+def to_8k(raw, tmp):
+    """A synthesizer's WAV as 8 kHz mono PCM16 samples (sox, no dither: its noise is drawn
+    afresh on every run)."""
+    cut = os.path.join(tmp, "synth-8k.wav")
+    subprocess.run(["sox", "-V1", "-D", raw, "-r", str(VOICEMAIL_RATE), "-b", "16", "-e",
+                    "signed-integer", cut, "remix", "-"], check=True)
+    return read_pcm16_mono(cut)
+
+
+def espeak_8k(text, voice, speed, tmp):
+    raw = os.path.join(tmp, "espeak.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", raw, text], check=True)
+    return to_8k(raw, tmp)
+
+
+def flite_8k(text, voice, tmp):
+    raw = os.path.join(tmp, "flite.wav")
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", raw], check=True)
+    return to_8k(raw, tmp)
+
+
 def compose_voicemail(prompts, language, seed, target_speech_s):
     """tests/support/voicemail.rs `compose`, sample for sample (f32 rounding included): 0.5 s
     of silence, the bot's 1 kHz beep (0.4 s), a 0.6–1.2 s pause, prompts in a seeded shuffle
@@ -459,6 +480,8 @@ def voicemails(args):
     pools = {lang: asterisk_prompts(args.debian_root, lang) for lang in ("es", "fr")}
     with tempfile.TemporaryDirectory() as tmp:
         pools["en"] = english_prompts(args.samples, tmp)
+        if args.en_pool == "wide":
+            pools["en"] += wide_english_prompts(tmp)
     refs = {}
     for lang in args.languages.split(","):
         long_targets = [float(x) for x in (args.en_long if lang == "en" else args.long).split(",")]
@@ -872,6 +895,86 @@ FLOOR_VOICES = ["en-us", "en-gb", "en-us+m3", "en-gb-x-rp", "en-us+f2"]
 FLOOR_SPEEDS = [150, 165, 140, 170, 155]
 
 
+# English sentences written for the wide English pool of benches/multilingual.sh (EN_POOL=wide):
+# ordinary voicemail content, no digits (numbers in words only where a caller would say them),
+# never used to choose a setting.
+WIDE_SENTENCES = [
+    "Hi, this is Robert from the insurance office, returning your call.",
+    "I got your message about the kitchen cabinets and I have a few questions.",
+    "The landlord wants to inspect the apartment on Wednesday afternoon.",
+    "Could you please send me the report before the board meeting?",
+    "We are closed for the holidays and will reopen on Monday.",
+    "This is the library, the book you reserved is now available.",
+    "I am stuck in traffic on the highway, start without me.",
+    "Your application has been approved, please call us to finish the paperwork.",
+    "The electrician found a problem with the wiring in the basement.",
+    "Hey, it's Sam, are we still going fishing this weekend?",
+    "The veterinarian says the dog can come home tomorrow morning.",
+    "Please let me know which color you picked for the living room.",
+    "I left the keys with the neighbor across the street.",
+    "The bank noticed an unusual charge on your account and needs to verify it.",
+    "Your daughter's teacher would like to schedule a short meeting.",
+    "We have a cancellation, so we can see you earlier this week.",
+    "I'm returning the jacket because it's too small.",
+    "The conference call has been moved to the afternoon.",
+    "Hello, I'm calling about the bicycle you are selling.",
+    "The hotel confirmed our reservation for three nights.",
+    "Please water the garden if it doesn't rain tonight.",
+    "This is a courtesy call to remind you that your lease ends next month.",
+    "My flight lands late tonight, so I'll take a taxi from the airport.",
+    "The pharmacy needs your doctor to approve the new medication.",
+    "I found your wallet in the parking lot of the supermarket.",
+    "We would like to invite you to an interview next Thursday.",
+    "Grandma is feeling much better and says hello to everyone.",
+    "The technician could not access the meter, please call to reschedule.",
+    "Don't forget that the rent is due at the end of the week.",
+    "I'm at the hospital with my brother, I'll call you later.",
+    "The furniture store will deliver the sofa on Saturday morning.",
+    "Your car failed the inspection because of the brakes.",
+    "Can you help me move some boxes on Sunday?",
+    "The water will be shut off for repairs between noon and four.",
+    "Hi, it's Olivia, I just landed and I'm waiting for my luggage.",
+    "We noticed that you haven't logged in for a while.",
+    "The warranty covers the repair, so there is nothing to pay.",
+    "I tried to reach you at the office but nobody answered.",
+    "The children's soccer game was cancelled because of the storm.",
+    "Please bring a jacket, it gets cold in the mountains at night.",
+    "This message is for Daniel, your tailor has finished the suit.",
+    "The accountant needs your signature on the tax forms.",
+    "I'm calling to check on the status of my refund.",
+    "The new schedule starts on the first of next month.",
+    "Could you feed the cat while we are on vacation?",
+    "Your internet service will be upgraded tonight after midnight.",
+    "I have good news about the house, they accepted our offer.",
+    "The museum is open late on Fridays, we could go after work.",
+    "Please call the school office as soon as you can.",
+    "I'd like to order flowers for my mother's birthday.",
+    "The mechanic said the parts will arrive next week.",
+    "We are having a small party on Friday, and you are welcome to join.",
+    "The dentist asked me to confirm your cleaning appointment.",
+    "I think there's a leak under the bathroom sink.",
+    "Hi, this is Thomas, I'm outside, can you open the gate?",
+    "The city will collect large items from the curb on Tuesday.",
+    "Your package requires a signature, so we will try again tomorrow.",
+    "I just wanted to thank you for your help last week.",
+    "The shop is out of the model you asked for, but we can order it.",
+    "Call me when you get this, it's about the contract.",
+]
+FLITE_VOICES = ["slt", "rms", "awb", "kal16"]
+
+
+def wide_english_prompts(tmp):
+    """WIDE_SENTENCES, each twice: by espeak-ng (voice k mod 5 of FLOOR_VOICES, speed
+    (k div 5) mod 5 of FLOOR_SPEEDS) and by flite (voice k mod 4 of FLITE_VOICES), at 8 kHz.
+    [(name, text, samples)]."""
+    out = []
+    for k, text in enumerate(WIDE_SENTENCES):
+        voice, speed = FLOOR_VOICES[k % 5], FLOOR_SPEEDS[(k // 5) % 5]
+        out.append((f"wide-espeak-{k:02d}", text, espeak_8k(text, voice, speed, tmp)))
+        out.append((f"wide-flite-{k:02d}", text, flite_8k(text, FLITE_VOICES[k % 4], tmp)))
+    return out
+
+
 def write_wav(path, frames):
     """An 8 kHz mono PCM16 WAV of `frames` (little-endian 16-bit bytes)."""
     import wave
@@ -914,14 +1017,8 @@ def floor_clips(args):
         for k, (name, text, samples) in enumerate(english_prompts(args.samples, tmp)):
             add("en", f"samples-{k:02d}-{name}", text, samples)
         for k, text in enumerate(FLOOR_SENTENCES):
-            raw, cut = os.path.join(tmp, "espeak.wav"), os.path.join(tmp, "espeak-8k.wav")
             voice, speed = FLOOR_VOICES[k % 5], FLOOR_SPEEDS[(k // 5) % 5]
-            subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", raw, text],
-                           check=True)
-            # -D: no dither, whose noise sox draws afresh on every run.
-            subprocess.run(["sox", "-V1", "-D", raw, "-r", str(VOICEMAIL_RATE), "-b", "16", "-e",
-                            "signed-integer", cut, "remix", "-"], check=True)
-            add("en", f"espeak-{k:02d}", text, read_pcm16_mono(cut))
+            add("en", f"espeak-{k:02d}", text, espeak_8k(text, voice, speed, tmp))
     with open(os.path.join(args.out, "refs.json"), "w") as f:
         json.dump(refs, f, indent=1, ensure_ascii=False)
     print(f"{len(refs)} clips in {args.out}", file=sys.stderr)
@@ -1004,6 +1101,9 @@ def main():
     v.add_argument("--long", default="38,50,65", help="speech targets (s) of the long messages")
     v.add_argument("--en-long", default="38,46,56",
                    help="English long targets: the samples hold about 59 s of distinct speech")
+    v.add_argument("--en-pool", choices=["samples", "wide"], default="samples",
+                   help="English sentences: those of samples/, or those and WIDE_SENTENCES by "
+                   "espeak-ng and flite")
     v.add_argument("--short", type=float, default=10.0, help="speech target (s), short messages")
     v.add_argument("--short-count", type=int, default=3)
     v.add_argument("--long-sets", type=int, default=1,

@@ -40,24 +40,34 @@
 # Usage: benches/multilingual.sh [OUT.md]   (default: target/bench-multilingual/multilingual.md)
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
 #        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0"), LONG_SETS (long
-#        messages per target, default 1; further sets take the seeds after the short messages).
+#        messages per target, default 1; further sets take the seeds after the short messages),
+#        LANGUAGES (default es,fr,en), EN_POOL (English sentences: `samples`, the default, or
+#        `wide`: those and 60 more voicemail sentences, `WIDE_SENTENCES` in bench_helper.py,
+#        each spoken by espeak-ng and by flite in one of four voices; 120 more prompts, so long
+#        English messages take the targets of the others, 38, 50, 65 s, and a sentence may come
+#        twice in one message, in two voices).
 # Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
 #        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
-#        models/.cache (models/build-model.sh and models/build-model.sh base).
+#        models/.cache (models/build-model.sh and models/build-model.sh base); espeak-ng and
+#        flite for EN_POOL=wide.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS} benches/multilingual.sh${1:+ $1}"
+command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS}${LANGUAGES:+ LANGUAGES=$LANGUAGES}${EN_POOL:+ EN_POOL=$EN_POOL} benches/multilingual.sh${1:+ $1}"
 out_md="${1:-target/bench-multilingual/multilingual.md}"
 rounds="${ROUNDS:-3}"
 threads="${THREADS:-2}"
 families="${FAMILIES:-base tiny.en base@known}"
 variants="${VARIANTS:-f16 q8_0 q5_1 q5_0}"
 long_sets="${LONG_SETS:-1}"
+languages="${LANGUAGES:-es,fr,en}"
+en_pool="${EN_POOL:-samples}"
 work="$root/target/bench-multilingual"
 mkdir -p "$work/models" "$work/clips" "$(dirname "$out_md")"
-for tool in sox ffmpeg /usr/bin/time; do
+tools=(sox ffmpeg /usr/bin/time)
+if [ "$en_pool" = wide ]; then tools+=(espeak-ng flite); fi
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "multilingual.sh: $tool is missing" >&2; exit 2; }
 done
 python3 -c 'import faster_whisper' 2>/dev/null ||
@@ -131,7 +141,10 @@ EOF
 # The clips, then the rounds.
 # ---------------------------------------------------------------------------------------------
 rm -f "$work"/clips/*.wav
-python3 benches/bench_helper.py voicemails --out "$work/clips" --long-sets "$long_sets"
+en_long=()
+if [ "$en_pool" = wide ]; then en_long=(--en-long 38,50,65); fi
+python3 benches/bench_helper.py voicemails --out "$work/clips" --long-sets "$long_sets" \
+    --languages "$languages" --en-pool "$en_pool" "${en_long[@]}"
 # With fewer threads than cores, every system is pinned (taskset) to THREADS cores, as in
 # benches/transcribe.sh.
 pin=""
