@@ -10,7 +10,8 @@ Subcommands:
   wer         word error rate of hypotheses against a reference, after `normalize`
   wer-table   the WER table again from `inproc --json` output (after changing the normalizer)
   normalize   the text normalizer used for every English WER here (prints the normalized text)
-  voicemails  Spanish, French and English voicemails for benches/multilingual.sh (deterministic)
+  voicemails  Spanish, French and English voicemails for benches/multilingual.sh (deterministic;
+              with --en-pool wide, but for espeak-ng's and flite's versions)
   multilingual  whole-process rounds of benches/multilingual.sh: wall, CPU, peak RSS, transcripts
   multilingual-report  the markdown tables again from `multilingual --json` output
   floor-clips  the short clips of benches/context-floor.sh (deterministic but for espeak-ng)
