@@ -485,7 +485,12 @@ def voicemails(args):
             pools["en"] += wide_english_prompts(tmp)
     refs = {}
     for lang in args.languages.split(","):
-        long_targets = [float(x) for x in (args.en_long if lang == "en" else args.long).split(",")]
+        targets = args.long
+        if lang == "en":
+            # samples/ alone holds about 59 s of distinct speech; the wide pool has enough for
+            # the targets of the other languages.
+            targets = args.en_long or (args.long if args.en_pool == "wide" else "38,46,56")
+        long_targets = [float(x) for x in targets.split(",")]
         plan = [("long", t) for t in long_targets] + [("short", args.short)] * args.short_count
         # Further sets of long messages come after the short ones, so the default clips keep
         # their seeds whatever the number of sets.
@@ -839,7 +844,7 @@ def criterion(args):
 FLOOR_MAX_S = 8.5  # the floors measured matter only below 8.96 s (the 512 floor's reach)
 
 # English sentences written for the floor measurement, spoken by espeak-ng in FLOOR_VOICES at
-# FLOOR_SPEEDS (sentence i: voice i mod 5, speed (i div 5) mod 5).
+# FLOOR_SPEEDS (`espeak_voice`).
 FLOOR_SENTENCES = [
     "Hi, it's Laura, just checking whether the meeting is still on.",
     "Please call me back when you get this message.",
@@ -894,6 +899,12 @@ FLOOR_SENTENCES = [
 ]
 FLOOR_VOICES = ["en-us", "en-gb", "en-us+m3", "en-gb-x-rp", "en-us+f2"]
 FLOOR_SPEEDS = [150, 165, 140, 170, 155]
+
+
+def espeak_voice(k):
+    """The espeak-ng voice and speed of sentence k of a list: voice k mod 5 of FLOOR_VOICES,
+    speed (k div 5) mod 5 of FLOOR_SPEEDS, so every voice meets every speed."""
+    return FLOOR_VOICES[k % 5], FLOOR_SPEEDS[(k // 5) % 5]
 
 
 # English sentences written for the wide English pool of benches/multilingual.sh (EN_POOL=wide):
@@ -965,12 +976,11 @@ FLITE_VOICES = ["slt", "rms", "awb", "kal16"]
 
 
 def wide_english_prompts(tmp):
-    """WIDE_SENTENCES, each twice: by espeak-ng (voice k mod 5 of FLOOR_VOICES, speed
-    (k div 5) mod 5 of FLOOR_SPEEDS) and by flite (voice k mod 4 of FLITE_VOICES), at 8 kHz.
-    [(name, text, samples)]."""
+    """WIDE_SENTENCES, each twice: by espeak-ng (`espeak_voice`) and by flite (voice k mod 4
+    of FLITE_VOICES), at 8 kHz. [(name, text, samples)]."""
     out = []
     for k, text in enumerate(WIDE_SENTENCES):
-        voice, speed = FLOOR_VOICES[k % 5], FLOOR_SPEEDS[(k // 5) % 5]
+        voice, speed = espeak_voice(k)
         out.append((f"wide-espeak-{k:02d}", text, espeak_8k(text, voice, speed, tmp)))
         out.append((f"wide-flite-{k:02d}", text, flite_8k(text, FLITE_VOICES[k % 4], tmp)))
     return out
@@ -1018,7 +1028,7 @@ def floor_clips(args):
         for k, (name, text, samples) in enumerate(english_prompts(args.samples, tmp)):
             add("en", f"samples-{k:02d}-{name}", text, samples)
         for k, text in enumerate(FLOOR_SENTENCES):
-            voice, speed = FLOOR_VOICES[k % 5], FLOOR_SPEEDS[(k // 5) % 5]
+            voice, speed = espeak_voice(k)
             add("en", f"espeak-{k:02d}", text, espeak_8k(text, voice, speed, tmp))
     with open(os.path.join(args.out, "refs.json"), "w") as f:
         json.dump(refs, f, indent=1, ensure_ascii=False)
@@ -1100,8 +1110,9 @@ def main():
     v.add_argument("--languages", default="es,fr,en")
     v.add_argument("--seed", type=int, default=101, help="seed of the first clip of a language")
     v.add_argument("--long", default="38,50,65", help="speech targets (s) of the long messages")
-    v.add_argument("--en-long", default="38,46,56",
-                   help="English long targets: the samples hold about 59 s of distinct speech")
+    v.add_argument("--en-long", default=None,
+                   help="English long targets (default 38,46,56: the samples hold about 59 s of "
+                   "distinct speech; with --en-pool wide, those of --long)")
     v.add_argument("--en-pool", choices=["samples", "wide"], default="samples",
                    help="English sentences: those of samples/, or those and WIDE_SENTENCES by "
                    "espeak-ng and flite")

@@ -141,10 +141,8 @@ EOF
 # The clips, then the rounds.
 # ---------------------------------------------------------------------------------------------
 rm -f "$work"/clips/*.wav
-en_long=()
-if [ "$en_pool" = wide ]; then en_long=(--en-long 38,50,65); fi
 python3 benches/bench_helper.py voicemails --out "$work/clips" --long-sets "$long_sets" \
-    --languages "$languages" --en-pool "$en_pool" "${en_long[@]}"
+    --languages "$languages" --en-pool "$en_pool"
 # With fewer threads than cores, every system is pinned (taskset) to THREADS cores, as in
 # benches/transcribe.sh.
 pin=""
