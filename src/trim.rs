@@ -8,7 +8,8 @@
 //! tones ([`TrimOptions::reject_tones`]) come from [`crate::tones`] and are masked out of the
 //! VAD's input so a tone is never reported as speech. earshot only scores frames that pass a
 //! level gate, and sees them with white comfort noise at the recording's noise floor added, so
-//! band-limited telephone line noise is not mistaken for speech (see `vad_scores`).
+//! band-limited telephone line noise is not mistaken for speech (see `vad_scores`). A quiet
+//! recording (a caller far from the phone) is gated and scored raised to an ordinary level.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,25 @@ const FLOOR_MARGIN_DB: f64 = 6.0;
 /// … but the gate never rises above the loud frames (95th percentile) minus this, so a recording
 /// that is speech from end to end keeps its quieter syllables.
 const LOUD_MARGIN_DB: f64 = 25.0;
+
+/// A quiet recording is listened to louder: when its loud frames (95th percentile of frame
+/// levels) sit below this (dBFS, RMS), the level gate and earshot work on the audio raised so they
+/// sit here. Telephone speech puts them near -15 dBFS (-12 to -19 on every sample and benchmark
+/// voicemail), so an ordinary recording is never raised. A quiet caller is: with the gate's
+/// absolute floor ([`ABS_FLOOR_DBFS`]) and earshot (which is not level-invariant) at their own
+/// level, speech 35 dB below ordinary came back as `no_speech`, where faster-whisper's VAD still
+/// finds it 45 dB below. Only the analysis is raised; the audio measured and transcribed is not
+/// changed (Whisper normalises its spectrogram to the loudest frame), and tones keep their
+/// absolute thresholds (the bot's beep and the keypad's tones do not get quieter with the
+/// caller).
+const QUIET_LOUD_DBFS: f64 = -30.0;
+
+/// At most this much gain, in dB: loud frames below -60 dBFS are at telephone line silence.
+const QUIET_MAX_GAIN_DB: f64 = 30.0;
+
+/// … and only when the loud frames stand this far above the noise floor (10th percentile), so a
+/// recording of steady noise alone (white, pink: 1–6 dB apart) is not raised into the gate.
+const QUIET_MIN_SPREAD_DB: f64 = 10.0;
 
 /// Seed of the comfort-noise generator: fixed, so a recording always gets the same result.
 const COMFORT_NOISE_SEED: u32 = 0x9E37_79B9;
@@ -111,7 +131,6 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         Vec::new()
     };
 
-    let (gate, floor_dbfs) = energy_gate(samples);
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
         let t1 = t0 + VAD_FRAME as f64 / 16_000.0;
@@ -124,8 +143,20 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         in_beep || after_stop || in_tone
     };
 
+    let (gate, floor_dbfs, gain_db) = energy_gate(samples, masked);
+    if gain_db > 0.0 {
+        tracing::debug!(
+            gain_db,
+            "a quiet recording: speech is looked for {gain_db:.1} dB louder"
+        );
+    }
     let active: Vec<bool> = (0..gate.len()).map(|f| gate[f] && !masked(f)).collect();
-    let scores = vad_scores(samples, &active, 10f64.powf(floor_dbfs / 20.0) as f32);
+    let scores = vad_scores(
+        samples,
+        &active,
+        10f64.powf(floor_dbfs / 20.0) as f32,
+        10f64.powf(gain_db / 20.0) as f32,
+    );
     let raw = hysteresis(&scores, opts, |frame| !active[frame]);
     let mut merged = merge_and_filter(raw, opts);
     let frame_s = VAD_FRAME as f64 / 16_000.0;
@@ -181,8 +212,9 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 /// One earshot score per 16 ms frame (the last partial frame is zero-padded), computed only
 /// where `active` says the frame can be speech; inactive frames score 0.
 ///
-/// earshot sees the audio plus white "comfort noise" of RMS `comfort_rms` (the recording's own
-/// noise floor). Telephone audio is band-limited: from an 8 kHz source nothing lies above 4 kHz
+/// earshot sees the audio (times `gain`, above 1 for a quiet recording: [`QUIET_LOUD_DBFS`])
+/// plus white "comfort noise" of RMS `comfort_rms` (the recording's own noise floor, raised
+/// alike). Telephone audio is band-limited: from an 8 kHz source nothing lies above 4 kHz
 /// after resampling, and earshot, trained on wideband audio, scores stationary band-limited
 /// noise (white, pink or brown line noise at 8 kHz) as speech from end to end, where the same
 /// noise at 16 kHz scores as silence. Filling the empty band at the floor's level gives it the
@@ -196,13 +228,13 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 /// [`WARM_UP_FRAMES`] is fed through as before; after a longer gap the detector is reset and
 /// warmed up on the [`WARM_UP_FRAMES`] frames before the run, as at the start of a recording. A recording that
 /// is active throughout gets exactly the scores of a plain frame-by-frame pass.
-fn vad_scores(samples: &[f32], active: &[bool], comfort_rms: f32) -> Vec<f32> {
+fn vad_scores(samples: &[f32], active: &[bool], comfort_rms: f32, gain: f32) -> Vec<f32> {
     let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
     let mut detector = Vad::new();
     let mut noise = ComfortNoise::new(comfort_rms);
     let mut buf = [0f32; VAD_FRAME];
     let mut score = |detector: &mut Vad, chunk: &[f32]| {
-        noise.add_to(chunk, &mut buf);
+        noise.add_to(chunk, gain, &mut buf);
         detector.score(&buf)
     };
     for chunk in frames.iter().take(WARM_UP_FRAMES) {
@@ -252,11 +284,13 @@ impl ComfortNoise {
         }
     }
 
-    /// `out` = `chunk` (zero-padded to a frame) plus noise, clamped to [-1, 1] as earshot
-    /// expects (float sources can overshoot).
-    fn add_to(&mut self, chunk: &[f32], out: &mut [f32; VAD_FRAME]) {
+    /// `out` = `chunk` times `gain` (zero-padded to a frame) plus noise, clamped to [-1, 1] as
+    /// earshot expects (float sources can overshoot).
+    fn add_to(&mut self, chunk: &[f32], gain: f32, out: &mut [f32; VAD_FRAME]) {
         let n = chunk.len().min(VAD_FRAME);
-        out[..n].copy_from_slice(&chunk[..n]);
+        for (o, &x) in out[..n].iter_mut().zip(&chunk[..n]) {
+            *o = x * gain;
+        }
         out[n..].fill(0.0);
         // 24 random bits → [-1, 1).
         let unit = self.amplitude * 2.0 / (1u32 << 24) as f32;
@@ -273,9 +307,12 @@ impl ComfortNoise {
 }
 
 /// Per frame: is it loud enough to be speech? See [`ABS_FLOOR_DBFS`], [`FLOOR_MARGIN_DB`] and
-/// [`LOUD_MARGIN_DB`]. Also returns the noise floor (the 10th percentile of frame levels, in
-/// dB relative to full-scale RMS; -120 for an empty buffer).
-fn energy_gate(samples: &[f32]) -> (Vec<bool>, f64) {
+/// [`LOUD_MARGIN_DB`], applied to the recording raised by the gain of [`quiet_gain_db`], which
+/// reads the levels of the frames `masked` leaves (the bot's beep and the keypad's tones keep
+/// their level when the caller is quiet, and in a short message they are the loudest tenth).
+/// Also returns the noise floor (the 10th percentile of all frame levels, in dB relative to
+/// full-scale RMS, raised by the gain; -120 for an empty buffer) and that gain in dB.
+fn energy_gate(samples: &[f32], masked: impl Fn(usize) -> bool) -> (Vec<bool>, f64, f64) {
     let levels: Vec<f64> = samples
         .chunks(VAD_FRAME)
         .map(|c| {
@@ -284,16 +321,42 @@ fn energy_gate(samples: &[f32]) -> (Vec<bool>, f64) {
         })
         .collect();
     if levels.is_empty() {
-        return (Vec::new(), -120.0);
+        return (Vec::new(), -120.0, 0.0);
     }
-    let mut sorted = levels.clone();
-    sorted.sort_by(f64::total_cmp);
-    let percentile = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
-    let floor = percentile(0.10);
+    let sorted = |keep: &dyn Fn(usize) -> bool| {
+        let mut out: Vec<f64> = (0..levels.len())
+            .filter(|&i| keep(i))
+            .map(|i| levels[i])
+            .collect();
+        out.sort_by(f64::total_cmp);
+        out
+    };
+    let percentile =
+        |sorted: &[f64], p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+    let all = sorted(&|_| true);
+    let caller = sorted(&|i| !masked(i));
+    let gain = if caller.is_empty() {
+        0.0
+    } else {
+        quiet_gain_db(percentile(&caller, 0.10), percentile(&caller, 0.95))
+    };
+    let floor = percentile(&all, 0.10) + gain;
     let gate = (floor + FLOOR_MARGIN_DB)
-        .min(percentile(0.95) - LOUD_MARGIN_DB)
+        .min(percentile(&all, 0.95) + gain - LOUD_MARGIN_DB)
         .max(ABS_FLOOR_DBFS);
-    (levels.into_iter().map(|db| db >= gate).collect(), floor)
+    let gated = levels.into_iter().map(|db| db + gain >= gate).collect();
+    (gated, floor, gain)
+}
+
+/// The gain, in dB, at which speech is looked for in a recording whose frame levels have this
+/// noise floor (10th percentile) and these loud frames (95th): enough to bring quiet loud
+/// frames up to [`QUIET_LOUD_DBFS`], at most [`QUIET_MAX_GAIN_DB`], and none for a recording
+/// of ordinary level or of steady noise ([`QUIET_MIN_SPREAD_DB`]).
+fn quiet_gain_db(floor_dbfs: f64, loud_dbfs: f64) -> f64 {
+    if loud_dbfs - floor_dbfs < QUIET_MIN_SPREAD_DB {
+        return 0.0;
+    }
+    (QUIET_LOUD_DBFS - loud_dbfs).clamp(0.0, QUIET_MAX_GAIN_DB)
 }
 
 /// Frame ranges `[start, end)` where the score rose above the onset threshold and had not yet
@@ -380,6 +443,19 @@ mod tests {
     }
 
     #[test]
+    fn only_a_quiet_recording_with_something_above_its_floor_is_raised() {
+        // Ordinary telephone speech: loud frames near -15 dBFS.
+        assert_eq!(quiet_gain_db(-65.0, -15.0), 0.0);
+        assert_eq!(quiet_gain_db(-65.0, QUIET_LOUD_DBFS), 0.0);
+        // A quiet caller is brought up to the target, a very quiet one by the most allowed.
+        assert_eq!(quiet_gain_db(-95.0, -50.0), 20.0);
+        assert_eq!(quiet_gain_db(-120.0, -80.0), QUIET_MAX_GAIN_DB);
+        // Steady noise alone (its frames within a few dB of each other) stays where it is.
+        assert_eq!(quiet_gain_db(-60.5, -59.4), 0.0);
+        assert_eq!(quiet_gain_db(-120.0, -120.0), 0.0);
+    }
+
+    #[test]
     fn hysteresis_holds_between_thresholds() {
         let scores = [0.1, 0.6, 0.4, 0.4, 0.2, 0.1, 0.55, 0.9];
         assert_eq!(
@@ -422,7 +498,10 @@ mod tests {
             detector.score(f);
         }
         let plain: Vec<f32> = frames.iter().map(|f| detector.score(f)).collect();
-        assert_eq!(vad_scores(&samples, &vec![true; frames.len()], 0.0), plain);
+        assert_eq!(
+            vad_scores(&samples, &vec![true; frames.len()], 0.0, 1.0),
+            plain
+        );
     }
 
     #[test]
@@ -431,7 +510,7 @@ mod tests {
         let n = samples.len().div_ceil(VAD_FRAME);
         // Active only in the last quarter, after a gap far longer than the warm-up.
         let active: Vec<bool> = (0..n).map(|i| i >= 3 * n / 4).collect();
-        let scores = vad_scores(&samples, &active, 1e-4);
+        let scores = vad_scores(&samples, &active, 1e-4, 1.0);
         assert!(scores[..3 * n / 4].iter().all(|&s| s == 0.0));
         assert!(scores[3 * n / 4..]
             .iter()

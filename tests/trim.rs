@@ -9,7 +9,7 @@ use callscribe::result::Status;
 use callscribe::trim::{find_speech, Segment, SpeechReport};
 use zeroize::Zeroizing;
 
-use crate::support::samples::{sine, wav_pcm16};
+use crate::support::samples::{quiet_caller, sine, wav_pcm16};
 use crate::support::{pipeline_without_transcription, Manifest, SampleEntry};
 
 /// VAD boundary tolerance against the manifest, in seconds (earshot frames are 16 ms; the
@@ -517,6 +517,39 @@ fn speech_on_a_noisy_telephone_line_keeps_its_boundaries() {
         assert!(
             (found_start - start).abs() <= 0.3 && (found_end - end).abs() <= 0.75,
             "{kind}: found {found_start:.3}–{found_end:.3} s, speech is {start:.3}–{end:.3} s"
+        );
+    }
+}
+
+/// A quiet caller ([`quiet_caller`]: the speech of the 8 kHz beep sample 35 and 45 dB down, the
+/// beep and the `#` as they were): the speech is found where it is, as at its own level, and
+/// both tones still are. Before a quiet recording was listened to louder (trim's
+/// `QUIET_LOUD_DBFS`), 35 dB down gave `no_speech` (the level gate's absolute floor), where
+/// faster-whisper's VAD still finds the speech 45 dB down.
+#[test]
+fn a_quiet_caller_is_found_where_the_speech_is() {
+    let entry = Manifest::get().entry("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav");
+    let (start, end) = (
+        entry.speech_start_s.expect("start"),
+        entry.speech_end_s.expect("end"),
+    );
+    for down_db in [35.0, 45.0] {
+        let decoded = decode(&quiet_caller(entry, down_db), &Limits::default()).expect("decode");
+        let report = find_speech(&to_mono16k(decoded.pcm).expect("resample"), &unpadded());
+        let span = report
+            .span
+            .unwrap_or_else(|| panic!("{down_db} dB down: no speech found"));
+        assert!(
+            (span.start_s - start).abs() <= BOUNDARY_S && (span.end_s - end).abs() <= BOUNDARY_S,
+            "{down_db} dB down: found {span:?}, the speech is {start}–{end} s"
+        );
+        assert!(
+            report.beep.is_some(),
+            "{down_db} dB down: the beep was lost"
+        );
+        assert!(
+            report.stop_tone.is_some(),
+            "{down_db} dB down: the stop tone was lost"
         );
     }
 }

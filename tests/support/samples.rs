@@ -282,3 +282,24 @@ pub fn sine(freq_hz: f64, amplitude: f64, rate: u32, seconds: f64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// A quiet caller: `entry` (a sample with a beep and a stop tone) decoded as the pipeline decodes
+/// it, with everything from the beep's end to the stop tone's start (the caller's speech and the
+/// line noise around it) `down_db` quieter and the two tones as they were (the bot's beep and
+/// the keypad's tone do not get quieter with the caller), written as a 16-bit WAV at the
+/// sample's rate, so the quiet speech has 16-bit resolution as a recording would.
+pub fn quiet_caller(entry: &SampleEntry, down_db: f32) -> Vec<u8> {
+    let decoded =
+        callscribe::decode::decode(&entry.bytes(), &callscribe::config::Limits::default())
+            .unwrap_or_else(|e| panic!("{}: decode failed: {e}", entry.name));
+    let rate = decoded.pcm.rate.hz();
+    let at = |s: f64| (s * f64::from(rate)) as usize;
+    let beep = entry.beep.as_ref().expect("a sample with a beep");
+    let stop = entry.stop_tone.as_ref().expect("a sample with a stop tone");
+    let gain = 10f32.powf(-down_db / 20.0);
+    let mut samples = decoded.pcm.samples.to_vec();
+    for s in &mut samples[at(beep.end_s)..at(stop.start_s)] {
+        *s *= gain;
+    }
+    wav_pcm16(rate, 1, &samples)
+}
