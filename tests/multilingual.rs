@@ -640,6 +640,45 @@ fn hold_music_alone_is_no_speech_with_every_model() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// Quiet hold music is still music: the three tracks of
+/// [`hold_music_alone_is_no_speech_with_every_model`] 25 and 35 dB below their peak-normalised
+/// level, where trim listens to a quiet recording louder (`QUIET_LOUD_DBFS` in src/trim.rs),
+/// are `no_speech` with no speech found (measured 2026-12-07: `music`, or `no_voice_activity`
+/// for Orbital Elevator 35 dB down). Trim alone decides this, so no model is needed.
+#[test]
+fn quiet_hold_music_is_no_speech() {
+    let Some(root) = require_debian_audio() else {
+        return;
+    };
+    let tracks = voicemail::music_tracks(&root);
+    assert!(tracks.len() >= 12, "{tracks:?}");
+    let pipeline = crate::support::samples::pipeline_without_transcription(|_| {});
+    let mut problems = Vec::new();
+    for (track, skip_s, seconds) in [
+        (&tracks[1], 20.0, 45.0),
+        (&tracks[11], 20.0, 45.0),
+        (&voicemail::lugaru_music2(&root), 0.0, 60.0),
+    ] {
+        let music = voicemail::music_loop_from(track, skip_s, seconds);
+        let peak = music.iter().fold(0f32, |m, s| m.max(s.abs())).max(1e-6);
+        for down_db in [25.0f32, 35.0] {
+            let gain = 10f32.powf(-down_db / 20.0) / peak;
+            let quiet: Vec<f32> = music.iter().map(|s| s * gain).collect();
+            let result = pipeline.process(&wav_pcm16(16_000, 1, &quiet), Default::default());
+            let speech_s = result.audio.as_ref().map_or(0.0, |a| a.speech_s);
+            if result.status != Status::NoSpeech || speech_s > 0.0 {
+                problems.push(format!(
+                    "{} {down_db} dB down: {:?} ({:?}), {speech_s} s of speech",
+                    track.display(),
+                    result.status,
+                    result.reason
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Loud electronic music on a hot telephone line: titanion's "ttn1" and torus-trooper's "tt2",
 /// 60 s from their start, +4 dB of gain (so clipped), through the telephone band and µ-law.
 /// Pieces of them get past the music detector, and Whisper wrote a sentence over them ("I
