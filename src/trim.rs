@@ -143,14 +143,15 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         in_beep || after_stop || in_tone
     };
 
-    let (gate, floor_dbfs, gain_db) = energy_gate(samples, masked);
+    let in_tone: Vec<bool> = (0..samples.len().div_ceil(VAD_FRAME)).map(masked).collect();
+    let (gate, floor_dbfs, gain_db) = energy_gate(samples, &in_tone);
     if gain_db > 0.0 {
         tracing::debug!(
             gain_db,
             "a quiet recording: speech is looked for {gain_db:.1} dB louder"
         );
     }
-    let active: Vec<bool> = (0..gate.len()).map(|f| gate[f] && !masked(f)).collect();
+    let active: Vec<bool> = gate.iter().zip(&in_tone).map(|(&g, &t)| g && !t).collect();
     let scores = vad_scores(
         samples,
         &active,
@@ -308,11 +309,11 @@ impl ComfortNoise {
 
 /// Per frame: is it loud enough to be speech? See [`ABS_FLOOR_DBFS`], [`FLOOR_MARGIN_DB`] and
 /// [`LOUD_MARGIN_DB`], applied to the recording raised by the gain of [`quiet_gain_db`], which
-/// reads the levels of the frames `masked` leaves (the bot's beep and the keypad's tones keep
+/// reads the levels of the frames not `in_tone` (the bot's beep and the keypad's tones keep
 /// their level when the caller is quiet, and in a short message they are the loudest tenth).
 /// Also returns the noise floor (the 10th percentile of all frame levels, in dB relative to
 /// full-scale RMS, raised by the gain; -120 for an empty buffer) and that gain in dB.
-fn energy_gate(samples: &[f32], masked: impl Fn(usize) -> bool) -> (Vec<bool>, f64, f64) {
+fn energy_gate(samples: &[f32], in_tone: &[bool]) -> (Vec<bool>, f64, f64) {
     let levels: Vec<f64> = samples
         .chunks(VAD_FRAME)
         .map(|c| {
@@ -323,18 +324,21 @@ fn energy_gate(samples: &[f32], masked: impl Fn(usize) -> bool) -> (Vec<bool>, f
     if levels.is_empty() {
         return (Vec::new(), -120.0, 0.0);
     }
-    let sorted = |keep: &dyn Fn(usize) -> bool| {
-        let mut out: Vec<f64> = (0..levels.len())
-            .filter(|&i| keep(i))
-            .map(|i| levels[i])
-            .collect();
-        out.sort_by(f64::total_cmp);
-        out
+    let sorted = |mut levels: Vec<f64>| {
+        levels.sort_by(f64::total_cmp);
+        levels
     };
     let percentile =
         |sorted: &[f64], p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
-    let all = sorted(&|_| true);
-    let caller = sorted(&|i| !masked(i));
+    let all = sorted(levels.clone());
+    let caller = sorted(
+        levels
+            .iter()
+            .zip(in_tone)
+            .filter(|&(_, &tone)| !tone)
+            .map(|(&db, _)| db)
+            .collect(),
+    );
     let gain = if caller.is_empty() {
         0.0
     } else {

@@ -641,8 +641,8 @@ fn hold_music_alone_is_no_speech_with_every_model() {
 }
 
 /// Quiet hold music is still music: the three tracks of
-/// [`hold_music_alone_is_no_speech_with_every_model`] 25 and 35 dB below their peak-normalised
-/// level, where trim listens to a quiet recording louder (`QUIET_LOUD_DBFS` in src/trim.rs),
+/// [`hold_music_alone_is_no_speech_with_every_model`] at peaks of −25 and −35 dBFS, where trim
+/// listens to a quiet recording louder (`QUIET_LOUD_DBFS` in src/trim.rs),
 /// are `no_speech` with no speech found (measured 2026-12-07: `music`, or `no_voice_activity`
 /// for Orbital Elevator 35 dB down). Trim alone decides this, so no model is needed.
 #[test]
@@ -660,15 +660,14 @@ fn quiet_hold_music_is_no_speech() {
         (&voicemail::lugaru_music2(&root), 0.0, 60.0),
     ] {
         let music = voicemail::music_loop_from(track, skip_s, seconds);
-        let peak = music.iter().fold(0f32, |m, s| m.max(s.abs())).max(1e-6);
-        for down_db in [25.0f32, 35.0] {
-            let gain = 10f32.powf(-down_db / 20.0) / peak;
+        for peak_dbfs in [-25.0f32, -35.0] {
+            let gain = 10f32.powf(peak_dbfs / 20.0) / voicemail::MUSIC_LOOP_PEAK;
             let quiet: Vec<f32> = music.iter().map(|s| s * gain).collect();
             let result = pipeline.process(&wav_pcm16(16_000, 1, &quiet), Default::default());
             let speech_s = result.audio.as_ref().map_or(0.0, |a| a.speech_s);
             if result.status != Status::NoSpeech || speech_s > 0.0 {
                 problems.push(format!(
-                    "{} {down_db} dB down: {:?} ({:?}), {speech_s} s of speech",
+                    "{} at a peak of {peak_dbfs} dBFS: {:?} ({:?}), {speech_s} s of speech",
                     track.display(),
                     result.status,
                     result.reason

@@ -294,8 +294,11 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The peak of [`music_loop`]'s samples: about −12 dBFS, hold music as a line plays it.
+pub const MUSIC_LOOP_PEAK: f32 = 0.25;
+
 /// `seconds` of `track` (decoded by callscribe itself), from 20 s in, looped when the track is
-/// shorter, as 16 kHz mono samples at a peak of about −12 dBFS: hold music as a line plays it.
+/// shorter, as 16 kHz mono samples at a peak of [`MUSIC_LOOP_PEAK`].
 pub fn music_loop(track: &std::path::Path, seconds: f64) -> Vec<f32> {
     music_loop_from(track, 20.0, seconds)
 }
@@ -309,7 +312,7 @@ pub fn music_loop_from(track: &std::path::Path, skip_s: f64, seconds: f64) -> Ve
     let n = (seconds * 16_000.0) as usize;
     let out: Vec<f32> = body.iter().copied().cycle().take(n).collect();
     let peak = out.iter().fold(0f32, |m, s| m.max(s.abs())).max(1e-6);
-    out.iter().map(|s| s * 0.25 / peak).collect()
+    out.iter().map(|s| s * MUSIC_LOOP_PEAK / peak).collect()
 }
 
 /// `track` decoded by callscribe itself, as 16 kHz mono.
