@@ -7,6 +7,10 @@
 #   transcripts (core-sounds-es.txt.gz, core-sounds-fr.txt.gz). Licence CC BY-SA 3.0, by Digium,
 #   Inc. (see each package's copyright file). The English, Russian and Italian voices of these
 #   packages are kept for independent evaluation and are never fetched here.
+# - asterisk-prompt-it-menardi-wav: Italian voice prompts of a different speaker (Paola Dal Zot,
+#   recorded by Marco Menardi; 8 kHz 16-bit WAV, CC BY-SA 3.0 Italian, http://www.voip.ammdomus.it,
+#   see its copyright file). It is not one of the asterisk-core-sounds voices and ships no
+#   transcripts: the tests use it for the language decision on a human Italian voice.
 # - singularity-music: the instrumental soundtrack of the game Endgame: Singularity by Max
 #   McCracken (Ogg Vorbis, Creative Commons licence, see its copyright file): real recorded music
 #   for the hold-music tests.
@@ -18,6 +22,10 @@
 #   licence, see each copyright file), whose loud electronic music on a hot line made Whisper
 #   invent sentences until MUSIC_NO_SPEECH (src/transcribe.rs): regression cases of the music
 #   tests.
+# - From PyPI, the source distribution of pocketsphinx 5.1.1 (BSD licence), for five of its test
+#   recordings: sentences of Jane Austen's "Sense and Sensibility" read for the LibriVox project
+#   (public domain), 16 kHz, with their transcripts. The only human English voice here: the
+#   tests' other English is synthetic.
 #
 # Every package is pinned by version and by the sha256 of its .deb; nothing is installed (the
 # packages are unpacked with dpkg-deb into the cache). Idempotent: a package already unpacked is
@@ -32,6 +40,7 @@ readonly PACKAGES=(
     "asterisk-core-sounds-es 1.6.1-1 9afdab7f559f036649fb406e625899306ca1004df8ebe39c30bfbd5912d66f74"
     "asterisk-core-sounds-fr-wav 1.6.1-1 8d4e1bc32ed5ba7fbda40841ca1825ed20cc6232724a473c90f8bb0e53e6073e"
     "asterisk-core-sounds-fr 1.6.1-1 04c82c78c570c43a7136cbc5e2488d0c470b775468dff9fbce4a131b18cf1056"
+    "asterisk-prompt-it-menardi-wav 1:1.4.22+mm20110907-3.1 3094530d98f8758ac275572d59624c41f60969fef883f34f4886d144f3dfeb21"
     "singularity-music 007-2 139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"
     "lugaru-data 1.2-6 6a25e8d2d7c2d94b7873669d1f52137b2ba56e86ba5c2f08fefeacd65e526023"
     "titanion-data 0.3.dfsg1-8 8a291c78bbd2b48e932439aefa219243ea72095e5a92cabb69b54af4797e2008"
@@ -54,7 +63,8 @@ for entry in "${PACKAGES[@]}"; do
     read -r name version sha256 <<<"$entry"
     marker="$CACHE/root/.$name-$version"
     [[ -f $marker ]] && continue
-    deb="$CACHE/debs/${name}_${version}_all.deb"
+    # apt names the file after the version with an epoch's ':' escaped as %3a.
+    deb="$CACHE/debs/${name}_${version/:/%3a}_all.deb"
     if [[ ! -f $deb ]]; then
         echo "fetch-test-audio: downloading $name $version" >&2
         # apt-get download writes into the working directory. A fresh machine may have no
@@ -66,7 +76,6 @@ for entry in "${PACKAGES[@]}"; do
             fi
             (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$name=$version")
         fi
-        # apt names the file after the version with ':' escaped; the versions here have none.
     fi
     actual=$(sha256sum "$deb" | cut -d' ' -f1)
     if [[ $actual != "$sha256" ]]; then
@@ -79,4 +88,35 @@ for entry in "${PACKAGES[@]}"; do
     find "$CACHE/root/usr/share/doc/$name" -name 'core-sounds-*.txt.gz' -exec gzip -dkf {} +
     touch "$marker"
 done
-echo "fetch-test-audio: ready in $CACHE/root" >&2
+
+# A PyPI source distribution, pinned by its file's address and sha256; only the listed members
+# are kept, under tests/.cache/pypi/<name>-<version>/.
+readonly PYPI=tests/.cache/pypi
+readonly POCKETSPHINX_URL=https://files.pythonhosted.org/packages/61/e7/13e0e787ff467218de880310d79cba14424f13b87171ac44af0bde1e428c/pocketsphinx-5.1.1.tar.gz
+readonly POCKETSPHINX_SHA256=675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355
+librivox=()
+for id in 0870 0880 0890 0920 0930; do
+    for ext in wav txt; do
+        librivox+=("pocketsphinx-5.1.1/test/data/librivox/sense_and_sensibility_01_austen_64kb-$id.$ext")
+    done
+done
+if [[ ! -f $PYPI/.pocketsphinx-5.1.1 ]]; then
+    mkdir -p "$PYPI"
+    archive="$PYPI/pocketsphinx-5.1.1.tar.gz"
+    if [[ ! -f $archive ]]; then
+        echo "fetch-test-audio: downloading pocketsphinx 5.1.1 (source, 34 MB) from PyPI" >&2
+        python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+            "$POCKETSPHINX_URL" "$archive.part"
+        mv "$archive.part" "$archive"
+    fi
+    actual=$(sha256sum "$archive" | cut -d' ' -f1)
+    if [[ $actual != "$POCKETSPHINX_SHA256" ]]; then
+        echo "fetch-test-audio: $archive has sha256 $actual, expected $POCKETSPHINX_SHA256" >&2
+        echo "delete it and run this script again to download it anew" >&2
+        exit 1
+    fi
+    tar -xzf "$archive" -C "$PYPI" "${librivox[@]}"
+    rm "$archive"
+    touch "$PYPI/.pocketsphinx-5.1.1"
+fi
+echo "fetch-test-audio: ready in $CACHE/root and $PYPI" >&2

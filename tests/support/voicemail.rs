@@ -5,7 +5,10 @@
 //!
 //! Speech: the Spanish (`es_MX_f_Allison`) and French (`fr_CA_f_June`) voice prompts of
 //! `asterisk-core-sounds-es-wav` / `-fr-wav` 1.6.1 (professional speakers, 8 kHz 16-bit, CC BY-SA
-//! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`. Music: the
+//! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`; and, for the
+//! language decision alone, the Italian prompts of `asterisk-prompt-it-menardi-wav` (Paola Dal
+//! Zot's voice, recorded by Marco Menardi, http://www.voip.ammdomus.it; 8 kHz 16-bit, CC BY-SA
+//! 3.0 Italian; no transcripts), a speaker who is not one of the asterisk-core-sounds voices. Music: the
 //! soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons), and "Music2" of
 //! `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data` 0.3 and
 //! `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian
@@ -68,7 +71,7 @@ impl Voice {
 pub fn require_debian_audio() -> Option<PathBuf> {
     // The marker of the last package fetch-test-audio.sh unpacks: present once all are.
     let marker = require_input(
-        repo_path(DEBIAN_ROOT).join(".lugaru-data-1.2-6"),
+        repo_path(DEBIAN_ROOT).join(".torus-trooper-data-0.22.dfsg1-13"),
         "the Debian test audio",
         "bash scripts/fetch-test-audio.sh",
     )?;
@@ -109,16 +112,7 @@ pub fn prompts(root: &std::path::Path, voice: Voice) -> Vec<Prompt> {
     texts
         .into_iter()
         .filter_map(|(name, text)| {
-            let reader = hound::WavReader::open(dir.join(format!("{name}.wav"))).ok()?;
-            let spec = reader.spec();
-            if spec.sample_rate != RATE || spec.channels != 1 || spec.bits_per_sample != 16 {
-                return None;
-            }
-            let samples = reader
-                .into_samples::<i16>()
-                .map(|s| s.map(|s| f32::from(s) / 32768.0))
-                .collect::<Result<Vec<_>, _>>()
-                .ok()?;
+            let samples = read_prompt(&dir.join(format!("{name}.wav")))?;
             Some(Prompt {
                 name,
                 text,
@@ -126,6 +120,49 @@ pub fn prompts(root: &std::path::Path, voice: Voice) -> Vec<Prompt> {
             })
         })
         .collect()
+}
+
+/// Where `asterisk-prompt-it-menardi-wav` puts its prompts.
+const MENARDI_DIR: &str = "usr/share/asterisk/sounds/it_IT_f_Menardi";
+
+/// The Italian prompts of `asterisk-prompt-it-menardi-wav` fit for a voicemail, without text
+/// (the package ships no transcripts): every 8 kHz mono WAV of the prompt folder (not its
+/// digits, letters or phonetic alphabet) of at least 1.5 s, which leaves out its beeps and
+/// tones. Sorted by name.
+pub fn italian_prompts(root: &std::path::Path) -> Vec<Prompt> {
+    let dir = root.join(MENARDI_DIR);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let samples = read_prompt(&path)?;
+            let name = path.file_stem()?.to_string_lossy().into_owned();
+            (samples.len() as f64 >= 1.5 * f64::from(RATE)).then_some(Prompt {
+                name,
+                text: String::new(),
+                samples,
+            })
+        })
+        .collect()
+}
+
+/// The samples of an 8 kHz 16-bit mono WAV, or `None` for any other file.
+fn read_prompt(path: &std::path::Path) -> Option<Vec<f32>> {
+    let reader = hound::WavReader::open(path).ok()?;
+    let spec = reader.spec();
+    if spec.sample_rate != RATE || spec.channels != 1 || spec.bits_per_sample != 16 {
+        return None;
+    }
+    reader
+        .into_samples::<i16>()
+        .map(|s| s.map(|s| f32::from(s) / 32768.0))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
 }
 
 /// A composed voicemail: its WAV file (8 kHz 16-bit mono) and what is said in it.
@@ -184,6 +221,16 @@ fn tone(out: &mut Vec<f32>, freqs: &[f64], amplitude: f64, seconds: f64) {
 /// pauses between them, a pause, the caller's `#` (941 + 1477 Hz, 0.3 s), 0.4 s. Line noise
 /// at about −60 dBFS throughout.
 pub fn compose(prompts: &[Prompt], voice: Voice, seed: u64, target_speech_s: f64) -> Voicemail {
+    compose_as(prompts, voice.code(), seed, target_speech_s)
+}
+
+/// [`compose`] for prompts of any voice, the voicemail named after `language` (a Whisper code).
+pub fn compose_as(
+    prompts: &[Prompt],
+    language: &str,
+    seed: u64,
+    target_speech_s: f64,
+) -> Voicemail {
     let mut rng = Lcg::new(seed);
     let mut order: Vec<usize> = (0..prompts.len()).collect();
     // Fisher–Yates with the seed.
@@ -220,7 +267,7 @@ pub fn compose(prompts: &[Prompt], voice: Voice, seed: u64, target_speech_s: f64
         *s += (rng.range(-1.0, 1.0) * 0.001) as f32;
     }
     Voicemail {
-        name: format!("{}-{seed}-{target_speech_s:.0}s", voice.code()),
+        name: format!("{language}-{seed}-{target_speech_s:.0}s"),
         wav: wav_pcm16(RATE, 1, &audio),
         reference: texts.join(" "),
         speech_s,
@@ -270,6 +317,17 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
             "zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf",
         ],
     };
+    plain_words(text)
+        .flat_map(|w| match w.parse::<usize>() {
+            Ok(d) if d < 10 => vec![digits[d].to_owned()],
+            _ => vec![w.replace('œ', "oe")],
+        })
+        .collect()
+}
+
+/// The words of `text` lower-cased, without accents or punctuation (see [`wer`]); digits left
+/// as they are.
+pub fn plain_words(text: &str) -> impl Iterator<Item = String> {
     let plain: String = text
         .to_lowercase()
         .chars()
@@ -287,11 +345,9 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
         .collect();
     plain
         .split_whitespace()
-        .flat_map(|w| match w.parse::<usize>() {
-            Ok(d) if d < 10 => vec![digits[d].to_owned()],
-            _ => vec![w.replace('œ', "oe")],
-        })
-        .collect()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// The peak of [`music_loop`]'s samples: about −12 dBFS, hold music as a line plays it.
@@ -350,13 +406,19 @@ pub fn telephone_music(track: &std::path::Path, gain_db: f64, seconds: f64) -> V
     let mono = decode_track(track);
     let gain = 10f64.powf(gain_db / 20.0);
     let n = (seconds * 16_000.0) as usize;
-    let mut line: Vec<f64> = mono
+    let line = mono
         .samples()
         .iter()
         .cycle()
         .take(n)
         .map(|&s| f64::from(s) * gain)
         .collect();
+    wav_pcm16(RATE, 1, &telephone_line(line))
+}
+
+/// 16 kHz samples as a telephone line carries them (see [`telephone_music`]): band-limited to
+/// 300–3,400 Hz, taken to 8 kHz, µ-law companded.
+fn telephone_line(mut line: Vec<f64>) -> Vec<f32> {
     for (kind, hz) in [
         (Pass::High, 300.0),
         (Pass::Low, 3_400.0),
@@ -365,8 +427,7 @@ pub fn telephone_music(track: &std::path::Path, gain_db: f64, seconds: f64) -> V
         biquad(&mut line, kind, hz, 16_000.0);
     }
     let mu = 255.0f64;
-    let samples: Vec<f32> = line
-        .iter()
+    line.iter()
         .step_by(2)
         .map(|&x| {
             let x = x.clamp(-1.0, 1.0);
@@ -374,8 +435,48 @@ pub fn telephone_music(track: &std::path::Path, gain_db: f64, seconds: f64) -> V
             let y = code / 127.0;
             (y.signum() * ((1.0 + mu).powf(y.abs()) - 1.0) / mu) as f32
         })
-        .collect();
-    wav_pcm16(RATE, 1, &samples)
+        .collect()
+}
+
+/// Where `scripts/fetch-test-audio.sh` keeps what it takes from PyPI.
+pub const PYPI_ROOT: &str = "tests/.cache/pypi";
+
+/// The data gate of [`librivox_prompts`], like [`require_debian_audio`]: the folder of the
+/// LibriVox recordings, or `None` (with a loud `SKIPPED` line) outside CI.
+pub fn require_librivox() -> Option<PathBuf> {
+    let marker = require_input(
+        repo_path(PYPI_ROOT).join(".pocketsphinx-5.1.1"),
+        "the LibriVox test recordings",
+        "bash scripts/fetch-test-audio.sh",
+    )?;
+    Some(marker.with_file_name("pocketsphinx-5.1.1/test/data/librivox"))
+}
+
+/// Human English: the five LibriVox sentences of pocketsphinx's test data (Jane Austen, "Sense
+/// and Sensibility", read for LibriVox, public domain; 16 kHz, 3–7 s each) with their
+/// transcripts, put through a telephone line ([`telephone_line`]) as 8 kHz prompts. Sorted by
+/// name.
+pub fn librivox_prompts(dir: &std::path::Path) -> Vec<Prompt> {
+    ["0870", "0880", "0890", "0920", "0930"]
+        .iter()
+        .map(|id| {
+            let stem = dir.join(format!("sense_and_sensibility_01_austen_64kb-{id}"));
+            let text = std::fs::read_to_string(stem.with_extension("txt"))
+                .unwrap_or_else(|e| panic!("{}.txt: {e}", stem.display()));
+            let reader = hound::WavReader::open(stem.with_extension("wav"))
+                .unwrap_or_else(|e| panic!("{}.wav: {e}", stem.display()));
+            assert_eq!(reader.spec().sample_rate, 16_000, "{}", stem.display());
+            let line = reader
+                .into_samples::<i16>()
+                .map(|s| f64::from(s.expect("a 16-bit sample")) / 32768.0)
+                .collect();
+            Prompt {
+                name: id.to_string(),
+                text: text.trim().to_owned(),
+                samples: telephone_line(line),
+            }
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy)]
