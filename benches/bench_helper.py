@@ -304,6 +304,12 @@ ASTERISK_VOICES = {
     "fr": ("usr/share/asterisk/sounds/fr_CA_f_June",
            "usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt"),
 }
+# A second Italian speaker, not the reserved core-sounds voice: asterisk-prompt-it-menardi-wav
+# (tests/support/voicemail.rs `italian_prompts`). It ships no transcripts, so its clips measure
+# time and the language decision, not WER.
+MENARDI_DIR = "usr/share/asterisk/sounds/it_IT_f_Menardi"
+# The languages of the benchmark, in the order of its tables.
+LANGUAGE_ORDER = ["es", "fr", "en", "it"]
 DIGIT_WORDS = {
     "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
     "fr": ["zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"],
@@ -368,6 +374,20 @@ def asterisk_prompts(root, language):
         samples = read_pcm16_mono(os.path.join(root, sounds, name + ".wav"))
         if samples is not None:
             out.append((name, texts[name], samples))
+    return out
+
+
+def italian_prompts(root):
+    """voicemail.rs `italian_prompts`: every 8 kHz mono WAV of the Menardi prompt folder (not its
+    subfolders) of at least 1.5 s, sorted by name, without text: [(name, "", samples)]."""
+    folder = os.path.join(root, MENARDI_DIR)
+    out = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".wav"):
+            continue
+        samples = read_pcm16_mono(os.path.join(folder, name))
+        if samples is not None and len(samples) >= 1.5 * VOICEMAIL_RATE:
+            out.append((name[:-4], "", samples))
     return out
 
 
@@ -479,6 +499,7 @@ def voicemails(args):
     import tempfile
     os.makedirs(args.out, exist_ok=True)
     pools = {lang: asterisk_prompts(args.debian_root, lang) for lang in ("es", "fr")}
+    pools["it"] = italian_prompts(args.debian_root)
     with tempfile.TemporaryDirectory() as tmp:
         pools["en"] = english_prompts(args.samples, tmp)
         if args.en_pool == "wide":
@@ -525,6 +546,8 @@ def words_es_fr(language, text):
 
 def reference_words(language, text):
     """The normalized words used for WER: `normalize` for English, `words_es_fr` otherwise."""
+    if language == "it":
+        return []  # no transcripts: no WER
     return normalize(text).split() if language == "en" else words_es_fr(language, text)
 
 
@@ -620,7 +643,7 @@ def multilingual(args):
         refs = json.load(f)
     systems = multilingual_systems(args)
     pin = args.pin.split() if args.pin else []
-    clips = sorted(refs, key=lambda c: (["es", "fr", "en"].index(refs[c]["language"]),
+    clips = sorted(refs, key=lambda c: (LANGUAGE_ORDER.index(refs[c]["language"]),
                                         refs[c]["length"], c))
     runs = []
     t_start = time.time()
@@ -665,7 +688,7 @@ def multilingual_markdown(systems, refs, runs):
     groups = {}
     for clip, meta in refs.items():
         groups.setdefault((meta["language"], meta["length"]), []).append(clip)
-    names = {"es": "Spanish", "fr": "French", "en": "English"}
+    names = {"es": "Spanish", "fr": "French", "en": "English", "it": "Italian (no WER)"}
 
     def clip_quality(clip, system):
         """(edits, reference words, wrong-language runs, transcripts differ, notes)."""
@@ -680,9 +703,9 @@ def multilingual_markdown(systems, refs, runs):
         gram, count = repeated_ngram(hyp)
         if count >= 3 and count > repeated_ngram(ref)[1]:
             notes.append(f"“{gram}” ×{count}")
-        if len(hyp) > 1.3 * len(ref):
+        if ref and len(hyp) > 1.3 * len(ref):
             notes.append(f"{len(hyp)} words for {len(ref)}")
-        if len(hyp) < 0.7 * len(ref):
+        if ref and len(hyp) < 0.7 * len(ref):
             notes.append(f"only {len(hyp)} words of {len(ref)}")
         if len({r["text"] for r in mine}) > 1:
             notes.append("transcript differs between rounds")
@@ -694,7 +717,7 @@ def multilingual_markdown(systems, refs, runs):
     # Every (clip, system) scored once, for the three tables that use it.
     system_of = {s["label"]: s for s in systems}
     quality = {(c, label): clip_quality(c, system_of[label]) for (c, label) in by}
-    ordered_groups = sorted(groups, key=lambda g: (["es", "fr", "en"].index(g[0]), g[1] != "long"))
+    ordered_groups = sorted(groups, key=lambda g: (LANGUAGE_ORDER.index(g[0]), g[1] != "long"))
 
     def transcribes(system, lang):
         return system["languages"] is None or lang in system["languages"]
@@ -702,7 +725,7 @@ def multilingual_markdown(systems, refs, runs):
     out = ["### Clips", "",
            "| clip | language | length | seed | duration s | speech s | prompts | words | sha256 |",
            "|---|---|---|---:|---:|---:|---:|---:|---|"]
-    for clip in sorted(refs, key=lambda c: (["es", "fr", "en"].index(refs[c]["language"]),
+    for clip in sorted(refs, key=lambda c: (LANGUAGE_ORDER.index(refs[c]["language"]),
                                             refs[c]["length"], c)):
         m = refs[clip]
         out.append(f"| {clip} | {m['language']} | {m['length']} | {m['seed']} | "
@@ -743,7 +766,8 @@ def multilingual_markdown(systems, refs, runs):
             out.append(f"| {names[lang]} | {length} (≈ {speech:.0f} s speech) | {s['label']} | "
                        f"{len(clips)} | {statistics.median(wall) / len(clips) * 1e3:,.0f} | "
                        f"{ratio} | {statistics.median(cpu) / len(clips) * 1e3:,.0f} | "
-                       f"{cpu_ratio} | {edits / words:.1%} | {wrong_cell} |")
+                       f"{cpu_ratio} | {f'{edits / words:.1%}' if words else '—'} | "
+                       f"{wrong_cell} |")
     out += ["", "### WER against faster-whisper, clip by clip", "",
             "Per group and callscribe system, paired with faster-whisper int8 on the same weights "
             "and the same clips: the clips where callscribe made fewer, as many and more edits "
@@ -756,7 +780,7 @@ def multilingual_markdown(systems, refs, runs):
         clips = groups[(lang, length)]
         for s in systems:
             anchor = anchors.get(s["family"])
-            if s["kind"] == "fw" or anchor is None or not transcribes(s, lang):
+            if s["kind"] == "fw" or anchor is None or not transcribes(s, lang) or lang == "it":
                 continue
             # (callscribe edits, faster-whisper edits, reference words) per clip
             paired = [(quality[(c, s["label"])][0], quality[(c, anchor)][0],
@@ -782,7 +806,7 @@ def multilingual_markdown(systems, refs, runs):
     out += ["", "### Per clip", "",
             "| clip | speech s | system | median wall ms | WER | detected language (p) | notes |",
             "|---|---:|---|---:|---:|---|---|"]
-    for clip in sorted(refs, key=lambda c: (["es", "fr", "en"].index(refs[c]["language"]),
+    for clip in sorted(refs, key=lambda c: (LANGUAGE_ORDER.index(refs[c]["language"]),
                                             refs[c]["length"], c)):
         for s in systems:
             if (clip, s["label"]) not in by:
@@ -793,7 +817,8 @@ def multilingual_markdown(systems, refs, runs):
             langs = f"{forced} (forced)" if forced else ", ".join(
                 sorted({f"{r['language']} ({r['language_probability']})" for r in mine}))
             out.append(f"| {clip} | {refs[clip]['speech_s']:.1f} | {s['label']} | "
-                       f"{statistics.median(r['wall_s'] for r in mine) * 1e3:,.0f} | {e / n:.1%} "
+                       f"{statistics.median(r['wall_s'] for r in mine) * 1e3:,.0f} | "
+                       f"{f'{e / n:.1%}' if n else '—'} "
                        f"| {langs} | {'; '.join(notes)} |")
     return "\n".join(out)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Multilingual transcription benchmark: whole-process wall time, CPU time, peak RSS and WER per
-# language (Spanish, French, English) and message length (long: 30–65 s of speech, short: about
-# 10 s), THREADS (default 2) Whisper threads, greedy decoding.
+# language (Spanish, French, English; Italian without WER) and message length (long: 30–65 s of
+# speech, short: about 10 s), THREADS (default 2) Whisper threads, greedy decoding.
 #
 #   callscribe base f16 / q8_0 / q5_1 / q5_0
 #                 `callscribe process --model M --language auto --threads T --jobs 1 FILE`, on
@@ -26,7 +26,10 @@
 # 65 s and three 10 s messages. English: the espeak-ng sentences of samples/ cut at their
 # manifest positions as benches/transcribe.sh does, long targets 38, 46, 56 s (samples/ holds
 # about 59 s of distinct speech; no sentence is repeated within a message) and three 10 s
-# messages. The asterisk packages' English voice is reserved and not used.
+# messages. Italian (LANGUAGES=…,it; not in the default): the prompts of a second speaker,
+# asterisk-prompt-it-menardi-wav, which has no transcripts, so its rows give time and the language
+# decision and no WER. The asterisk-core-sounds packages' English, Russian and Italian voices
+# are reserved and not used.
 #
 # Rounds are interleaved: round r runs every (clip, system) pair once, the systems of a clip in
 # an order rotated by round and clip. Each run is timed from fork to reap (wall), with the CPU
@@ -41,7 +44,7 @@
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
 #        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0"), LONG_SETS (long
 #        messages per target, default 1; further sets take the seeds after the short messages),
-#        LANGUAGES (default es,fr,en), EN_POOL (English sentences: `samples`, the default, or
+#        LANGUAGES (default es,fr,en; `it` as well or alone), EN_POOL (English sentences: `samples`, the default, or
 #        `wide`: those and 60 more voicemail sentences, `WIDE_SENTENCES` in bench_helper.py,
 #        each spoken by espeak-ng and by flite in one of four voices; 120 more prompts, so long
 #        English messages take the targets of the others, 38, 50, 65 s, and a sentence may come
