@@ -379,11 +379,12 @@ def asterisk_prompts(root, language):
 
 def italian_prompts(root):
     """voicemail.rs `italian_prompts`: every 8 kHz mono WAV of the Menardi prompt folder (not its
-    subfolders) of at least 1.5 s, sorted by name, without text: [(name, "", samples)]."""
+    subfolders) of at least 1.5 s but the monkeys' screeching (`tt-monkeys`, a sound effect),
+    sorted by name, without text: [(name, "", samples)]."""
     folder = os.path.join(root, MENARDI_DIR)
     out = []
     for name in sorted(os.listdir(folder)):
-        if not name.endswith(".wav"):
+        if not name.endswith(".wav") or name == "tt-monkeys.wav":
             continue
         samples = read_pcm16_mono(os.path.join(folder, name))
         if samples is not None and len(samples) >= 1.5 * VOICEMAIL_RATE:

@@ -179,8 +179,8 @@ fn every_voicemail_gets_its_language_and_its_words() {
 }
 
 /// Fewest words a second of speech an Italian voicemail may give before it counts as words
-/// lost (the prompts have no transcripts, so there is no WER). Measured 2026-12-07 (15cc15d,
-/// base q8_0, 2 threads) on the four voicemails: 2.05–2.63 words a second; a message that lost
+/// lost (the prompts have no transcripts, so there is no WER). Measured 2026-12-07 (01a081f,
+/// base q8_0, 2 threads) on the four voicemails: 2.23–2.58 words a second; a message that lost
 /// one of its prompts would fall below this.
 const ITALIAN_MIN_WORDS_PER_S: f64 = 1.5;
 
@@ -247,8 +247,9 @@ fn a_human_italian_voice_is_decided_italian() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Lowest language probability an Italian voicemail may be decided at: measured 0.997–0.999
-/// on the four (2026-12-07, 15cc15d), 0.972–1.0 on sixteen others composed alike.
+/// Lowest language probability an Italian voicemail may be decided at: measured 0.991–0.999
+/// on the four (2026-12-07, 01a081f), 0.972–1.0 on sixteen others composed alike and 0.987–0.999
+/// on the fifteen of `benches/multilingual.sh` (BENCHMARKS.md, "A second Italian speaker").
 const ITALIAN_MIN_PROBABILITY: f64 = 0.9;
 
 /// Bound on the WER of the LibriVox voicemails (edits over reference words, each model over

@@ -125,10 +125,15 @@ pub fn prompts(root: &std::path::Path, voice: Voice) -> Vec<Prompt> {
 /// Where `asterisk-prompt-it-menardi-wav` puts its prompts.
 const MENARDI_DIR: &str = "usr/share/asterisk/sounds/it_IT_f_Menardi";
 
+/// The one prompt of that folder over 1.5 s that is not speech: 16 s of screeching monkeys (a
+/// sound effect; callscribe finds it `no_speech` with `reason: music`, and no other of the
+/// folder's 210 such files).
+const MENARDI_NOT_SPEECH: &str = "tt-monkeys";
+
 /// The Italian prompts of `asterisk-prompt-it-menardi-wav` fit for a voicemail, without text
 /// (the package ships no transcripts): every 8 kHz mono WAV of the prompt folder (not its
 /// digits, letters or phonetic alphabet) of at least 1.5 s, which leaves out its beeps and
-/// tones. Sorted by name.
+/// tones, except [`MENARDI_NOT_SPEECH`]. Sorted by name.
 pub fn italian_prompts(root: &std::path::Path) -> Vec<Prompt> {
     let dir = root.join(MENARDI_DIR);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -142,7 +147,8 @@ pub fn italian_prompts(root: &std::path::Path) -> Vec<Prompt> {
         .filter_map(|path| {
             let samples = read_prompt(&path)?;
             let name = path.file_stem()?.to_string_lossy().into_owned();
-            (samples.len() as f64 >= 1.5 * f64::from(RATE)).then_some(Prompt {
+            let long_enough = samples.len() as f64 >= 1.5 * f64::from(RATE);
+            (long_enough && name != MENARDI_NOT_SPEECH).then_some(Prompt {
                 name,
                 text: String::new(),
                 samples,
