@@ -62,8 +62,9 @@ const CLIP_LEVEL: f32 = 32766.0 / 32768.0;
 ///
 /// Errors: `empty_media` (no bytes, no frames), `too_large` (bytes, channels, sample rate over
 /// the limits), `too_long` (decoded duration over the limit), `unsupported_format` (no reader or
-/// no decoder for it: Opus, text, random bytes), `corrupt_media` (recognised but nothing
-/// usable). A stream that breaks off after valid audio is returned with `truncated = true`.
+/// no decoder for it: Opus, text, random bytes, a WAV in GSM 6.10), `corrupt_media` (recognised
+/// but nothing usable). A stream that breaks off after valid audio is returned with
+/// `truncated = true`; a WAV whose header sizes a streaming writer left at 0 is read to its end.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     if bytes.is_empty() {
         return Err(Error::EmptyMedia {
@@ -79,6 +80,8 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     }
 
     check_wave_format(bytes)?;
+    let filled = fill_streamed_wave_sizes(bytes)?;
+    let bytes: &[u8] = filled.as_deref().map_or(bytes, Vec::as_slice);
 
     let mss = MediaSourceStream::new(
         Box::new(Cursor::new(bytes)),
@@ -341,14 +344,17 @@ const MAX_WAVE_FRAME_BITS: u64 = u16::MAX as u64;
 /// headers is bounded in total ([`MAX_RIFF_CHUNK_HEADERS`]).
 ///
 /// Errors: `corrupt_media` (a sample frame too wide to exist, a speaker mask that can't
-/// describe the channels, or an input made of RIFF chunk headers).
+/// describe the channels, or an input made of RIFF chunk headers); `unsupported_format` for an
+/// input that starts with a WAVE header whose codec symphonia does not read
+/// ([`check_wave_codec`]).
 fn check_wave_format(bytes: &[u8]) -> Result<()> {
     let mut budget = MAX_RIFF_CHUNK_HEADERS;
     // A WAVE file that starts at byte 0 (every real one) is what the probe takes at once, so
     // its header is the only one symphonia reads: no need to scan megabytes of samples.
     if bytes.starts_with(b"RIFF") {
         if let Some(fmt) = wave_fmt_chunk(bytes, &mut budget)? {
-            return check_wave_fmt(fmt);
+            check_wave_fmt(fmt)?;
+            return check_wave_codec(fmt);
         }
     }
     for at in memchr::memmem::find_iter(bytes, b"RIFF") {
@@ -357,6 +363,68 @@ fn check_wave_format(bytes: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Refuses, as `unsupported_format`, a WAVE file whose audio is in a codec symphonia's reader
+/// does not take, naming the codec: GSM 6.10 (Asterisk's "WAV49"), G.726 and G.729 are what a
+/// telephone system may write. symphonia says only "unsupported wave format", which the probe
+/// mapping would call `corrupt_media`, though the file is sound.
+fn check_wave_codec(fmt: &[u8]) -> Result<()> {
+    let Some(tag) = fmt.get(0..2).map(le_u16) else {
+        return Ok(()); // too short: symphonia reports the malformed chunk
+    };
+    let (tag, decoded) = if tag == WAVE_FORMAT_EXTENSIBLE {
+        // The sub-format GUID at byte 24: its first two bytes are the format tag when the rest
+        // is the standard KSDATAFORMAT suffix; other GUIDs (ambisonic B-format) are left to
+        // symphonia.
+        match fmt.get(24..40) {
+            Some(guid) if guid[2..] == KSDATAFORMAT_SUFFIX => {
+                (le_u16(guid), DECODED_EXTENSIBLE_TAGS.as_slice())
+            }
+            _ => return Ok(()),
+        }
+    } else {
+        (tag, DECODED_WAVE_TAGS.as_slice())
+    };
+    if decoded.contains(&tag) {
+        return Ok(());
+    }
+    let codec = wave_codec_name(tag).map_or_else(String::new, |name| format!("{name} "));
+    Err(Error::UnsupportedFormat {
+        detail: format!(
+            "wav with {codec}audio (format tag {tag:#06x}), a codec callscribe does not decode \
+             (it decodes PCM, IEEE float, A-law, µ-law, IMA and Microsoft ADPCM)"
+        ),
+    })
+}
+
+/// The WAVE format tags symphonia-format-riff 0.6 reads (`wave/chunks.rs`): PCM, Microsoft
+/// ADPCM, IEEE float, A-law, µ-law, IMA ADPCM.
+const DECODED_WAVE_TAGS: [u16; 6] = [0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011];
+
+/// The sub-formats of WAVE_FORMAT_EXTENSIBLE it reads: PCM, IEEE float, A-law, µ-law.
+const DECODED_EXTENSIBLE_TAGS: [u16; 4] = [0x0001, 0x0003, 0x0006, 0x0007];
+
+/// Bytes 2–15 of every standard KSDATAFORMAT sub-format GUID
+/// (`xxxx0000-0000-0010-8000-00aa00389b71`, as stored).
+const KSDATAFORMAT_SUFFIX: [u8; 14] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
+];
+
+/// The names (Microsoft's `mmreg.h`) of format tags a telephone system or an audio tool may
+/// write and symphonia does not read.
+fn wave_codec_name(tag: u16) -> Option<&'static str> {
+    Some(match tag {
+        0x0022 => "DSP Group TrueSpeech",
+        0x0031 => "GSM 6.10",
+        0x0040 => "G.721 ADPCM",
+        0x0050 => "MPEG audio",
+        0x0055 => "MP3",
+        0x0064 => "G.726 ADPCM",
+        0x0065 => "G.722 ADPCM",
+        0x0083 => "G.729A",
+        _ => return None,
+    })
 }
 
 /// Most RIFF chunk headers [`check_wave_format`] reads in one input, over all its `RIFF…WAVE`
@@ -411,6 +479,23 @@ const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 /// one and has that chunk before `data` (where symphonia stops looking). Each chunk header read
 /// costs one unit of `budget`; running out is `corrupt_media`.
 fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a [u8]>> {
+    walk_wave_chunks(bytes, budget, |id, body, len| match id {
+        b"fmt " => Some(bytes.get(body..body.saturating_add(len).min(bytes.len()))),
+        b"data" => Some(None),
+        _ => None,
+    })
+    .map(Option::flatten)
+}
+
+/// Walks the chunk headers of the RIFF/WAVE file starting at `bytes[0]` (none if it is not
+/// one), giving `visit` each chunk's id, the offset of its body and its claimed length, until
+/// `visit` returns a value, the headers run out, or a length points past what `usize` holds.
+/// Each header read costs one unit of `budget`; running out is `corrupt_media`.
+fn walk_wave_chunks<T>(
+    bytes: &[u8],
+    budget: &mut usize,
+    mut visit: impl FnMut(&[u8], usize, usize) -> Option<T>,
+) -> Result<Option<T>> {
     if bytes.get(8..12) != Some(b"WAVE".as_slice()) {
         return Ok(None);
     }
@@ -421,20 +506,54 @@ fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a 
         })?;
         let len = le_u32(&header[4..8]) as usize;
         let body = pos + 8;
-        match &header[..4] {
-            b"fmt " => return Ok(bytes.get(body..body.saturating_add(len).min(bytes.len()))),
-            b"data" => return Ok(None),
-            // Chunks are padded to an even length.
-            _ => match body
-                .checked_add(len)
-                .and_then(|end| end.checked_add(len & 1))
-            {
-                Some(next) => pos = next,
-                None => return Ok(None),
-            },
+        if let Some(found) = visit(&header[..4], body, len) {
+            return Ok(Some(found));
+        }
+        // Chunks are padded to an even length.
+        match body
+            .checked_add(len)
+            .and_then(|end| end.checked_add(len & 1))
+        {
+            Some(next) => pos = next,
+            None => return Ok(None),
         }
     }
     Ok(None)
+}
+
+/// The input with the sizes of a streaming writer's WAVE header filled in, when it needs it:
+/// a writer that cannot seek back (one writing to a pipe or a socket) leaves the RIFF size, the
+/// `data` size or both at 0, with the audio after them. symphonia refuses a RIFF size of 0
+/// (`corrupt_media`) and reads a `data` size of 0 as no audio (`empty_media`); ffmpeg reads such
+/// a file to its end, and so does this, from a copy with the RIFF size set to the input's length
+/// and the `data` size to the bytes after its header. `None` when the input needs no change
+/// (sizes that claim more than the input holds are already read to the end and flagged
+/// `truncated`).
+fn fill_streamed_wave_sizes(bytes: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    if !bytes.starts_with(b"RIFF") {
+        return Ok(None);
+    }
+    let mut budget = MAX_RIFF_CHUNK_HEADERS;
+    let data = walk_wave_chunks(bytes, &mut budget, |id, body, len| {
+        (id == b"data").then_some((body, len))
+    })?;
+    let Some((body, claimed)) = data else {
+        return Ok(None);
+    };
+    let riff_claimed = le_u32(&bytes[4..8]);
+    let after = bytes.len() - body.min(bytes.len());
+    let data_unset = claimed == 0 && after > 0;
+    if riff_claimed != 0 && !data_unset {
+        return Ok(None);
+    }
+    let mut filled = Zeroizing::new(bytes.to_vec());
+    let riff = u32::try_from(bytes.len() - 8).unwrap_or(u32::MAX);
+    filled[4..8].copy_from_slice(&riff.to_le_bytes());
+    if data_unset {
+        let data = u32::try_from(after).unwrap_or(u32::MAX);
+        filled[body - 4..body].copy_from_slice(&data.to_le_bytes());
+    }
+    Ok(Some(filled))
 }
 
 /// A little-endian `u16` from two bytes (RIFF's byte order; [`be_u32`] reads MP4's).

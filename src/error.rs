@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// The bytes are not a container/codec callscribe decodes (Opus, text, HTML, random bytes).
+    /// The bytes are not a container/codec callscribe decodes (Opus, text, HTML, random bytes,
+    /// a WAV in GSM 6.10 or another codec its reader does not take).
     UnsupportedFormat,
     /// The container was recognised but no usable audio could be decoded from it.
     CorruptMedia,

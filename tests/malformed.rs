@@ -412,6 +412,148 @@ fn wave_fmt_overflowing_symphonia_frame_size_is_refused() {
     report(failures);
 }
 
+/// A sound WAV whose audio is in a codec symphonia's reader does not take is
+/// `unsupported_format` naming the codec and its format tag, not `corrupt_media` (symphonia's
+/// own "unsupported wave format", which reads as damage): GSM 6.10 (Asterisk's "WAV49", 65-byte
+/// blocks), G.729A, MP3 in WAV, a tag with no name, and a real extensible sample whose sub-format
+/// GUID is changed to GSM 6.10. The same sample as it is, and the A-law and µ-law samples, still
+/// decode.
+#[test]
+fn a_wav_in_a_codec_callscribe_does_not_decode_is_unsupported_and_named() {
+    let blocks = vec![0u8; 65 * 25]; // 1 s of GSM 6.10 at 8 kHz: 25 blocks of 320 samples
+    let len = blocks.len() as u32;
+    let extensible = std::fs::read(sample_path("pcm32-16000hz-mono-extensible-speech.wav"))
+        .expect("extensible sample");
+    // The sub-format GUID starts 24 bytes into the `fmt ` body; the first `fmt ` of the sample.
+    let fmt = extensible
+        .windows(4)
+        .position(|w| w == b"fmt ")
+        .expect("a fmt chunk")
+        + 8;
+    assert_eq!(
+        extensible[fmt..fmt + 2],
+        0xFFFEu16.to_le_bytes(),
+        "the sample is extensible"
+    );
+    assert_eq!(extensible[fmt + 24..fmt + 26], 1u16.to_le_bytes(), "PCM");
+    let mut gsm_extensible = extensible.clone();
+    gsm_extensible[fmt + 24..fmt + 26].copy_from_slice(&0x0031u16.to_le_bytes());
+    let cases = [
+        (
+            "GSM 6.10",
+            wav_bytes(0x0031, 1, 8000, 0, 36 + len, len, &blocks),
+            "GSM 6.10 audio (format tag 0x0031)",
+        ),
+        (
+            "G.729A",
+            wav_bytes(0x0083, 1, 8000, 0, 36 + len, len, &blocks),
+            "G.729A audio (format tag 0x0083)",
+        ),
+        (
+            "MP3 in WAV",
+            wav_bytes(0x0055, 1, 8000, 0, 36 + len, len, &blocks),
+            "MP3 audio (format tag 0x0055)",
+        ),
+        (
+            "tag 0x1234",
+            wav_bytes(0x1234, 1, 8000, 16, 36 + len, len, &blocks),
+            "wav with audio (format tag 0x1234)",
+        ),
+        (
+            "extensible GSM 6.10",
+            gsm_extensible,
+            "GSM 6.10 audio (format tag 0x0031)",
+        ),
+    ];
+    let pipeline = pipeline_without_transcription(|_| {});
+    let mut failures = Vec::new();
+    for (what, bytes, named) in cases {
+        match expect_failed_result(what, &pipeline, &bytes, &[ErrorKind::UnsupportedFormat]) {
+            Ok(result) => {
+                let message = result.error.map(|e| e.message).unwrap_or_default();
+                if !message.contains(named) {
+                    failures.push(format!("{what}: message {message:?} lacks {named:?}"));
+                }
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    for (what, bytes) in [
+        ("extensible PCM", extensible),
+        (
+            "A-law",
+            std::fs::read(sample_path("alaw-8000hz-mono-speech-dtmf-hash.wav")).expect("sample"),
+        ),
+        (
+            "µ-law",
+            std::fs::read(sample_path("ulaw-8000hz-mono-beep-speech.wav")).expect("sample"),
+        ),
+    ] {
+        if let Err(e) = expect_decoded(what, &bytes, &Limits::default()) {
+            failures.push(e);
+        }
+    }
+    report(failures);
+}
+
+/// A streaming writer that cannot seek back leaves the WAVE header's sizes at 0 with the audio
+/// after them. With the `data` size at 0, the RIFF size at 0, or both, the sample decodes to the
+/// same samples as the file it came from, not flagged `truncated` (symphonia alone said
+/// `empty_media` and `corrupt_media`); a header whose `data` size is 0 with nothing after it is
+/// still `empty_media`.
+#[test]
+fn a_streaming_writers_wav_with_its_sizes_left_at_0_is_read_to_its_end() {
+    let original =
+        std::fs::read(sample_path("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav")).expect("sample");
+    let data = original
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk");
+    let reference =
+        expect_decoded("original", &original, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let zeroed = |riff: bool, data_size: bool| {
+        let mut bytes = original.clone();
+        if riff {
+            bytes[4..8].fill(0);
+        }
+        if data_size {
+            bytes[data + 4..data + 8].fill(0);
+        }
+        bytes
+    };
+    let mut failures = Vec::new();
+    for (what, bytes) in [
+        ("data size 0", zeroed(false, true)),
+        ("riff size 0", zeroed(true, false)),
+        ("both 0", zeroed(true, true)),
+    ] {
+        match expect_decoded(what, &bytes, &Limits::default()) {
+            Ok(decoded) if decoded.pcm.samples[..] != reference.pcm.samples[..] => {
+                failures.push(format!(
+                    "{what}: {} samples, the original has {}",
+                    decoded.pcm.samples.len(),
+                    reference.pcm.samples.len()
+                ))
+            }
+            Ok(decoded) if decoded.info.truncated => {
+                failures.push(format!("{what}: flagged truncated: {:?}", decoded.info));
+            }
+            Ok(_) => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    let header_only = zeroed(true, true)[..data + 8].to_vec();
+    if let Err(e) = expect_decode_error(
+        "data size 0, nothing after",
+        &header_only,
+        &Limits::default(),
+        &[ErrorKind::EmptyMedia],
+    ) {
+        failures.push(e);
+    }
+    report(failures);
+}
+
 /// A well-formed WAV over the channel or sample-rate limit: `too_large`, checked on the stream's
 /// parameters (9 channels > 8; 384 kHz > 192 kHz; and both under tighter custom limits).
 #[test]

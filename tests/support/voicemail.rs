@@ -135,14 +135,7 @@ const MENARDI_NOT_SPEECH: &str = "tt-monkeys";
 /// digits, letters or phonetic alphabet) of at least 1.5 s, which leaves out its beeps and
 /// tones, except [`MENARDI_NOT_SPEECH`]. Sorted by name.
 pub fn italian_prompts(root: &std::path::Path) -> Vec<Prompt> {
-    let dir = root.join(MENARDI_DIR);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
-        .collect();
-    paths.sort();
-    paths
+    files_ending_in(&root.join(MENARDI_DIR), "wav")
         .into_iter()
         .filter_map(|path| {
             let samples = read_prompt(&path)?;
@@ -283,14 +276,18 @@ pub fn compose_as(
 
 /// The instrumental tracks of `singularity-music`, sorted by name.
 pub fn music_tracks(root: &std::path::Path) -> Vec<PathBuf> {
-    let dir = root.join("usr/share/games/singularity/music");
-    let mut tracks: Vec<PathBuf> = std::fs::read_dir(&dir)
+    files_ending_in(&root.join("usr/share/games/singularity/music"), "ogg")
+}
+
+/// The files of `dir` (not its subfolders) with the extension `ext`, sorted by name.
+fn files_ending_in(dir: &std::path::Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "ogg"))
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
         .collect();
-    tracks.sort();
-    tracks
+    files.sort();
+    files
 }
 
 /// `lugaru-data`'s "Music2": ambient music whose loud passages score like speech for a window
