@@ -79,6 +79,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         });
     }
 
+    refuse_unread_container(bytes)?;
     check_wave_format(bytes)?;
     let filled = fill_streamed_wave_sizes(bytes)?;
     let bytes: &[u8] = filled.as_deref().map_or(bytes, Vec::as_slice);
@@ -330,6 +331,41 @@ fn check_channels(channels: u64, limits: &Limits) -> Result<()> {
 /// max(bits, 8)`, so a frame that fits in 16 bits of bits cannot overflow any of them; real
 /// recordings are far below it (8 channels of 32-bit float are 256 bits).
 const MAX_WAVE_FRAME_BITS: u64 = u16::MAX as u64;
+
+/// Refuses, as `unsupported_format` naming it, an input whose first bytes are the magic number
+/// of an audio container symphonia is not built to read here. Without this, the probe scans on
+/// for anything it knows and answers with what it finds there: an AIFF file was "no decoder for
+/// the codec in this mp1 stream", after an MPEG sync pattern inside its samples. (symphonia's
+/// AIFF and CAF readers are left out of the build: AIFF's shares WAV's 16-bit frame-size
+/// arithmetic, which [`check_wave_format`] has to guard for WAV, and a telephone system does
+/// not write either.)
+fn refuse_unread_container(bytes: &[u8]) -> Result<()> {
+    const WAVE64_GUID_HEAD: &[u8] = b"riff\x2e\x91\xcf\x11";
+    const ASF_GUID_HEAD: &[u8] = b"\x30\x26\xb2\x75\x8e\x66\xcf\x11";
+    let form = bytes.get(8..12);
+    let name = if bytes.starts_with(b"FORM") && matches!(form, Some(b"AIFF" | b"AIFC")) {
+        "AIFF"
+    } else if bytes.starts_with(b"RF64") || bytes.starts_with(b"BW64") {
+        "RF64 (WAV's 64-bit form)"
+    } else if bytes.starts_with(b"caff") {
+        "Core Audio Format (CAF)"
+    } else if bytes.starts_with(WAVE64_GUID_HEAD) {
+        "Sony Wave64"
+    } else if bytes.starts_with(ASF_GUID_HEAD) {
+        "ASF (WMA)"
+    } else if bytes.starts_with(b"\x1a\x45\xdf\xa3") {
+        "Matroska or WebM"
+    } else if bytes.starts_with(b"#!AMR") {
+        "AMR"
+    } else if bytes.starts_with(b".snd") {
+        "Sun AU"
+    } else {
+        return Ok(());
+    };
+    Err(Error::UnsupportedFormat {
+        detail: format!("{name}, a container callscribe does not read (convert it to WAV)"),
+    })
+}
 
 /// Refuses RIFF/WAVE headers that would overflow symphonia's frame-size arithmetic (see
 /// [`MAX_WAVE_FRAME_BITS`]) before symphonia reads them.

@@ -496,6 +496,53 @@ fn a_wav_in_a_codec_callscribe_does_not_decode_is_unsupported_and_named() {
     report(failures);
 }
 
+/// Audio containers callscribe does not read are `unsupported_format` naming the container, by
+/// their magic numbers, before symphonia's probe scans on for something it knows (it took an
+/// AIFF file for an MP1 stream). Each input is the container's opening bytes (its magic number
+/// and, where it has one, its form type) followed by a second of PCM.
+#[test]
+fn containers_callscribe_does_not_read_are_named() {
+    let pcm = one_second_pcm16_8k();
+    let with = |head: &[u8]| [head, &pcm[..]].concat();
+    let cases = [
+        ("AIFF", with(b"FORM\x00\x00\x3e\x80AIFFCOMM"), "AIFF"),
+        ("AIFF-C", with(b"FORM\x00\x00\x3e\x80AIFCFVER"), "AIFF"),
+        (
+            "CAF",
+            with(b"caff\x00\x01\x00\x00desc"),
+            "Core Audio Format",
+        ),
+        ("RF64", with(b"RF64\xff\xff\xff\xffWAVEds64"), "RF64"),
+        (
+            "Wave64",
+            with(b"riff\x2e\x91\xcf\x11\xa5\xd6\x28\xdb\x04\xc1\x00\x00"),
+            "Wave64",
+        ),
+        (
+            "WMA",
+            with(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c"),
+            "ASF (WMA)",
+        ),
+        (
+            "WebM",
+            with(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01"),
+            "Matroska or WebM",
+        ),
+        ("AMR", with(b"#!AMR\n"), "AMR"),
+        ("Sun AU", with(b".snd\x00\x00\x00\x18"), "Sun AU"),
+    ];
+    let mut failures = Vec::new();
+    for (what, bytes, named) in cases {
+        match no_panic(what, || decode(&bytes, &Limits::default())) {
+            Ok(Err(e))
+                if e.kind() == ErrorKind::UnsupportedFormat && e.to_string().contains(named) => {}
+            Ok(other) => failures.push(format!("{what}: {:?}", other.map(|d| d.info))),
+            Err(e) => failures.push(e),
+        }
+    }
+    report(failures);
+}
+
 /// A streaming writer that cannot seek back leaves the WAVE header's sizes at 0 with the audio
 /// after them. With the `data` size at 0, the RIFF size at 0, or both, the sample decodes to the
 /// same samples as the file it came from, not flagged `truncated` (symphonia alone said
