@@ -438,32 +438,26 @@ fn a_wav_in_a_codec_callscribe_does_not_decode_is_unsupported_and_named() {
     assert_eq!(extensible[fmt + 24..fmt + 26], 1u16.to_le_bytes(), "PCM");
     let mut gsm_extensible = extensible.clone();
     gsm_extensible[fmt + 24..fmt + 26].copy_from_slice(&0x0031u16.to_le_bytes());
+    let tagged = |tag: u16, bits: u16| wav_bytes(tag, 1, 8000, bits, 36 + len, len, &blocks);
+    let gsm = "GSM 6.10 audio (format tag 0x0031)";
     let cases = [
-        (
-            "GSM 6.10",
-            wav_bytes(0x0031, 1, 8000, 0, 36 + len, len, &blocks),
-            "GSM 6.10 audio (format tag 0x0031)",
-        ),
+        ("GSM 6.10", tagged(0x0031, 0), gsm),
         (
             "G.729A",
-            wav_bytes(0x0083, 1, 8000, 0, 36 + len, len, &blocks),
+            tagged(0x0083, 0),
             "G.729A audio (format tag 0x0083)",
         ),
         (
             "MP3 in WAV",
-            wav_bytes(0x0055, 1, 8000, 0, 36 + len, len, &blocks),
+            tagged(0x0055, 0),
             "MP3 audio (format tag 0x0055)",
         ),
         (
             "tag 0x1234",
-            wav_bytes(0x1234, 1, 8000, 16, 36 + len, len, &blocks),
+            tagged(0x1234, 16),
             "wav with audio (format tag 0x1234)",
         ),
-        (
-            "extensible GSM 6.10",
-            gsm_extensible,
-            "GSM 6.10 audio (format tag 0x0031)",
-        ),
+        ("extensible GSM 6.10", gsm_extensible, gsm),
     ];
     let pipeline = pipeline_without_transcription(|_| {});
     let mut failures = Vec::new();
