@@ -54,6 +54,16 @@ def decode_seeds():
                 # An MP4 keeps its index (moov) at the end: keep the whole file, it is small.
                 data = data if name.endswith(".m4a") else data[:HEAD_BYTES]
             write("decode_pipeline", (folder + "-" if folder else "") + name, data)
+    # Headers src/decode.rs treats on its own before symphonia reads them: a streaming writer's
+    # WAV with its RIFF and data sizes left at 0 (read to the end from a filled-in copy), a WAV
+    # whose format tag is GSM 6.10 (named, unsupported), and an AIFF head (named, unsupported).
+    with open(os.path.join(SAMPLES, "pcm16-8000hz-mono-beep-speech-dtmf-hash.wav"), "rb") as f:
+        wav = f.read()[:HEAD_BYTES]
+    data = wav.index(b"data")
+    write("decode_pipeline", "streamed-wav-sizes-0.wav",
+          b"RIFF" + bytes(4) + wav[8:data + 4] + bytes(4) + wav[data + 8:])
+    write("decode_pipeline", "wav-gsm610-format-tag.wav", wav[:20] + b"\x31\x00" + wav[22:])
+    write("decode_pipeline", "aiff-head.aiff", b"FORM\x00\x00\x3e\x80AIFFCOMM" + wav[44:1068])
 
 
 def notification_seeds():
