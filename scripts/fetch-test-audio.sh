@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the real recordings the multilingual and music tests (and the transcription benchmark)
-# use, from Debian's archive, into tests/.cache/debian/ (git-ignored):
+# use, from Debian's archive into tests/.cache/debian/ and from PyPI into tests/.cache/pypi/
+# (both git-ignored):
 #
 # - asterisk-core-sounds-es-wav, asterisk-core-sounds-fr-wav: Spanish and French voice prompts
 #   recorded by professional speakers, 8 kHz 16-bit WAV; asterisk-core-sounds-es / -fr: their
@@ -27,9 +28,10 @@
 #   (public domain), 16 kHz, with their transcripts. The only human English voice here: the
 #   tests' other English is synthetic.
 #
-# Every package is pinned by version and by the sha256 of its .deb; nothing is installed (the
-# packages are unpacked with dpkg-deb into the cache). Idempotent: a package already unpacked is
-# skipped. Usage: bash scripts/fetch-test-audio.sh   (from any directory)
+# Every Debian package is pinned by version and by the sha256 of its .deb, the PyPI file by its
+# address and sha256; nothing is installed (the packages are unpacked with dpkg-deb into the
+# cache). Idempotent: a package already unpacked is skipped. Usage: bash
+# scripts/fetch-test-audio.sh   (from any directory)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -105,8 +107,12 @@ if [[ ! -f $PYPI/.pocketsphinx-5.1.1 ]]; then
     archive="$PYPI/pocketsphinx-5.1.1.tar.gz"
     if [[ ! -f $archive ]]; then
         echo "fetch-test-audio: downloading pocketsphinx 5.1.1 (source, 34 MB) from PyPI" >&2
-        python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-            "$POCKETSPHINX_URL" "$archive.part"
+        # A stalled connection fails after 120 s without data instead of hanging the set-up.
+        python3 - "$POCKETSPHINX_URL" "$archive.part" <<'EOF'
+import shutil, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
+    shutil.copyfileobj(r, f)
+EOF
         mv "$archive.part" "$archive"
     fi
     actual=$(sha256sum "$archive" | cut -d' ' -f1)

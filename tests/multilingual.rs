@@ -211,7 +211,7 @@ fn a_human_italian_voice_is_decided_italian() {
             problems.push(format!("{}: no transcript ({:?})", vm.name, result.error));
             continue;
         };
-        let words = voicemail::plain_words(&t.text).count();
+        let words = voicemail::plain_words(&t.text).len();
         let rate = words as f64 / vm.speech_s;
         eprintln!(
             "{:<12} {:>5.1} s speech  {} p={:?}  {words} words ({rate:.2}/s)  {} segments",
@@ -239,7 +239,7 @@ fn a_human_italian_voice_is_decided_italian() {
             ));
         }
         for pair in t.segments.windows(2) {
-            if voicemail::plain_words(&pair[0].text).eq(voicemail::plain_words(&pair[1].text)) {
+            if voicemail::plain_words(&pair[0].text) == voicemail::plain_words(&pair[1].text) {
                 problems.push(format!("{}: repeated segment {:?}", vm.name, pair[1].text));
             }
         }

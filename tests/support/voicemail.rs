@@ -1,18 +1,20 @@
 //! Real recordings from Debian's archive (fetched by `scripts/fetch-test-audio.sh` into
 //! `tests/.cache/debian/`), composed into voicemails the way a caller leaves one: the bot's
 //! beep, a pause, several sentences with pauses between them, the DTMF `#` that ends the
-//! recording. Also real instrumental music, looped to voicemail lengths, for the hold-music tests.
+//! recording. Also real instrumental music, looped to voicemail lengths, for the hold-music
+//! tests, and human English sentences from PyPI (`tests/.cache/pypi/`).
 //!
 //! Speech: the Spanish (`es_MX_f_Allison`) and French (`fr_CA_f_June`) voice prompts of
 //! `asterisk-core-sounds-es-wav` / `-fr-wav` 1.6.1 (professional speakers, 8 kHz 16-bit, CC BY-SA
-//! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`; and, for the
+//! 3.0, Digium, Inc.), with the transcripts of `asterisk-core-sounds-es` / `-fr`; for the
 //! language decision alone, the Italian prompts of `asterisk-prompt-it-menardi-wav` (Paola Dal
 //! Zot's voice, recorded by Marco Menardi, http://www.voip.ammdomus.it; 8 kHz 16-bit, CC BY-SA
-//! 3.0 Italian; no transcripts), a speaker who is not one of the asterisk-core-sounds voices. Music: the
-//! soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons), and "Music2" of
-//! `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data` 0.3 and
-//! `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian
-//! and Italian voices of the asterisk packages are reserved for independent evaluation and are
+//! 3.0 Italian; no transcripts), a speaker who is not one of the asterisk-core-sounds voices;
+//! and five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
+//! (BSD). Music: the soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons),
+//! "Music2" of `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data`
+//! 0.3 and `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian and Italian
+//! voices of the asterisk-core-sounds packages are reserved for independent evaluation and are
 //! never used here.
 //!
 //! Everything is deterministic: which prompts a voicemail uses, its pauses and its noise come
@@ -321,6 +323,7 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
         ],
     };
     plain_words(text)
+        .into_iter()
         .flat_map(|w| match w.parse::<usize>() {
             Ok(d) if d < 10 => vec![digits[d].to_owned()],
             _ => vec![w.replace('œ', "oe")],
@@ -330,7 +333,7 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
 
 /// The words of `text` lower-cased, without accents or punctuation (see [`wer`]); digits left
 /// as they are.
-pub fn plain_words(text: &str) -> impl Iterator<Item = String> {
+pub fn plain_words(text: &str) -> Vec<String> {
     let plain: String = text
         .to_lowercase()
         .chars()
@@ -346,11 +349,7 @@ pub fn plain_words(text: &str) -> impl Iterator<Item = String> {
             _ => ' ',
         })
         .collect();
-    plain
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-        .into_iter()
+    plain.split_whitespace().map(str::to_owned).collect()
 }
 
 /// The peak of [`music_loop`]'s samples: about −12 dBFS, hold music as a line plays it.
