@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use callscribe::config::{ContextSettings, PipelineConfig};
-use callscribe::result::{RecordingResult, Source, Status};
+use callscribe::result::{RecordingResult, Source, Status, Transcript};
 use callscribe::{ErrorKind, NoSpeechReason, Pipeline};
 
 use crate::support::model::{
@@ -155,12 +155,9 @@ fn every_voicemail_gets_its_language_and_its_words() {
                 t.text
             ));
         }
-        // No segment repeats the one before it (the loop a wrong language ended in).
-        for pair in t.segments.windows(2) {
-            if voicemail::words(*voice, &pair[0].text) == voicemail::words(*voice, &pair[1].text) {
-                problems.push(format!("{}: repeated segment {:?}", vm.name, pair[1].text));
-            }
-        }
+        problems.extend(repeated_segments(&vm.name, t, |text| {
+            voicemail::words(*voice, text)
+        }));
     }
     for (voice, aggregate, words) in aggregate_wers(results) {
         eprintln!(
@@ -238,11 +235,7 @@ fn a_human_italian_voice_is_decided_italian() {
                 vm.name, vm.speech_s, t.text
             ));
         }
-        for pair in t.segments.windows(2) {
-            if voicemail::plain_words(&pair[0].text) == voicemail::plain_words(&pair[1].text) {
-                problems.push(format!("{}: repeated segment {:?}", vm.name, pair[1].text));
-            }
-        }
+        problems.extend(repeated_segments(&vm.name, t, voicemail::plain_words));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -299,13 +292,12 @@ fn a_human_english_voice_is_transcribed_by_both_models() {
                     vm.name, result.status
                 ));
             }
-            for pair in result.transcript.iter().flat_map(|t| t.segments.windows(2)) {
-                if normalized_words(&pair[0].text) == normalized_words(&pair[1].text) {
-                    problems.push(format!(
-                        "{name}, {}: repeated segment {:?}",
-                        vm.name, pair[1].text
-                    ));
-                }
+            if let Some(t) = &result.transcript {
+                problems.extend(repeated_segments(
+                    &format!("{name}, {}", vm.name),
+                    t,
+                    normalized_words,
+                ));
             }
         }
         let wer = edits as f64 / words as f64;
@@ -319,6 +311,21 @@ fn a_human_english_voice_is_transcribed_by_both_models() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A problem line for each segment of `transcript` whose words (as `words` normalizes them)
+/// repeat the segment before it: the loop a wrong language ended in. `name` heads each line.
+fn repeated_segments(
+    name: &str,
+    transcript: &Transcript,
+    words: impl Fn(&str) -> Vec<String>,
+) -> Vec<String> {
+    transcript
+        .segments
+        .windows(2)
+        .filter(|pair| words(&pair[0].text) == words(&pair[1].text))
+        .map(|pair| format!("{name}: repeated segment {:?}", pair[1].text))
+        .collect()
 }
 
 /// Each voice's aggregate WER over `results` (edits over reference words; a result without a

@@ -456,8 +456,8 @@ pub fn require_librivox() -> Option<PathBuf> {
 
 /// Human English: the five LibriVox sentences of pocketsphinx's test data (Jane Austen, "Sense
 /// and Sensibility", read for LibriVox, public domain; 16 kHz, 3–7 s each) with their
-/// transcripts, put through a telephone line ([`telephone_line`]) as 8 kHz prompts. Sorted by
-/// name.
+/// transcripts, decoded by callscribe itself ([`decode_track`]) and put through a telephone line
+/// ([`telephone_line`]) as 8 kHz prompts. Sorted by name.
 pub fn librivox_prompts(dir: &std::path::Path) -> Vec<Prompt> {
     ["0870", "0880", "0890", "0920", "0930"]
         .iter()
@@ -465,12 +465,10 @@ pub fn librivox_prompts(dir: &std::path::Path) -> Vec<Prompt> {
             let stem = dir.join(format!("sense_and_sensibility_01_austen_64kb-{id}"));
             let text = std::fs::read_to_string(stem.with_extension("txt"))
                 .unwrap_or_else(|e| panic!("{}.txt: {e}", stem.display()));
-            let reader = hound::WavReader::open(stem.with_extension("wav"))
-                .unwrap_or_else(|e| panic!("{}.wav: {e}", stem.display()));
-            assert_eq!(reader.spec().sample_rate, 16_000, "{}", stem.display());
-            let line = reader
-                .into_samples::<i16>()
-                .map(|s| f64::from(s.expect("a 16-bit sample")) / 32768.0)
+            let line = decode_track(&stem.with_extension("wav"))
+                .samples()
+                .iter()
+                .map(|&s| f64::from(s))
                 .collect();
             Prompt {
                 name: id.to_string(),
