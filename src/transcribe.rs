@@ -1524,9 +1524,14 @@ fn whisper_error(e: whisper_rs::WhisperError) -> Error {
 /// A pause that only partly overlaps the range is cut at the point of the overlap nearest its
 /// middle; ties between equally long pauses go to the one nearer the balanced point.
 ///
-/// With `long_first` (language detection, which decodes the first piece at full encoder
-/// context whatever its length), the first piece's balanced point is the limit itself: the
-/// longest first piece the pauses allow, so the pieces after it are shorter and cheaper.
+/// With `long_first` (language detection, which reads the language from the first piece's
+/// window and decodes that piece at full encoder context whatever its length), the first
+/// piece's balanced point is the limit itself, and without a pause near it, the cut is rule 3's
+/// quietest frame before the limit, never rule 2's pause far from it: the first piece is as
+/// long as the window allows, so the language is read from as much speech as it holds, and the
+/// pieces after it are shorter and cheaper. (A Spanish message whose only pause before the
+/// limit followed its 3 s greeting was cut there and decided Catalan at p 0.87 from those 3 s;
+/// from 28 s it is Spanish, as faster-whisper decides from its first 30 s of speech.)
 fn plan_pieces(
     audio: &Mono16k,
     span: Segment,
@@ -1549,18 +1554,18 @@ fn plan_pieces(
         // Earliest and latest cut: `lo` keeps to `k` pieces, `earliest` only to MIN_PIECE_S.
         let earliest = start + MIN_PIECE_S;
         let hi = (start + MAX_PIECE_S).min(span.end_s - MIN_PIECE_S);
-        let balanced = if long_first && pieces.is_empty() {
-            hi
-        } else {
-            start + rest / k
-        };
+        let first_of_long = long_first && pieces.is_empty();
+        let balanced = if first_of_long { hi } else { start + rest / k };
         let lo = (span.end_s - (k - 1.0) * MAX_PIECE_S).max(earliest).min(hi);
         let near = (
             (balanced - BALANCE_S).max(lo),
             (balanced + BALANCE_S).min(hi),
         );
         let cut = longest_gap_cut(&gaps, near, balanced)
-            .or_else(|| longest_gap_cut(&gaps, (earliest, hi), balanced))
+            .or_else(|| {
+                let anywhere = longest_gap_cut(&gaps, (earliest, hi), balanced);
+                anywhere.filter(|_| !first_of_long)
+            })
             .unwrap_or_else(|| quietest_point(audio, (hi - QUIET_SEARCH_S).max(lo), hi));
         pieces.push(Segment {
             start_s: start,
@@ -2134,6 +2139,33 @@ mod tests {
         assert!(
             (25.5..=25.54).contains(&pieces[0].end_s),
             "cut at {} s, not in the dip at 25.5 s",
+            pieces[0].end_s
+        );
+    }
+
+    #[test]
+    fn with_detection_the_first_piece_is_not_cut_at_an_early_pause() {
+        // A 3 s greeting, a pause, then 26 s without a pause long enough to be one, a pause
+        // past the limit and 6 s more (a message of prompts whose short pauses the VAD
+        // bridged). Without detection the early pause still beats cutting speech; with it, the
+        // first piece (the language's window) runs to the dip before the 28 s limit.
+        let mut audio = tone(40.0).samples().to_vec();
+        let first = (27.0 * 16_000.0) as usize;
+        for s in &mut audio[first..first + 640] {
+            *s *= 0.01;
+        }
+        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(audio));
+        let span = seg(1.0, 37.0);
+        let segments = [seg(1.0, 4.5), seg(5.0, 30.5), seg(31.0, 37.0)];
+        let pieces = plan_pieces(&audio, span, &segments, false);
+        assert_tiles(&pieces, span);
+        assert_eq!(pieces[0], seg(1.0, 4.75));
+        let pieces = plan_pieces(&audio, span, &segments, true);
+        assert_tiles(&pieces, span);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert!(
+            (27.0..=27.04).contains(&pieces[0].end_s),
+            "cut at {} s, not in the dip at 27 s",
             pieces[0].end_s
         );
     }

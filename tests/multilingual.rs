@@ -181,6 +181,40 @@ fn every_voicemail_gets_its_language_and_its_words() {
 /// one of its prompts would fall below this.
 const ITALIAN_MIN_WORDS_PER_S: f64 = 1.5;
 
+/// A Spanish message whose only pause the VAD keeps before the 28 s piece limit follows its
+/// 3 s greeting ("Otros participantes en la conferencia."; its other prompts' pauses are
+/// bridged): the language is read from the first piece, which was cut at that pause and decided
+/// Catalan at p 0.87 from the greeting alone (the benchmark's `es-119-38s`, 2026-12-07 at
+/// 6fd89e3; faster-whisper decides Spanish at 0.948 from its first 30 s of speech). With
+/// detection the first piece now runs to the limit, and the message is Spanish.
+#[test]
+fn the_language_is_not_read_from_a_greeting_alone() {
+    let (Some(model), Some(root)) = (require_base_q8_0_model(), require_debian_audio()) else {
+        return;
+    };
+    let vm = compose(&prompts(&root, Voice::Spanish), Voice::Spanish, 119, 38.0);
+    assert!(
+        vm.reference
+            .starts_with("Otros participantes en la conferencia."),
+        "seed 119 composes another message: {}",
+        vm.reference
+    );
+    let _lock = model_lock();
+    let result = run(&pipeline(&model, "auto", |_| {}), &vm);
+    let t = result.transcript.as_ref().expect("a transcript");
+    let wer = voicemail::wer(Voice::Spanish, &vm.reference, &t.text);
+    eprintln!(
+        "{}: {} p={:?} WER {:.1}%: {}",
+        vm.name,
+        t.language,
+        t.language_probability,
+        100.0 * wer,
+        t.text
+    );
+    assert_eq!(t.language, "es", "{}", t.text);
+    assert!(wer <= PER_FILE_BOUND, "WER {:.1}%: {}", 100.0 * wer, t.text);
+}
+
 /// A human voice in a third language, from another speaker and another recording studio:
 /// Italian voicemails composed from `asterisk-prompt-it-menardi-wav` (`voicemail::italian_prompts`;
 /// not the reserved core-sounds Italian), base q8_0 (the multilingual default) with `auto`.
