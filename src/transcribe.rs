@@ -1934,6 +1934,29 @@ mod tests {
         Mono16k::from_samples(zeroize::Zeroizing::new(samples))
     }
 
+    /// [`tone`] with a 40 ms dip to `gain` at each `(second, gain)`.
+    fn tone_with_dips(seconds: f64, dips: &[(f64, f32)]) -> Mono16k {
+        let mut audio = tone(seconds).samples().to_vec();
+        for &(at, gain) in dips {
+            let first = (at * 16_000.0) as usize;
+            for s in &mut audio[first..first + 640] {
+                *s *= gain;
+            }
+        }
+        Mono16k::from_samples(zeroize::Zeroizing::new(audio))
+    }
+
+    /// `pieces` tile `span` in two, cut in the 40 ms dip at `dip` seconds ([`tone_with_dips`]).
+    fn assert_first_cut_in_dip(pieces: &[Segment], span: Segment, dip: f64) {
+        assert_tiles(pieces, span);
+        assert_eq!(pieces.len(), 2, "{pieces:?}");
+        assert!(
+            (dip..=dip + 0.04).contains(&pieces[0].end_s),
+            "cut at {} s, not in the dip at {dip} s",
+            pieces[0].end_s
+        );
+    }
+
     /// The pieces tile `span` (first starts at its start, each starts where the previous ends,
     /// last ends at its end) and none is longer than the limit.
     fn assert_tiles(pieces: &[Segment], span: Segment) {
@@ -2124,23 +2147,10 @@ mod tests {
 
         // A 40 ms dip to -40 dB at 25.5 s, inside the search window before the 28 s limit: the
         // cut is in the dip. Another, quieter one at 21 s (before the window) is not used.
-        let mut audio = tone(40.0).samples().to_vec();
-        for (at, gain) in [(25.5, 0.01), (21.0, 0.0)] {
-            let first = (at * 16_000.0) as usize;
-            for s in &mut audio[first..first + 640] {
-                *s *= gain;
-            }
-        }
-        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(audio));
+        let audio = tone_with_dips(40.0, &[(25.5, 0.01), (21.0, 0.0)]);
         let span = seg(0.0, 40.0);
         let pieces = plan_pieces(&audio, span, &[span], false);
-        assert_tiles(&pieces, span);
-        assert_eq!(pieces.len(), 2, "{pieces:?}");
-        assert!(
-            (25.5..=25.54).contains(&pieces[0].end_s),
-            "cut at {} s, not in the dip at 25.5 s",
-            pieces[0].end_s
-        );
+        assert_first_cut_in_dip(&pieces, span, 25.5);
     }
 
     #[test]
@@ -2149,25 +2159,14 @@ mod tests {
         // past the limit and 6 s more (a message of prompts whose short pauses the VAD
         // bridged). Without detection the early pause still beats cutting speech; with it, the
         // first piece (the language's window) runs to the dip before the 28 s limit.
-        let mut audio = tone(40.0).samples().to_vec();
-        let first = (27.0 * 16_000.0) as usize;
-        for s in &mut audio[first..first + 640] {
-            *s *= 0.01;
-        }
-        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(audio));
+        let audio = tone_with_dips(40.0, &[(27.0, 0.01)]);
         let span = seg(1.0, 37.0);
         let segments = [seg(1.0, 4.5), seg(5.0, 30.5), seg(31.0, 37.0)];
         let pieces = plan_pieces(&audio, span, &segments, false);
         assert_tiles(&pieces, span);
         assert_eq!(pieces[0], seg(1.0, 4.75));
         let pieces = plan_pieces(&audio, span, &segments, true);
-        assert_tiles(&pieces, span);
-        assert_eq!(pieces.len(), 2, "{pieces:?}");
-        assert!(
-            (27.0..=27.04).contains(&pieces[0].end_s),
-            "cut at {} s, not in the dip at 27 s",
-            pieces[0].end_s
-        );
+        assert_first_cut_in_dip(&pieces, span, 27.0);
     }
 
     #[test]
