@@ -1,7 +1,7 @@
 # Included before every project() of whisper.cpp's build (CMAKE_PROJECT_INCLUDE_BEFORE, set in
 # .cargo/config.toml and passed on by whisper-rs-sys, which forwards every CMAKE_* variable).
 #
-# It makes seven edits to ggml's CPU backend, one to ggml's allocator and four to whisper.cpp,
+# It makes seven edits to ggml's CPU backend, one to ggml's allocator and five to whisper.cpp,
 # in the copy of whisper.cpp that whisper-rs-sys makes in its build directory (never the
 # registry's source; nothing is vendored). Each edit replaces one exact piece of text; if a later
 # whisper-rs-sys changes that text, this says so in a warning and leaves the file as it is, and
@@ -548,3 +548,38 @@ _callscribe_edit("${CMAKE_CURRENT_SOURCE_DIR}/src/whisper.cpp"
 
                     whisper_compute_logprobs(sot_logits, n_logits, logprobs);
                     whisper_compute_probs(sot_logits, n_logits, logprobs, probs);")
+
+# 13. A window the encoder reads whole sees zeros past the audio, as OpenAI Whisper and
+# faster-whisper give it. All three append 30 s of zero samples before the transform, but the
+# references then cut the spectrogram at the audio's end and pad a window that runs past it with
+# zeros of the normalised spectrogram (`pad_or_trim` of the features in OpenAI Whisper's
+# `transcribe` and faster-whisper's `generate_segments`), where whisper.cpp keeps the frames of
+# the zero samples, at the clamp floor (the loudest value less 8, normalised). Here, when a
+# `whisper_full` reads the whole window (`audio_ctx` 0, or within 16 positions of the model's
+# 1,500: callscribe's full context of 1,488, never the 1,472 at most of a piece at its own
+# context), the frames from the audio's end on (`n_len_org`) are set to 0 before any encoder
+# pass; the language read from that window (`whisper_lang_auto_detect` on the same state) sees
+# them too, as faster-whisper's detection does. A window cut short at the clip's end plus 1.3 s
+# keeps whisper.cpp's floor: zeros there cost tiny.en 4 points of WER on the samples. Measured
+# 2026-12-07 on the Zen 4 EPYC with base q8_0 and `auto` (the first piece of a recording is
+# decoded at full context): 33 Spanish messages 12.04 → 11.85 % WER, 33 French 17.56 →
+# 17.14 %, 90 English (the wide pool) 13.83 → 13.73 %, every language decided as before
+# (BENCHMARKS.md, "The language decision on 99 messages").
+_callscribe_edit("${CMAKE_CURRENT_SOURCE_DIR}/src/whisper.cpp"
+    "whisper.cpp's whole-window passes see zeros past the audio"
+    "    state->exp_n_audio_ctx = params.audio_ctx;
+
+    // these tokens determine the task that will be performed"
+    "    state->exp_n_audio_ctx = params.audio_ctx;
+
+    // callscribe: .cargo/ggml-cpu-edits.cmake (a window read whole sees zeros past the audio, as
+    // OpenAI Whisper and faster-whisper give the model a window longer than the audio).
+    if (params.audio_ctx == 0 || params.audio_ctx + 16 >= whisper_n_audio_ctx(ctx)) {
+        auto & mel = state->mel;
+        const int from = std::max(0, std::min(mel.n_len, mel.n_len_org));
+        for (int j = 0; j < mel.n_mel; ++j) {
+            std::fill(mel.data.begin() + (size_t) j*mel.n_len + from, mel.data.begin() + (size_t) (j + 1)*mel.n_len, 0.0f);
+        }
+    }
+
+    // these tokens determine the task that will be performed")

@@ -14,6 +14,8 @@
 #     ggml's own ggml_vec_dot_q8_0_q8_0 (products.cpp);
 #   - edit 7, the spectrogram's 25-point DFTs: whisper.cpp's FFT, built with whisper.cpp's own
 #     flags (baseline x86-64), on 20,000 frames, bit for bit (dft.cpp).
+# Edit 13 (zeros past the audio in a window read whole) changes what the model is given rather
+# than arithmetic: this only checks that it applies to the locked sources, as the ones above do.
 # Needs g++, cmake and the crate sources (`cargo fetch`); takes about 30 seconds (40 with the
 # second build on a CPU with AVX-512). A CPU without AVX2, FMA and F16C cannot run the products'
 # check: it says so and skips it (such a CPU never builds those kernels either).
@@ -26,7 +28,8 @@ source scripts/build-edit-checks/edited-sources.sh
 checks="$root/scripts/build-edit-checks"
 for edit in "q8_0 products on AVX2 by panels of 8 rows" "f16 products on AVX2 by packed f32 panels" \
     "f16 products of one column on AVX2" "q8_0 products of one column on AVX2, rows ahead prefetched" \
-    "whisper.cpp's spectrogram DFTs four frequencies at a time"; do
+    "whisper.cpp's spectrogram DFTs four frequencies at a time" \
+    "whisper.cpp's whole-window passes see zeros past the audio"; do
     grep -qF "callscribe: $edit" "$work/cmake.log" ||
         { echo "check-build-edits: edit not applied: $edit" >&2; cat "$work/cmake.log" >&2; exit 1; }
 done
