@@ -1563,8 +1563,11 @@ fn plan_pieces(
         );
         let cut = longest_gap_cut(&gaps, near, balanced)
             .or_else(|| {
-                let anywhere = longest_gap_cut(&gaps, (earliest, hi), balanced);
-                anywhere.filter(|_| !first_of_long)
+                if first_of_long {
+                    None
+                } else {
+                    longest_gap_cut(&gaps, (earliest, hi), balanced)
+                }
             })
             .unwrap_or_else(|| quietest_point(audio, (hi - QUIET_SEARCH_S).max(lo), hi));
         pieces.push(Segment {

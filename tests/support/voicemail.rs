@@ -324,9 +324,9 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
     };
     plain_words(text)
         .into_iter()
-        .flat_map(|w| match w.parse::<usize>() {
-            Ok(d) if d < 10 => vec![digits[d].to_owned()],
-            _ => vec![w.replace('œ', "oe")],
+        .map(|w| match w.parse::<usize>() {
+            Ok(d) if d < 10 => digits[d].to_owned(),
+            _ => w.replace('œ', "oe"),
         })
         .collect()
 }
