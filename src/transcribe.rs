@@ -914,6 +914,10 @@ impl Transcriber {
             if n > 0 && chunk.len() < TARGET_RATE as usize {
                 break;
             }
+            // `pcm_to_mel`, not `set_window`: a chunk shorter than a window keeps whisper.cpp's
+            // clamp floor past its audio rather than edit 13's zeros. Zeros made the 10 s
+            // Spanish message of seed 106, sent through a GSM codec, Italian at p 0.38 (es at
+            // 0.53 with the floor; 2026-12-07, base q8_0).
             state
                 .pcm_to_mel(chunk, threads as usize)
                 .map_err(whisper_error)?;
