@@ -522,6 +522,9 @@ def voicemails(args):
             frames, meta = compose_voicemail(pools[lang], lang, seed, target)
             name = f"{lang}-{seed}-{target:.0f}s.wav"
             write_wav(os.path.join(args.out, name), frames)
+            if args.line == "gsm":
+                through_gsm(os.path.join(args.out, name))
+            meta["line"] = args.line
             with open(os.path.join(args.out, name), "rb") as f:
                 meta["sha256"] = hashlib.sha256(f.read()).hexdigest()
             meta["length"] = length
@@ -533,6 +536,17 @@ def voicemails(args):
                   f"sha256 {meta['sha256'][:12]}", file=sys.stderr)
     with open(os.path.join(args.out, "refs.json"), "w") as f:
         json.dump(refs, f, indent=1, ensure_ascii=False)
+
+
+def through_gsm(path):
+    """Replaces the 8 kHz WAV at `path` by itself encoded with GSM 06.10 full rate (13 kbit/s,
+    sox's `gsm` format) and decoded again to PCM16."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        coded = os.path.join(tmp, "line.gsm")
+        subprocess.run(["sox", path, "-t", "gsm", coded], check=True)
+        subprocess.run(["sox", "-t", "gsm", "-r", "8000", "-c", "1", coded, "-b", "16", path],
+                       check=True)
 
 
 def words_es_fr(language, text):
@@ -1146,6 +1160,9 @@ def main():
     v.add_argument("--short-count", type=int, default=3)
     v.add_argument("--long-sets", type=int, default=1,
                    help="how many long messages per target, each of its own seed")
+    v.add_argument("--line", choices=["pcm", "gsm"], default="pcm",
+                   help="pcm: the composed clip as it is; gsm: through sox's GSM 06.10 full-rate "
+                   "codec and back (a caller on a mobile network), as 8 kHz PCM16")
     m = sub.add_parser("multilingual", help="the rounds of benches/multilingual.sh")
     m.add_argument("--callscribe", required=True)
     m.add_argument("--callscribe-model", action="append", default=[],

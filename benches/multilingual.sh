@@ -50,7 +50,10 @@
 #        English messages take the targets of the others, 38, 50, 65 s, and a sentence may come
 #        twice in one message, in two voices), ISA (`native`, the default, or `avx2`: callscribe
 #        built with ggml held to AVX2 + FMA + F16C in target/avx2, faster-whisper run with
-#        CT2_FORCE_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2 and ONEDNN_MAX_CPU_ISA=AVX2).
+#        CT2_FORCE_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2 and ONEDNN_MAX_CPU_ISA=AVX2),
+#        SHORT_COUNT (short messages per language, default 3), LINE (`pcm`, the default, or
+#        `gsm`: every clip through sox's GSM 06.10 full-rate codec and back, as a caller on a
+#        mobile network is heard).
 # Needs: sox, ffmpeg, GNU time (/usr/bin/time), python3 with faster-whisper
 #        (`pip install faster-whisper`), apt-get + dpkg-deb (the Debian audio), the wheels in
 #        models/.cache (models/build-model.sh and models/build-model.sh base); espeak-ng and
@@ -59,7 +62,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS}${LANGUAGES:+ LANGUAGES=$LANGUAGES}${EN_POOL:+ EN_POOL=$EN_POOL}${ISA:+ ISA=$ISA} benches/multilingual.sh${1:+ $1}"
+command_line="ROUNDS=${ROUNDS:-3} THREADS=${THREADS:-2}${FAMILIES:+ FAMILIES=\"$FAMILIES\"}${VARIANTS:+ VARIANTS=\"$VARIANTS\"}${LONG_SETS:+ LONG_SETS=$LONG_SETS}${LANGUAGES:+ LANGUAGES=$LANGUAGES}${EN_POOL:+ EN_POOL=$EN_POOL}${ISA:+ ISA=$ISA}${SHORT_COUNT:+ SHORT_COUNT=$SHORT_COUNT}${LINE:+ LINE=$LINE} benches/multilingual.sh${1:+ $1}"
 out_md="${1:-target/bench-multilingual/multilingual.md}"
 rounds="${ROUNDS:-3}"
 threads="${THREADS:-2}"
@@ -69,6 +72,8 @@ long_sets="${LONG_SETS:-1}"
 languages="${LANGUAGES:-es,fr,en}"
 en_pool="${EN_POOL:-samples}"
 isa="${ISA:-native}"
+short_count="${SHORT_COUNT:-3}"
+line="${LINE:-pcm}"
 work="$root/target/bench-multilingual"
 mkdir -p "$work/models" "$work/clips" "$(dirname "$out_md")"
 tools=(sox ffmpeg /usr/bin/time)
@@ -165,7 +170,7 @@ EOF
 # ---------------------------------------------------------------------------------------------
 rm -f "$work"/clips/*.wav
 python3 benches/bench_helper.py voicemails --out "$work/clips" --long-sets "$long_sets" \
-    --languages "$languages" --en-pool "$en_pool"
+    --languages "$languages" --en-pool "$en_pool" --short-count "$short_count" --line "$line"
 # With fewer threads than cores, every system is pinned (taskset) to THREADS cores, as in
 # benches/transcribe.sh.
 pin=""
