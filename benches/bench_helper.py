@@ -544,9 +544,9 @@ def through_gsm(path):
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         coded = os.path.join(tmp, "line.gsm")
-        subprocess.run(["sox", path, "-t", "gsm", coded], check=True)
-        subprocess.run(["sox", "-t", "gsm", "-r", "8000", "-c", "1", coded, "-b", "16", path],
-                       check=True)
+        subprocess.run(["sox", "-V1", "-D", path, "-t", "gsm", coded], check=True)
+        subprocess.run(["sox", "-V1", "-D", "-t", "gsm", "-r", str(VOICEMAIL_RATE), "-c", "1",
+                        coded, "-b", "16", path], check=True)
 
 
 def words_es_fr(language, text):
