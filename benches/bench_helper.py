@@ -491,7 +491,7 @@ def compose_voicemail(prompts, language, seed, target_speech_s):
     return pcm.tobytes(), {"language": language, "seed": seed,
                            "target_speech_s": target_speech_s, "speech_s": round(speech_s, 3),
                            "duration_s": round(len(audio) / rate, 3),
-                           "reference": " ".join(texts), "prompts": used}
+                           "reference": " ".join(texts), "prompts": used, "sentences": texts}
 
 
 def voicemails(args):
@@ -574,6 +574,38 @@ def edit_distance(r, h):
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
         prev = cur
     return prev[len(h)]
+
+
+def edits_by_sentence(language, sentences, hyp):
+    """The edits of `hyp` (words) against the reference spoken as `sentences` (texts, in order),
+    each charged to the sentence it falls in: a substitution or deletion to its reference word's
+    sentence, an insertion to the sentence of the reference word before it (the first sentence's
+    at the start). One minimum-edit alignment, so the list sums to `edit_distance`."""
+    ref, owner = [], []
+    for k, text in enumerate(sentences):
+        words = reference_words(language, text)
+        ref += words
+        owner += [k] * len(words)
+    d = [list(range(len(hyp) + 1))]
+    for i in range(1, len(ref) + 1):
+        row = [i] + [0] * len(hyp)
+        for j in range(1, len(hyp) + 1):
+            row[j] = min(d[i - 1][j] + 1, row[j - 1] + 1,
+                         d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]))
+        d.append(row)
+    edits = [0] * len(sentences)
+    i, j = len(ref), len(hyp)
+    while i > 0 or j > 0:
+        if i > 0 and j > 0 and d[i][j] == d[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
+            edits[owner[i - 1]] += ref[i - 1] != hyp[j - 1]
+            i, j = i - 1, j - 1
+        elif i > 0 and d[i][j] == d[i - 1][j] + 1:
+            edits[owner[i - 1]] += 1
+            i -= 1
+        else:
+            edits[owner[i - 1] if i > 0 else 0] += 1
+            j -= 1
+    return edits
 
 
 def repeated_ngram(words, n=4):
@@ -729,9 +761,30 @@ def multilingual_markdown(systems, refs, runs):
                          f"(p {r['language_probability']})" for r in mine if r["language"] != lang})))
         return edits, len(ref) * len(mine), wrong, notes
 
+    def sentence_edits(clip, system):
+        """{sentence (its normalized words): [edits, reference words]} over the rounds, or None
+        when the clip's metadata predates "sentences" or they do not spell its reference."""
+        meta = refs[clip]
+        lang = meta["language"]
+        sentences = meta.get("sentences")
+        if not sentences or sum((reference_words(lang, t) for t in sentences), []) != \
+                reference_words(lang, meta["reference"]):
+            return None
+        out = {}
+        for r in by[(clip, system["label"])]:
+            edits = edits_by_sentence(lang, sentences, reference_words(lang, r["text"]))
+            for text, e in zip(sentences, edits):
+                words = reference_words(lang, text)
+                acc = out.setdefault(" ".join(words), [0, 0])
+                acc[0] += e
+                acc[1] += len(words)
+        return out
+
     # Every (clip, system) scored once, for the three tables that use it.
     system_of = {s["label"]: s for s in systems}
     quality = {(c, label): clip_quality(c, system_of[label]) for (c, label) in by}
+    by_sentence = {(c, label): sentence_edits(c, system_of[label]) for (c, label) in by
+                   if refs[c]["language"] != "it"}
     ordered_groups = sorted(groups, key=lambda g: (LANGUAGE_ORDER.index(g[0]), g[1] != "long"))
 
     def transcribes(system, lang):
@@ -787,10 +840,15 @@ def multilingual_markdown(systems, refs, runs):
             "Per group and callscribe system, paired with faster-whisper int8 on the same weights "
             "and the same clips: the clips where callscribe made fewer, as many and more edits "
             "(summed over rounds); the WER difference (callscribe − faster-whisper, in points); "
-            "and its 95 % bootstrap interval (10,000 resamplings of the group's clips, seed 0). "
-            "An interval holding 0 means these clips cannot tell the two apart.", "",
+            "and its 95 % bootstrap intervals (10,000 resamplings, seed 0): of the group's clips, "
+            "and of the sentences its clips are made of, each edit charged to the sentence it falls "
+            "in. Clips share sentences (a pool's prompts recur across messages), so their errors "
+            "are not independent and the clip interval is too narrow; the sentence interval counts "
+            "a sentence with all its recurrences. An interval holding 0 means these clips cannot "
+            "tell the two apart.", "",
             "| language | length | system | clips | fewer / same / more edits | WER difference | "
-            "95 % interval |", "|---|---|---|---:|---|---:|---|"]
+            "95 % interval, clips | sentences | 95 % interval, sentences |",
+            "|---|---|---|---:|---|---:|---|---:|---|"]
     for (lang, length) in ordered_groups:
         clips = groups[(lang, length)]
         for s in systems:
@@ -806,12 +864,25 @@ def multilingual_markdown(systems, refs, runs):
             def difference(sample):
                 words = sum(n for _, _, n in sample)
                 return (sum(m for m, _, _ in sample) - sum(f for _, f, _ in sample)) / words
-            rng = random.Random(0)
-            boot = sorted(difference(rng.choices(paired, k=len(paired))) for _ in range(10_000))
+            def interval(units):
+                rng = random.Random(0)
+                boot = sorted(difference(rng.choices(units, k=len(units))) for _ in range(10_000))
+                return f"{boot[250] * 100:+.1f} to {boot[9_749] * 100:+.1f}"
+            # The same (callscribe edits, faster-whisper edits, words) per distinct sentence.
+            sentences, clustered = {}, "—"
+            if all(by_sentence[(c, label)] is not None for c in clips
+                   for label in (s["label"], anchor)):
+                for c in clips:
+                    for text, (e, n) in by_sentence[(c, s["label"])].items():
+                        acc = sentences.setdefault(text, [0, 0, 0])
+                        acc[0], acc[2] = acc[0] + e, acc[2] + n
+                    for text, (e, _) in by_sentence[(c, anchor)].items():
+                        sentences[text][1] += e
+                clustered = interval([tuple(v) for v in sentences.values()])
             out.append(f"| {names[lang]} | {length} | {s['label']} | {len(clips)} | "
                        f"{fewer} / {len(clips) - fewer - more} / {more} | "
-                       f"{difference(paired) * 100:+.1f} | "
-                       f"{boot[250] * 100:+.1f} to {boot[9_749] * 100:+.1f} |")
+                       f"{difference(paired) * 100:+.1f} | {interval(paired)} | "
+                       f"{len(sentences) or '—'} | {clustered} |")
     out += ["", "### Peak resident memory per system (`/usr/bin/time -f %M`, every run)", "",
             "| system | runs | median MiB | max MiB |", "|---|---:|---:|---:|"]
     for s in systems:
