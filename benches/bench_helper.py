@@ -417,6 +417,28 @@ def english_prompts(samples_dir, tmp):
     return sorted(out)
 
 
+def human_english_prompts(pypi_root, tmp):
+    """The human English readers of the tests (scripts/fetch-test-audio.sh): pocketsphinx's five
+    LibriVox sentences and the LJ Speech sentences of Coqui TTS 0.0.15.1 whose raw text is
+    usable (`usable_prompt`: no digits, so no year that `normalize` would read digit by digit),
+    each at 8 kHz by sox. [(name, text, samples)], sorted by name."""
+    out = []
+    librivox = os.path.join(pypi_root, "pocketsphinx-5.1.1/test/data/librivox")
+    for name in sorted(os.listdir(librivox)):
+        if name.endswith(".wav"):
+            with open(os.path.join(librivox, name[:-4] + ".txt"), encoding="utf-8") as f:
+                text = f.read().strip()
+            out.append((name[:-4], text, to_8k(os.path.join(librivox, name), tmp)))
+    ljspeech = os.path.join(pypi_root, "TTS-0.0.15.1/tests/data/ljspeech")
+    with open(os.path.join(ljspeech, "metadata.csv"), encoding="utf-8") as f:
+        for line in f.read().splitlines():
+            clip, raw, text = line.split("|")[:3]
+            wav = os.path.join(ljspeech, "wavs", clip + ".wav")
+            if usable_prompt(raw) and os.path.exists(wav):
+                out.append((clip, text, to_8k(wav, tmp)))
+    return sorted(out)
+
+
 def to_8k(raw, tmp):
     """A synthesizer's WAV as 8 kHz mono PCM16 samples (sox, no dither: its noise is drawn
     afresh on every run)."""
@@ -505,13 +527,15 @@ def voicemails(args):
         pools["en"] = english_prompts(args.samples, tmp)
         if args.en_pool == "wide":
             pools["en"] += wide_english_prompts(tmp)
+        elif args.en_pool == "human":
+            pools["en"] = human_english_prompts(args.pypi_root, tmp)
     refs = {}
     for lang in args.languages.split(","):
         targets = args.long
         if lang == "en":
             # samples/ alone holds about 59 s of distinct speech; the wide pool has enough for
             # the targets of the other languages.
-            targets = args.en_long or (args.long if args.en_pool == "wide" else "38,46,56")
+            targets = args.en_long or (args.long if args.en_pool != "samples" else "38,46,56")
         long_targets = [float(x) for x in targets.split(",")]
         plan = [("long", t) for t in long_targets] + [("short", args.short)] * args.short_count
         # Further sets of long messages come after the short ones, so the default clips keep
@@ -1223,10 +1247,11 @@ def main():
     v.add_argument("--long", default="38,50,65", help="speech targets (s) of the long messages")
     v.add_argument("--en-long", default=None,
                    help="English long targets (default 38,46,56: the samples hold about 59 s of "
-                   "distinct speech; with --en-pool wide, those of --long)")
-    v.add_argument("--en-pool", choices=["samples", "wide"], default="samples",
-                   help="English sentences: those of samples/, or those and WIDE_SENTENCES by "
-                   "espeak-ng and flite")
+                   "distinct speech; with --en-pool wide or human, those of --long)")
+    v.add_argument("--en-pool", choices=["samples", "wide", "human"], default="samples",
+                   help="English sentences: those of samples/, those and WIDE_SENTENCES by "
+                   "espeak-ng and flite, or the human readers of the tests (LibriVox, LJ Speech)")
+    v.add_argument("--pypi-root", default="tests/.cache/pypi")
     v.add_argument("--short", type=float, default=10.0, help="speech target (s), short messages")
     v.add_argument("--short-count", type=int, default=3)
     v.add_argument("--long-sets", type=int, default=1,

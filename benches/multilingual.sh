@@ -44,13 +44,17 @@
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
 #        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0"), LONG_SETS (long
 #        messages per target, default 1; further sets take the seeds after the short messages),
-#        LANGUAGES (default es,fr,en; `it` as well or alone), EN_POOL (English sentences: `samples`, the default, or
-#        `wide`: those and 60 more voicemail sentences, `WIDE_SENTENCES` in bench_helper.py,
-#        each spoken by espeak-ng and by flite in one of four voices; 120 more prompts, so long
-#        English messages take the targets of the others, 38, 50, 65 s, and a sentence may come
-#        twice in one message, in two voices), ISA (`native`, the default, or `avx2`: callscribe
-#        built with ggml held to AVX2 + FMA + F16C in target/avx2, faster-whisper run with
-#        CT2_FORCE_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2 and ONEDNN_MAX_CPU_ISA=AVX2),
+#        LANGUAGES (default es,fr,en; `it` as well or alone), EN_POOL (English sentences:
+#        `samples`, the default; `wide`: those and 60 more voicemail sentences, `WIDE_SENTENCES`
+#        in bench_helper.py, each spoken by espeak-ng and by flite in one of four voices, 120
+#        more prompts, so long English messages take the targets of the others, 38, 50, 65 s,
+#        and a sentence may come twice in one message, in two voices; or `human`: the tests'
+#        human readers instead, pocketsphinx's five LibriVox sentences and the LJ Speech
+#        sentences of Coqui TTS 0.0.15.1 without digits in their text, 32 prompts of 16 and
+#        22 kHz at 8 kHz, with the targets of the others), ISA (`native`, the default, or
+#        `avx2`: callscribe built with ggml held to AVX2 + FMA + F16C in target/avx2,
+#        faster-whisper run with CT2_FORCE_CPU_ISA=AVX2, MKL_ENABLE_INSTRUCTIONS=AVX2 and
+#        ONEDNN_MAX_CPU_ISA=AVX2),
 #        SHORT_COUNT (short messages per language, default 3), LINE (`pcm`, the default, or
 #        `gsm`: every clip through sox's GSM 06.10 full-rate codec and back, as a caller on a
 #        mobile network is heard).
