@@ -600,14 +600,14 @@ def edit_distance(r, h):
     return prev[len(h)]
 
 
-def edits_by_sentence(language, sentences, hyp):
-    """The edits of `hyp` (words) against the reference spoken as `sentences` (texts, in order),
-    each charged to the sentence it falls in: a substitution or deletion to its reference word's
-    sentence, an insertion to the sentence of the reference word before it (the first sentence's
-    at the start). One minimum-edit alignment, so the list sums to `edit_distance`."""
+def edits_by_sentence(sentences, hyp):
+    """The edits of `hyp` (words) against the reference spoken as `sentences` (each a list of
+    its reference words, in order), each charged to the sentence it falls in: a substitution or
+    deletion to its reference word's sentence, an insertion to the sentence of the reference word
+    before it (the first sentence's at the start). One minimum-edit alignment, so the list sums
+    to `edit_distance`; `edit_distance` keeps one row, this needs the whole table to trace."""
     ref, owner = [], []
-    for k, text in enumerate(sentences):
-        words = reference_words(language, text)
+    for k, words in enumerate(sentences):
         ref += words
         owner += [k] * len(words)
     d = [list(range(len(hyp) + 1))]
@@ -790,15 +790,13 @@ def multilingual_markdown(systems, refs, runs):
         when the clip's metadata predates "sentences" or they do not spell its reference."""
         meta = refs[clip]
         lang = meta["language"]
-        sentences = meta.get("sentences")
-        if not sentences or sum((reference_words(lang, t) for t in sentences), []) != \
-                reference_words(lang, meta["reference"]):
+        sentences = [reference_words(lang, t) for t in meta.get("sentences") or []]
+        if not sentences or sum(sentences, []) != reference_words(lang, meta["reference"]):
             return None
         out = {}
         for r in by[(clip, system["label"])]:
-            edits = edits_by_sentence(lang, sentences, reference_words(lang, r["text"]))
-            for text, e in zip(sentences, edits):
-                words = reference_words(lang, text)
+            edits = edits_by_sentence(sentences, reference_words(lang, r["text"]))
+            for words, e in zip(sentences, edits):
                 acc = out.setdefault(" ".join(words), [0, 0])
                 acc[0] += e
                 acc[1] += len(words)

@@ -305,7 +305,7 @@ fn a_human_english_voice_is_transcribed_by_both_models() {
         voicemail::compose_as(&prompts, "en", 1, 40.0),
         voicemail::compose_as(&prompts, "en", 2, 12.0),
     ];
-    let problems = human_english_problems(&tiny, &base, &voicemails, LIBRIVOX_BOUND);
+    let problems = english_voicemail_problems(&tiny, &base, &voicemails, LIBRIVOX_BOUND);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -333,49 +333,43 @@ fn a_second_human_english_voice_is_transcribed_by_both_models() {
         voicemail::compose_as(&prompts, "en", 3, 70.0),
         voicemail::compose_as(&prompts, "en", 4, 12.0),
     ];
-    let problems = human_english_problems(&tiny, &base, &voicemails, LJSPEECH_BOUND);
+    let problems = english_voicemail_problems(&tiny, &base, &voicemails, LJSPEECH_BOUND);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// What is wrong with tiny.en (`en`) and base q8_0 (`auto`) on English `voicemails`: a status
-/// other than `ok`, a language other than English, a repeated segment, or a model's WER over
-/// all of them above `bound`. Each transcript is printed.
-fn human_english_problems(
+/// What is wrong with tiny.en (`en`) and base q8_0 (`auto`) on English `recordings` (name, WAV
+/// bytes, reference text): a status other than `ok`, a language other than English, a model's
+/// WER over all of them above `bound`, and what `check` finds in a result (given the model and
+/// recording's name). Each transcript is printed.
+fn english_problems(
     tiny: &Path,
     base: &Path,
-    voicemails: &[Voicemail],
+    recordings: &[(&str, &[u8], String)],
     bound: f64,
+    check: impl Fn(&str, &RecordingResult) -> Vec<String>,
 ) -> Vec<String> {
     let _lock = model_lock();
     let mut problems = Vec::new();
     for (name, model, language) in [("tiny.en", tiny, "en"), ("base q8_0", base, "auto")] {
         let pipeline = pipeline(model, language, |_| {});
         let (mut edits, mut words) = (0, 0);
-        for vm in voicemails {
-            let result = run(&pipeline, vm);
+        for (recording, wav, reference) in recordings {
+            let result = run_named(&pipeline, recording, wav);
             let text = result.transcript.as_ref().map_or("", |t| t.text.as_str());
-            let (e, n) = word_errors(&vm.reference, text);
+            let (e, n) = word_errors(reference, text);
+            let language = result.transcript.as_ref().map(|t| t.language.as_str());
             eprintln!(
-                "{name:<9} {:<8} {:>5.1} s speech  {e}/{n} edits  {:?}: {text}",
-                vm.name,
-                vm.speech_s,
-                result.transcript.as_ref().map(|t| &t.language)
+                "{name:<9} {recording:<16} {e}/{n} edits  {:?} {:?} {language:?}: {text}",
+                result.status, result.reason
             );
             (edits, words) = (edits + e, words + n);
-            let language = result.transcript.as_ref().map(|t| t.language.as_str());
             if result.status != Status::Ok || language != Some("en") {
                 problems.push(format!(
-                    "{name}, {}: status {:?}, language {language:?}",
-                    vm.name, result.status
+                    "{name}, {recording}: status {:?} ({:?}), language {language:?}",
+                    result.status, result.reason
                 ));
             }
-            if let Some(t) = &result.transcript {
-                problems.extend(repeated_segments(
-                    &format!("{name}, {}", vm.name),
-                    t,
-                    normalized_words,
-                ));
-            }
+            problems.extend(check(&format!("{name}, {recording}"), &result));
         }
         let wer = edits as f64 / words as f64;
         eprintln!("{name}: WER {:.1}% ({edits}/{words})", 100.0 * wer);
@@ -388,6 +382,25 @@ fn human_english_problems(
         }
     }
     problems
+}
+
+/// [`english_problems`] on composed voicemails, each also checked for a repeated segment.
+fn english_voicemail_problems(
+    tiny: &Path,
+    base: &Path,
+    voicemails: &[Voicemail],
+    bound: f64,
+) -> Vec<String> {
+    let recordings: Vec<(&str, &[u8], String)> = voicemails
+        .iter()
+        .map(|vm| (vm.name.as_str(), vm.wav.as_slice(), vm.reference.clone()))
+        .collect();
+    english_problems(tiny, base, &recordings, bound, |who, result| {
+        result
+            .transcript
+            .as_ref()
+            .map_or_else(Vec::new, |t| repeated_segments(who, t, normalized_words))
+    })
 }
 
 /// Bound on the WER of the spontaneous recordings, per model over the three, against their
@@ -418,51 +431,30 @@ fn spontaneous_speech_is_not_taken_for_music() {
         return;
     };
     let recordings = voicemail::spontaneous_recordings(&dir);
-    let _lock = model_lock();
-    let mut problems = Vec::new();
-    for (name, model, language) in [("tiny.en", &tiny, "en"), ("base q8_0", &base, "auto")] {
-        let pipeline = pipeline(model, language, |_| {});
-        let (mut edits, mut words) = (0, 0);
-        for (stem, wav, transcript) in &recordings {
-            let result = run_named(&pipeline, stem, wav);
-            let text = result.transcript.as_ref().map_or("", |t| t.text.as_str());
-            let reference = without_fillers(transcript);
-            let (e, n) = word_errors(&reference, text);
-            (edits, words) = (edits + e, words + n);
-            let audio = result.audio.as_ref();
-            let covered = audio.map_or(0.0, |a| {
+    let recordings: Vec<(&str, &[u8], String)> = recordings
+        .iter()
+        .map(|(stem, wav, transcript)| (stem.as_str(), wav.as_slice(), without_fillers(transcript)))
+        .collect();
+    let problems = english_problems(
+        &tiny,
+        &base,
+        &recordings,
+        SPONTANEOUS_BOUND,
+        |who, result| {
+            let covered = result.audio.as_ref().map_or(0.0, |a| {
                 a.segments.iter().map(|s| s.end_s - s.start_s).sum::<f64>() / a.duration_s
             });
-            eprintln!(
-                "{name:<9} {stem:<16} speech {:.0}%  {e}/{n} edits  {:?} {:?}: {text}",
-                100.0 * covered,
-                result.status,
-                result.reason
-            );
-            let language = result.transcript.as_ref().map(|t| t.language.as_str());
-            if result.status != Status::Ok || language != Some("en") {
-                problems.push(format!(
-                    "{name}, {stem}: status {:?} ({:?}), language {language:?}",
-                    result.status, result.reason
-                ));
-            }
+            eprintln!("{who}: speech segments cover {:.0}%", 100.0 * covered);
             if covered < SPONTANEOUS_MIN_SPEECH {
-                problems.push(format!(
-                    "{name}, {stem}: speech segments cover {:.0}% of the recording",
+                vec![format!(
+                    "{who}: speech segments cover {:.0}% of the recording",
                     100.0 * covered
-                ));
+                )]
+            } else {
+                Vec::new()
             }
-        }
-        let wer = edits as f64 / words as f64;
-        eprintln!("{name}: WER {:.1}% ({edits}/{words})", 100.0 * wer);
-        if wer > SPONTANEOUS_BOUND {
-            problems.push(format!(
-                "{name}: WER {:.1}% > {:.0}%",
-                100.0 * wer,
-                100.0 * SPONTANEOUS_BOUND
-            ));
-        }
-    }
+        },
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

