@@ -141,9 +141,7 @@ fn main() {
             &seq_held
         };
         for (t, path) in files.iter().enumerate() {
-            let Some(track) = load_music(path) else {
-                continue;
-            };
+            let track = load_music(path);
             let name = file_name(path);
             let lengths: &[f64] = if set.ends_with('2') {
                 &[60.0]
@@ -442,7 +440,10 @@ impl Rng {
 fn list(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path()
+        })
         .filter(|p| {
             p.extension()
                 .and_then(|e| e.to_str())
@@ -459,27 +460,35 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn decode_file(path: &Path) -> Option<Pcm> {
-    let bytes = std::fs::read(path).ok()?;
+/// The file's audio. A file that cannot be read or decoded (a broken symlink, a format the
+/// decoder refuses) stops the evaluation: skipping it would count a class short, silently.
+fn decode_file(path: &Path) -> Pcm {
+    let fail = |what: String| -> ! {
+        eprintln!("{}: {what}", path.display());
+        std::process::exit(1)
+    };
+    let bytes = std::fs::read(path).unwrap_or_else(|e| fail(format!("cannot read: {e}")));
     let limits = Limits {
         max_bytes: 1 << 31,
         max_duration_s: 3600.0,
         ..Limits::default()
     };
-    match decode::decode(&bytes, &limits) {
-        Ok(d) => Some(d.pcm),
-        Err(e) => {
-            eprintln!("{}: {e}", path.display());
-            None
-        }
-    }
+    decode::decode(&bytes, &limits)
+        .unwrap_or_else(|e| fail(format!("cannot decode: {e}")))
+        .pcm
+}
+
+/// `pcm` at 16 kHz mono; a failure stops the evaluation as in [`decode_file`].
+fn mono16k_of(path: &Path, pcm: Pcm) -> Mono16k {
+    resample::to_mono16k(pcm).unwrap_or_else(|e| {
+        eprintln!("{}: cannot resample: {e}", path.display());
+        std::process::exit(1)
+    })
 }
 
 /// A music track at 16 kHz mono.
-fn load_music(path: &Path) -> Option<Vec<f32>> {
-    let pcm = decode_file(path)?;
-    let mono = resample::to_mono16k(pcm).ok()?;
-    Some(mono.samples().to_vec())
+fn load_music(path: &Path) -> Vec<f32> {
+    mono16k_of(path, decode_file(path)).samples().to_vec()
 }
 
 /// Speech files at 8 kHz (as a telephone line carries them), each normalised to -20 dBFS RMS.
@@ -487,9 +496,9 @@ fn load_speech(dir: &Path) -> Vec<(String, Vec<f32>)> {
     list(dir)
         .iter()
         .filter_map(|p| {
-            let pcm = decode_file(p)?;
+            let pcm = decode_file(p);
             let rate = pcm.rate.hz();
-            let s16 = resample::to_mono16k(pcm).ok()?;
+            let s16 = mono16k_of(p, pcm);
             let s8 = if rate == 8_000 {
                 // Already telephone rate: keep the samples as they are, through the 16 kHz
                 // round trip only to share the code path below.
@@ -499,6 +508,7 @@ fn load_speech(dir: &Path) -> Vec<(String, Vec<f32>)> {
             };
             let rms = rms_over_all(&s8);
             if rms < 1e-5 {
+                eprintln!("{}: silent, left out of the speech set", p.display());
                 return None;
             }
             let gain = (0.1 / rms) as f32;
