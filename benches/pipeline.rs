@@ -325,6 +325,22 @@ fn benches(c: &mut Criterion) {
     group.bench_function("vad-only", |b| {
         b.iter(|| trim::find_speech(black_box(mono), &vad_only))
     });
+    // With Silero's edges, as the command line runs it (`models/build-model.sh` makes the file).
+    let silero = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/silero_vad_v6.onnx");
+    if silero.exists() {
+        let with_silero = TrimOptions {
+            vad_model: Some(silero),
+            ..TrimOptions::default()
+        };
+        group.bench_function("with-silero-edges", |b| {
+            b.iter(|| trim::find_speech(black_box(mono), &with_silero))
+        });
+    } else {
+        println!(
+            "trim_parts/with-silero-edges: skipped, {} missing",
+            silero.display()
+        );
+    }
     group.bench_function("stop-tone-scan", |b| {
         b.iter(|| tones::find_stop_tone(black_box(mono.samples()), tones::DEFAULT_STOP_TAIL_S))
     });

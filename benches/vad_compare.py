@@ -2,7 +2,8 @@
 """Speech found by two voice-activity front ends on the same folders of recordings.
 
 - callscribe: `callscribe process --no-transcribe` (earshot, the level gate, the beep and stop
-  tone search and the music detector), the seconds of its `audio.segments`.
+  tone search and the music detector, and Silero's edges when `models/silero_vad_v6.onnx` is
+  there), the seconds of its `audio.segments`.
 - faster-whisper: the Silero VAD (v6, ONNX) that `WhisperModel.transcribe(vad_filter=True)`
   runs, with the `VadOptions` it uses by default, on the audio as faster-whisper decodes it.
 

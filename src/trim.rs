@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::audio::{Mono16k, Seconds};
 use crate::config::TrimOptions;
 use crate::tones::{self, Beep, DtmfTone};
-use crate::vad::{self, music, Vad};
+use crate::vad::silero::Silero;
+pub use crate::vad::silero::SileroModel;
+use crate::vad::{self, music, silero, Vad};
 
 /// earshot's fixed frame: 256 samples = 16 ms at 16 kHz.
 pub const VAD_FRAME: usize = vad::FRAME;
@@ -173,6 +175,12 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         // What is left around removed music must still be long enough to be speech.
         merged = drop_short(verdict.kept, opts);
     }
+    // Silero places the edges of speech found in a recording without music.
+    if music_s == 0.0 && !merged.is_empty() {
+        if let Some(model) = opts.vad_model.as_deref().and_then(silero_model) {
+            merged = widen_edges(samples, merged, &active, &model, opts);
+        }
+    }
     let pad = f64::from(opts.padding_ms) / 1000.0;
     let mut segments: Vec<Segment> = Vec::with_capacity(merged.len());
     for (a, b) in merged {
@@ -209,6 +217,143 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
         rms_dbfs,
         music_s,
     }
+}
+
+/// How far Silero may move the first speech earlier and the last one later, in seconds: a
+/// phrase or two of a quiet caller (earshot missed 1.7 s of one: BENCHMARKS.md, "Speech found").
+const EDGE_REACH_S: f64 = 3.0;
+
+/// A run of speech Silero finds beyond an edge joins the speech when the pause between them is
+/// at most this, in seconds: a pause between phrases, not the silence after a message.
+const EDGE_GAP_S: f64 = 1.0;
+
+/// Silero chunks run before the stretch it is asked about, so its recurrent state has seen the
+/// recording's background first (as [`WARM_UP_FRAMES`] does for earshot): 16 chunks = 512 ms.
+const SILERO_WARM_UP_CHUNKS: usize = 16;
+
+/// Silero VAD's weights, loaded once per path for the process (a recording's speech finder only
+/// names the file in [`TrimOptions::vad_model`]). [`load_vad_model`] loads and checks them,
+/// which [`crate::Pipeline::new`] does, so a bad path is a configuration error before any
+/// recording.
+static SILERO_MODELS: std::sync::Mutex<Vec<(std::path::PathBuf, std::sync::Arc<SileroModel>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Loads (once per path, then shares) Silero VAD v6's weights from its ONNX file.
+///
+/// Errors: `config` when the file cannot be read or is not Silero VAD v6's ONNX file.
+pub fn load_vad_model(path: &std::path::Path) -> crate::error::Result<std::sync::Arc<SileroModel>> {
+    let mut models = SILERO_MODELS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, model)) = models.iter().find(|(p, _)| p == path) {
+        return Ok(model.clone());
+    }
+    let model = std::sync::Arc::new(SileroModel::load(path)?);
+    models.push((path.to_owned(), model.clone()));
+    Ok(model)
+}
+
+/// [`load_vad_model`] for [`find_speech`], which never fails: a file that does not load leaves
+/// the edges to earshot, with a warning ([`crate::Pipeline::new`] has refused it already).
+fn silero_model(path: &std::path::Path) -> Option<std::sync::Arc<SileroModel>> {
+    load_vad_model(path)
+        .map_err(|e| tracing::warn!(error = %e, "speech edges from earshot alone"))
+        .ok()
+}
+
+/// Moves the first run of `runs` earlier and the last one later where Silero hears speech that
+/// earshot did not: a quiet caller's first or last words, under noise earshot does not see
+/// past. Silero's speech is found as earshot's is (`hysteresis` with the same thresholds, which
+/// are also Silero's own: 0.5 onset, 0.15 lower for the offset), only in frames that pass the
+/// level gate and lie outside tones (`active`), within [`EDGE_REACH_S`] of the edge; a run of
+/// it joins when it overlaps the speech or comes within [`EDGE_GAP_S`] of it, and the runs it
+/// joins to carry on the chain, and an edge moves only when Silero's speech reaches beyond the
+/// padding (`padding_ms`) around it. Only the edges move: whether a recording holds speech at all
+/// stays earshot's and the music detector's decision (Silero alone takes more hold music for
+/// speech), and pauses inside the speech are decoded with it anyway.
+fn widen_edges(
+    samples: &[f32],
+    mut runs: Vec<(usize, usize)>,
+    active: &[bool],
+    model: &SileroModel,
+    opts: &TrimOptions,
+) -> Vec<(usize, usize)> {
+    let frames = active.len();
+    let per_chunk = silero::CHUNK / VAD_FRAME;
+    let reach = (EDGE_REACH_S * 1000.0 / FRAME_MS).ceil() as usize;
+    let gap = (EDGE_GAP_S * 1000.0 / FRAME_MS).ceil() as usize;
+    let (Some(&(first, _)), Some(&(_, last))) = (runs.first(), runs.last()) else {
+        return runs;
+    };
+    // Silero's frame scores over `[from, to)`, from a chunk boundary, after its warm-up.
+    let scores_over = |from: usize, to: usize| -> (usize, Vec<f32>) {
+        let from = from / per_chunk * per_chunk;
+        let warm = (from / per_chunk).saturating_sub(SILERO_WARM_UP_CHUNKS) * per_chunk;
+        let mut silero = Silero::new(model);
+        let mut scores = Vec::with_capacity(to - from);
+        // The last chunk may be short: Silero zero-pads it.
+        let chunk_at = |frame: usize| {
+            let start = (frame * VAD_FRAME).min(samples.len());
+            &samples[start..(start + silero::CHUNK).min(samples.len())]
+        };
+        for frame in (warm..from).step_by(per_chunk) {
+            silero.score(chunk_at(frame));
+        }
+        for frame in (from..to).step_by(per_chunk) {
+            let p = silero.score(chunk_at(frame));
+            let frames = &active[frame..(frame + per_chunk).min(to)];
+            scores.extend(frames.iter().map(|&on| if on { p } else { 0.0 }));
+        }
+        (from, scores)
+    };
+    let runs_in = |from: usize, to: usize| -> Vec<(usize, usize)> {
+        let (from, scores) = scores_over(from, to);
+        hysteresis(&scores, opts, |_| false)
+            .into_iter()
+            .map(|(a, b)| (a + from, b + from))
+            .collect()
+    };
+
+    // Before the first run: join runs from the nearest back.
+    let mut start = first;
+    for (a, b) in runs_in(first.saturating_sub(reach), first)
+        .into_iter()
+        .rev()
+    {
+        if b + gap >= start {
+            start = start.min(a);
+        }
+    }
+    // After the last run.
+    let mut end = last;
+    for (a, b) in runs_in(last, (last + reach).min(frames)) {
+        if a <= end + gap {
+            end = end.max(b);
+        }
+    }
+    // Speech Silero hears within the padding of an edge is in the span already: an edge moves
+    // only when Silero's speech reaches beyond it. (Moving by a frame or two changes nothing
+    // heard but can change what Whisper writes: tiny.en rewrote a card number voicemail after a
+    // 16 ms shift.)
+    let padding = (f64::from(opts.padding_ms) / FRAME_MS).ceil() as usize;
+    if first - start <= padding {
+        start = first;
+    }
+    if end - last <= padding {
+        end = last;
+    }
+    if start < first || end > last {
+        tracing::debug!(
+            earlier_s = (first - start) as f64 * FRAME_MS / 1000.0,
+            later_s = (end - last) as f64 * FRAME_MS / 1000.0,
+            "Silero moved the edges of the speech"
+        );
+        runs[0].0 = start;
+        if let Some(run) = runs.last_mut() {
+            run.1 = end;
+        }
+    }
+    runs
 }
 
 /// Cut-off of [`without_rumble`], Hz: below a man's lowest voice (about 85 Hz), above the

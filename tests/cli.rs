@@ -249,7 +249,7 @@ fn keep_audio_writes_the_speech_as_16k_mono_wav() {
 }
 
 /// Usage errors exit 2 with nothing on stdout: no inputs, an unknown flag, a folder without
-/// audio.
+/// audio, a `--vad-model` that is missing or not Silero's ONNX file.
 #[test]
 fn usage_errors_exit_2() {
     let empty = temp_dir("cli-usage");
@@ -270,6 +270,20 @@ fn usage_errors_exit_2() {
             path_str(&sample),
         ],
         vec!["process", "--no-transcribe", path_str(empty.path())],
+        vec![
+            "process",
+            "--no-transcribe",
+            "--vad-model",
+            "models/no-such-vad.onnx",
+            path_str(&sample),
+        ],
+        vec![
+            "process",
+            "--no-transcribe",
+            "--vad-model",
+            path_str(&sample),
+            path_str(&sample),
+        ],
     ] {
         let run = run_cli(&args, None, LIMIT);
         assert_eq!(run.code(), Some(2), "{args:?}: stderr:\n{}", run.stderr);

@@ -20,6 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use zeroize::Zeroizing;
 
+use crate::support::model::VAD_MODEL_FILE;
 use crate::support::wav::{float32_wav, pcm16_wav, read_pcm16_sample};
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise.
@@ -328,13 +329,19 @@ fn trim_options() -> impl Strategy<Value = TrimOptions> {
     (
         (0.0f32..1.0, 0.0f32..1.0),
         (0u32..1000, 0u32..1500, 0u32..3000),
-        (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
     )
         .prop_map(
             |(
                 (onset, offset),
                 (min_speech_ms, min_silence_ms, padding_ms),
-                (beep, stop, music, tones),
+                (beep, stop, music, tones, silero),
             )| {
                 TrimOptions {
                     onset_threshold: onset,
@@ -346,6 +353,10 @@ fn trim_options() -> impl Strategy<Value = TrimOptions> {
                     detect_stop_tone: stop,
                     reject_music: music,
                     reject_tones: tones,
+                    // Silero's edges when its weights are there (they are on CI).
+                    vad_model: silero
+                        .then(|| crate::support::model::repo_path(VAD_MODEL_FILE))
+                        .filter(|path| path.exists()),
                 }
             },
         )

@@ -56,6 +56,7 @@ fn config(model: &Path, min_audio_ctx: u32) -> PipelineConfig {
     config.transcribe.threads = THREADS;
     config.transcribe.beam_size = 0;
     config.transcribe.min_audio_ctx = min_audio_ctx;
+    crate::support::model::find_speech_as_the_cli_does(&mut config);
     config
 }
 

@@ -98,6 +98,7 @@ fn pipeline(model: PathBuf, prompt: Option<&str>, redact: RedactSet) -> Pipeline
     config.transcribe.prompt = prompt.map(str::to_owned);
     config.transcribe.word_timestamps = true;
     config.redact = redact;
+    crate::support::model::find_speech_as_the_cli_does(&mut config);
     Pipeline::new(config).expect("pipeline")
 }
 

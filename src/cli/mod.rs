@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use callscribe::config::{default_model_path, PipelineConfig, RedactSet, DEFAULT_MIN_AUDIO_CTX};
+use callscribe::config::{
+    default_model_path, default_vad_model_path, PipelineConfig, RedactSet, DEFAULT_MIN_AUDIO_CTX,
+};
 use callscribe::model_import::{ImportOptions, Quantization};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -131,6 +133,18 @@ pub struct PipelineArgs {
     /// Most channels accepted.
     #[arg(long, default_value_t = 8)]
     max_channels: u32,
+    /// Silero VAD v6's ONNX file, which places the first and last words of a quiet caller
+    /// (default: `models/silero_vad_v6.onnx` when it exists, made by `models/build-model.sh`).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_VAD_MODEL",
+        value_name = "PATH",
+        conflicts_with = "no_vad_model"
+    )]
+    vad_model: Option<PathBuf>,
+    /// Find speech with earshot alone, without Silero's edges.
+    #[arg(long)]
+    no_vad_model: bool,
     /// Padding kept around the speech, in milliseconds.
     #[arg(long, default_value_t = 200)]
     padding_ms: u32,
@@ -166,6 +180,7 @@ impl PipelineArgs {
         config.trim.padding_ms = self.padding_ms;
         config.trim.detect_beep = !self.no_beep;
         config.trim.detect_stop_tone = !self.no_stop_tone;
+        config.trim.vad_model = vad_model(self.vad_model.as_ref(), self.no_vad_model);
         config.transcribe.enabled = !self.no_transcribe;
         config.transcribe.model = self.model.clone();
         config.transcribe.threads = self.threads;
@@ -180,6 +195,28 @@ impl PipelineArgs {
         config.redact = self.redact.clone().unwrap_or_default();
         config
     }
+}
+
+/// The Silero VAD weights a command runs with: none when `disabled` (`--no-vad-model`), else
+/// the `given` file (`--vad-model`, or the service's TOML), else the default file when it exists
+/// (a warning says when it does not).
+fn vad_model(given: Option<&PathBuf>, disabled: bool) -> Option<PathBuf> {
+    if disabled {
+        return None;
+    }
+    if let Some(path) = given {
+        return Some(path.clone());
+    }
+    let default = default_vad_model_path();
+    if default.exists() {
+        return Some(default);
+    }
+    tracing::warn!(
+        path = %default.display(),
+        "no Silero VAD weights: speech edges from earshot alone (bash models/build-model.sh \
+         makes them)"
+    );
+    None
 }
 
 pub fn import_model(args: &ImportArgs) -> Result<ExitCode> {

@@ -353,6 +353,21 @@ pub struct ServeArgs {
     )]
     pub download_timeout_ms: Option<u64>,
 
+    /// Silero VAD v6's ONNX file, which places the first and last words of a quiet caller
+    /// (TOML: `processor.pipeline.trim.vad_model`). Default: models/silero_vad_v6.onnx when it
+    /// exists (made by models/build-model.sh).
+    #[arg(
+        long,
+        env = "CALLSCRIBE_VAD_MODEL",
+        value_name = "FILE",
+        help_heading = "Speech",
+        conflicts_with = "no_vad_model"
+    )]
+    pub vad_model: Option<PathBuf>,
+    /// Find speech with earshot alone, without Silero's edges.
+    #[arg(long, help_heading = "Speech")]
+    pub no_vad_model: bool,
+
     /// Skip transcription (decode, resample and trim only).
     #[arg(long, env = "CALLSCRIBE_NO_TRANSCRIBE", help_heading = "Transcription")]
     pub no_transcribe: bool,
@@ -488,6 +503,12 @@ impl ServeArgs {
         }
         set!(fetch.max_bytes, self.max_download_bytes);
         set!(fetch.total_timeout_ms, self.download_timeout_ms);
+
+        let trim = &mut c.processor.pipeline.trim;
+        trim.vad_model = super::vad_model(
+            self.vad_model.as_ref().or(trim.vad_model.as_ref()),
+            self.no_vad_model,
+        );
 
         let transcribe = &mut c.processor.pipeline.transcribe;
         if self.no_transcribe {

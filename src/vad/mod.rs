@@ -22,6 +22,7 @@
 
 pub(crate) mod music;
 mod network;
+pub mod silero;
 
 use std::sync::Arc;
 

@@ -90,6 +90,26 @@ pub fn require_base_q8_0_model() -> Option<PathBuf> {
     )
 }
 
+/// Silero VAD v6's weights, taken from faster-whisper's wheel by `models/build-model.sh`.
+pub const VAD_MODEL_FILE: &str = "models/silero_vad_v6.onnx";
+
+/// The gate of the tests that need Silero VAD's weights: like [`require_model`].
+pub fn require_vad_model() -> Option<PathBuf> {
+    require_input(
+        repo_path(VAD_MODEL_FILE),
+        "Silero VAD's weights",
+        "bash models/build-model.sh",
+    )
+}
+
+/// The speech finder as the command line runs it: with Silero VAD's weights (`trim.vad_model`)
+/// when they are there (always on CI; [`require_vad_model`] says loudly when they are not).
+pub fn find_speech_as_the_cli_does(config: &mut callscribe::PipelineConfig) {
+    if let Some(path) = require_vad_model() {
+        config.trim.vad_model = Some(path);
+    }
+}
+
 /// The gate behind [`require_model`] and its kin: `path` when it exists; else a failure on CI
 /// (env `CI` set: CI sets every input up, so a missing one would make the suite test nothing)
 /// and a loud `SKIPPED` line elsewhere. `what` names the input, `setup` the command that makes it.
