@@ -510,9 +510,22 @@ fn speech_on_a_noisy_telephone_line_keeps_its_boundaries() {
     let span = &speech[(start * 8_000.0) as usize..(end * 8_000.0) as usize];
     let speech_rms =
         (span.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / span.len() as f64).sqrt();
-    let pipeline = pipeline_without_transcription(|c| c.trim.padding_ms = 0);
-    for kind in ["white", "pink", "brown"] {
-        let noise = telephone_noise(kind, speech_rms / 10f64.powf(15.0 / 20.0), 60.0);
+    // earshot alone, and with Silero's edges as the command line runs.
+    let silero = require_vad_model();
+    let runs = [None, silero].map(|vad_model| {
+        let label = if vad_model.is_some() { " (Silero)" } else { "" };
+        let pipeline = pipeline_without_transcription(|c| {
+            c.trim.padding_ms = 0;
+            c.trim.vad_model = vad_model;
+        });
+        (label, pipeline)
+    });
+    for ((label, pipeline), noise_kind) in runs
+        .iter()
+        .flat_map(|run| ["white", "pink", "brown"].map(|noise_kind| (run, noise_kind)))
+    {
+        let kind = format!("{noise_kind}{label}");
+        let noise = telephone_noise(noise_kind, speech_rms / 10f64.powf(15.0 / 20.0), 60.0);
         let mixed: Vec<f32> = speech.iter().zip(&noise).map(|(s, n)| s + n).collect();
         let result = pipeline.process(&wav_pcm16(8_000, 1, &mixed), Default::default());
         assert_eq!(result.status, Status::Ok, "{kind}: {:?}", result.error);
@@ -547,9 +560,17 @@ fn a_quiet_caller_is_found_where_the_speech_is() {
         entry.speech_start_s.expect("start"),
         entry.speech_end_s.expect("end"),
     );
-    for down_db in [35.0, 45.0] {
+    let silero = require_vad_model();
+    for (vad_model, down_db) in [None, silero]
+        .iter()
+        .flat_map(|vad| [35.0, 45.0].map(|db| (vad, db)))
+    {
         let decoded = decode(&quiet_caller(entry, down_db), &Limits::default()).expect("decode");
-        let report = find_speech(&to_mono16k(decoded.pcm).expect("resample"), &unpadded());
+        let opts = TrimOptions {
+            vad_model: vad_model.clone(),
+            ..unpadded()
+        };
+        let report = find_speech(&to_mono16k(decoded.pcm).expect("resample"), &opts);
         let span = report
             .span
             .unwrap_or_else(|| panic!("{down_db} dB down: no speech found"));

@@ -595,6 +595,40 @@ mod tests {
     }
 
     #[test]
+    fn silero_weights_come_from_the_flag_the_file_or_the_default() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("serve.toml");
+        std::fs::write(
+            &path,
+            "[processor.pipeline.trim]\nvad_model = \"/srv/silero.onnx\"\n",
+        )
+        .expect("write");
+        let config = path.to_str().expect("utf-8 path");
+        let vad = |args: &[&str]| {
+            parse(args)
+                .to_config()
+                .expect("config")
+                .processor
+                .pipeline
+                .trim
+                .vad_model
+        };
+        assert_eq!(
+            vad(&["--config", config]),
+            Some(PathBuf::from("/srv/silero.onnx"))
+        );
+        assert_eq!(
+            vad(&["--config", config, "--vad-model", "/opt/v6.onnx"]),
+            Some(PathBuf::from("/opt/v6.onnx")),
+            "flag beats file"
+        );
+        assert_eq!(vad(&["--config", config, "--no-vad-model"]), None);
+        // Neither: the default file, when it is there.
+        let default = callscribe::config::default_vad_model_path();
+        assert_eq!(vad(&[]), default.exists().then_some(default));
+    }
+
+    #[test]
     fn callback_url_without_secret_is_refused_and_bad_toml_does_not_echo() {
         let c = parse(&["--app-id", "a", "--callback-url", "https://bot.test/r"])
             .to_config()
