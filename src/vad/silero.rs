@@ -189,6 +189,8 @@ pub struct Silero<'m> {
     /// The last [`CONTEXT`] samples of the previous chunk (zeros at the start).
     context: [f32; CONTEXT],
     padded: Vec<f32>,
+    /// STFT magnitudes of the chunk, `[frame][bin]`.
+    magnitudes: Vec<f32>,
 }
 
 impl<'m> Silero<'m> {
@@ -199,6 +201,7 @@ impl<'m> Silero<'m> {
             c: [0.0; HIDDEN],
             context: [0.0; CONTEXT],
             padded: vec![0.0; PADDED],
+            magnitudes: vec![0.0; FRAMES * BINS],
         }
     }
 
@@ -218,18 +221,17 @@ impl<'m> Silero<'m> {
             self.padded[PAD + INPUT + i] = self.padded[PAD + INPUT - 2 - i];
         }
 
-        // STFT magnitudes, `[frame][bin]`, frames 1..=4 of the five.
-        let mut features = vec![0f32; FRAMES * BINS];
+        // STFT magnitudes, frames 1..=4 of the five.
         for t in 0..FRAMES {
             let frame = &self.padded[(t + 1) * HOP..][..FILTER];
             for k in 0..BINS {
                 let re = super::dot(frame, &model.basis[k * FILTER..][..FILTER]);
                 let im = super::dot(frame, &model.basis[(BINS + k) * FILTER..][..FILTER]);
-                features[t * BINS + k] = (re * re + im * im).sqrt();
+                self.magnitudes[t * BINS + k] = (re * re + im * im).sqrt();
             }
         }
-        let mut frames = FRAMES;
-        for conv in &model.convs {
+        let (mut features, mut frames) = model.convs[0].apply(&self.magnitudes, FRAMES);
+        for conv in &model.convs[1..] {
             (features, frames) = conv.apply(&features, frames);
         }
         // One frame of 128 channels is left.
@@ -257,9 +259,11 @@ impl<'m> Silero<'m> {
 
 impl Drop for Silero<'_> {
     fn drop(&mut self) {
-        // The last samples of the recording.
+        // The last samples of the recording and their spectrum, zeroized like every media
+        // buffer.
         zeroize::Zeroize::zeroize(&mut self.padded);
         zeroize::Zeroize::zeroize(&mut self.context);
+        zeroize::Zeroize::zeroize(&mut self.magnitudes);
     }
 }
 
