@@ -16,7 +16,7 @@
 //! 129 bins over 4 frames, convolutions of kernel 3 and padding 1 with strides 1, 2, 2, 1 and a
 //! ReLU after each, the LSTM cell (ONNX gate order: input, output, forget, cell) carried from
 //! chunk to chunk, a ReLU, a 1×1 convolution and a sigmoid. A unit test pins the result
-//! against onnxruntime's on recorded speech.
+//! against onnxruntime's on two speech samples of `samples/`.
 //!
 //! The ONNX file is read by [`onnx_initializers`], a reader of the few protobuf fields that hold
 //! the weights, with every length checked against the file: a protobuf crate would need the
@@ -463,7 +463,7 @@ mod tests {
     /// `silero_vad_v6.onnx` through faster-whisper's own `SileroVADModel` (the recording
     /// zero-padded to whole chunks), for two samples of `samples/`.
     #[test]
-    fn probabilities_match_onnxruntime_on_recorded_speech() {
+    fn probabilities_match_onnxruntime_on_speech_samples() {
         let Some(model) = model() else { return };
         let cases: [(&str, usize, &[f32]); 2] = [
             (
