@@ -501,6 +501,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever the bytes, the reader returns weights or an error, never a panic or a read
+        /// past the end: arbitrary bytes, and the real file with a byte changed, then cut short
+        /// (a cut inside its weights is refused: `files_that_are_not_silero_onnx_are_refused`).
+        #[test]
+        fn any_bytes_are_read_or_refused(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            cut in 0.0f64..1.0,
+            at in 0.0f64..1.0,
+            value in proptest::prelude::any::<u8>(),
+        ) {
+            let _ = SileroModel::from_onnx(&bytes);
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/silero_vad_v6.onnx");
+            if let Ok(mut file) = std::fs::read(path) {
+                let n = file.len();
+                file[((n - 1) as f64 * at) as usize] = value;
+                let _ = SileroModel::from_onnx(&file);
+                file.truncate((n as f64 * cut) as usize);
+                let _ = SileroModel::from_onnx(&file);
+            }
+        }
+    }
+
     #[test]
     fn files_that_are_not_silero_onnx_are_refused() {
         // Not protobuf at all, a truncated length, and a protobuf message without weights.
