@@ -9,7 +9,7 @@ use callscribe::result::Status;
 use callscribe::trim::{find_speech, Segment, SpeechReport};
 use zeroize::Zeroizing;
 
-use crate::support::model::require_vad_model;
+use crate::support::model::{require_vad_model, vad_models};
 use crate::support::samples::{quiet_caller, sine, wav_pcm16};
 use crate::support::voicemail::{require_spontaneous, spontaneous_recordings};
 use crate::support::{pipeline_without_transcription, Manifest, SampleEntry};
@@ -83,8 +83,8 @@ fn speech_boundaries_match_the_manifest() {
     let entries = manifest.select(13, SampleEntry::has_speech);
     let mut failures = Vec::new();
     // earshot alone, and with Silero placing the edges as the command line does.
-    let silero = require_vad_model();
-    for (vad_model, entry) in [None, silero]
+    let vads = vad_models();
+    for (vad_model, entry) in vads
         .iter()
         .flat_map(|vad| entries.iter().map(move |entry| (vad, entry)))
     {
@@ -511,15 +511,17 @@ fn speech_on_a_noisy_telephone_line_keeps_its_boundaries() {
     let speech_rms =
         (span.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / span.len() as f64).sqrt();
     // earshot alone, and with Silero's edges as the command line runs.
-    let silero = require_vad_model();
-    let runs = [None, silero].map(|vad_model| {
-        let label = if vad_model.is_some() { " (Silero)" } else { "" };
-        let pipeline = pipeline_without_transcription(|c| {
-            c.trim.padding_ms = 0;
-            c.trim.vad_model = vad_model;
-        });
-        (label, pipeline)
-    });
+    let runs: Vec<_> = vad_models()
+        .into_iter()
+        .map(|vad_model| {
+            let label = if vad_model.is_some() { " (Silero)" } else { "" };
+            let pipeline = pipeline_without_transcription(|c| {
+                c.trim.padding_ms = 0;
+                c.trim.vad_model = vad_model;
+            });
+            (label, pipeline)
+        })
+        .collect();
     for ((label, pipeline), noise_kind) in runs
         .iter()
         .flat_map(|run| ["white", "pink", "brown"].map(|noise_kind| (run, noise_kind)))
@@ -560,11 +562,8 @@ fn a_quiet_caller_is_found_where_the_speech_is() {
         entry.speech_start_s.expect("start"),
         entry.speech_end_s.expect("end"),
     );
-    let silero = require_vad_model();
-    for (vad_model, down_db) in [None, silero]
-        .iter()
-        .flat_map(|vad| [35.0, 45.0].map(|db| (vad, db)))
-    {
+    let vads = vad_models();
+    for (vad_model, down_db) in vads.iter().flat_map(|vad| [35.0, 45.0].map(|db| (vad, db))) {
         let decoded = decode(&quiet_caller(entry, down_db), &Limits::default()).expect("decode");
         let opts = TrimOptions {
             vad_model: vad_model.clone(),

@@ -310,16 +310,13 @@ fn tensor_proto(bytes: &[u8]) -> std::result::Result<Option<Tensor>, String> {
                 }
             }
             (2, Value::Varint(t)) => data_type = t,
-            (4, Value::Bytes(packed)) => values.extend(
-                packed
+            // `float_data` (packed) and `raw_data` hold the same little-endian floats.
+            (4 | 9, Value::Bytes(floats)) => values.extend(
+                floats
                     .chunks_exact(4)
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             ),
             (8, Value::Bytes(n)) => name = String::from_utf8_lossy(n).into_owned(),
-            (9, Value::Bytes(raw)) => values.extend(
-                raw.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            ),
             _ => {}
         }
     }
@@ -429,23 +426,31 @@ mod tests {
 
     use super::*;
 
-    /// The weights `models/build-model.sh` puts in place; a failure on CI when missing, a loud
-    /// skip elsewhere.
+    /// The bytes of the weights file `models/build-model.sh` puts in place, read once for every
+    /// test; a failure on CI when missing, a loud skip elsewhere.
+    fn model_file() -> Option<&'static [u8]> {
+        static FILE: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+        FILE.get_or_init(|| {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/silero_vad_v6.onnx");
+            if !path.exists() {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{} is missing on CI; make it with `bash models/build-model.sh`",
+                    path.display()
+                );
+                eprintln!(
+                    "\n***** SKIPPED: {} missing (run `bash models/build-model.sh`) *****\n",
+                    path.display()
+                );
+                return None;
+            }
+            Some(std::fs::read(&path).expect("the weights read"))
+        })
+        .as_deref()
+    }
+
     fn model() -> Option<SileroModel> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/silero_vad_v6.onnx");
-        if !path.exists() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{} is missing on CI; make it with `bash models/build-model.sh`",
-                path.display()
-            );
-            eprintln!(
-                "\n***** SKIPPED: {} missing (run `bash models/build-model.sh`) *****\n",
-                path.display()
-            );
-            return None;
-        }
-        Some(SileroModel::load(&path).expect("Silero VAD v6 loads"))
+        model_file().map(|bytes| SileroModel::from_onnx(bytes).expect("Silero VAD v6 loads"))
     }
 
     fn sample(name: &str) -> Vec<f32> {
@@ -513,8 +518,8 @@ mod tests {
             value in proptest::prelude::any::<u8>(),
         ) {
             let _ = SileroModel::from_onnx(&bytes);
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/silero_vad_v6.onnx");
-            if let Ok(mut file) = std::fs::read(path) {
+            if let Some(file) = model_file() {
+                let mut file = file.to_vec();
                 let n = file.len();
                 file[((n - 1) as f64 * at) as usize] = value;
                 let _ = SileroModel::from_onnx(&file);
@@ -534,10 +539,7 @@ mod tests {
         ] {
             assert!(SileroModel::from_onnx(bytes).is_err(), "{bytes:?}");
         }
-        let Some(_) = model() else { return };
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/silero_vad_v6.onnx");
-        let mut bytes = std::fs::read(path).expect("model reads");
-        bytes.truncate(bytes.len() / 2);
-        assert!(SileroModel::from_onnx(&bytes).is_err());
+        let Some(file) = model_file() else { return };
+        assert!(SileroModel::from_onnx(&file[..file.len() / 2]).is_err());
     }
 }

@@ -102,6 +102,15 @@ pub fn require_vad_model() -> Option<PathBuf> {
     )
 }
 
+/// The speech finder's two set-ups for the tests that check both: earshot alone, then with
+/// Silero's edges as the command line runs it (when the weights are there; always on CI,
+/// [`require_vad_model`] says loudly when they are not).
+pub fn vad_models() -> Vec<Option<PathBuf>> {
+    std::iter::once(None)
+        .chain(require_vad_model().map(Some))
+        .collect()
+}
+
 /// The speech finder as the command line runs it: with Silero VAD's weights (`trim.vad_model`)
 /// when they are there (always on CI; [`require_vad_model`] says loudly when they are not).
 pub fn find_speech_as_the_cli_does(config: &mut callscribe::PipelineConfig) {
