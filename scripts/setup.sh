@@ -27,8 +27,11 @@ if ((${#need[@]})); then
         echo "setup: please install: ${need[*]} (not root, no sudo)" >&2
         exit 1
     fi
-    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update -qq
-    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y -qq "${need[@]}" >/dev/null
+    # shellcheck source=retry.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/retry.sh"
+    export DEBIAN_FRONTEND=noninteractive
+    retry "apt-get update" "${apt_get[@]}" update -qq
+    retry "apt-get install" "${apt_get[@]}" install -y -qq "${need[@]}" >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -15,6 +15,8 @@ for arg in "$@"; do
 done
 
 bash scripts/setup.sh
+# Cargo retries a failed crate download 3 times by default; a fresh machine fetches about 400.
+export CARGO_NET_RETRY=${CARGO_NET_RETRY:-10}
 # One build of everything the tests run, first: the model import below uses the callscribe
 # binary it makes. `cargo run` would build the crate again, and with it every dependency whose
 # features the dev-dependencies widen (tokio, rand, serde and about 50 more): about 4 minutes of
