@@ -254,10 +254,22 @@ pub fn load_vad_model(path: &std::path::Path) -> crate::error::Result<std::sync:
 }
 
 /// [`load_vad_model`] for [`find_speech`], which never fails: a file that does not load leaves
-/// the edges to earshot, with a warning ([`crate::Pipeline::new`] has refused it already).
+/// the edges to earshot ([`crate::Pipeline::new`] has refused it already). Such a path is
+/// remembered for the process, so a library caller who names a bad file to [`find_speech`]
+/// directly gets one warning, not a warning and another read of the file per recording.
 fn silero_model(path: &std::path::Path) -> Option<std::sync::Arc<SileroModel>> {
+    static FAILED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut failed = FAILED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if failed.iter().any(|p| p == path) {
+        return None;
+    }
     load_vad_model(path)
-        .map_err(|e| tracing::warn!(error = %e, "speech edges from earshot alone"))
+        .map_err(|e| {
+            tracing::warn!(error = %e, "speech edges from earshot alone");
+            failed.push(path.to_owned());
+        })
         .ok()
 }
 
@@ -750,6 +762,33 @@ mod tests {
         assert_eq!(report.span, None);
         assert!(report.segments.is_empty());
         assert!(report.music_s > 11.0, "{}", report.music_s);
+    }
+
+    /// A VAD file that does not load leaves the edges to earshot: the same report as without
+    /// one, the second time too (when the path is remembered and not read again).
+    #[test]
+    fn a_vad_file_that_does_not_load_leaves_earshots_edges() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join("pcm16-16000hz-mono-speech.wav");
+        let mut reader = hound::WavReader::open(&path).expect("sample opens");
+        let samples: Vec<f32> = reader
+            .samples::<i16>()
+            .map(|s| f32::from(s.expect("sample reads")) / 32768.0)
+            .collect();
+        let audio = Mono16k::from_samples(zeroize::Zeroizing::new(samples));
+        let alone = find_speech(&audio, &opts());
+        assert!(alone.span.is_some(), "the sample holds speech");
+        // The WAV itself is not Silero's ONNX file.
+        let bad = TrimOptions {
+            vad_model: Some(path),
+            ..opts()
+        };
+        for attempt in 0..2 {
+            let report = find_speech(&audio, &bad);
+            assert_eq!(report.span, alone.span, "attempt {attempt}");
+            assert_eq!(report.segments, alone.segments, "attempt {attempt}");
+        }
     }
 
     #[test]

@@ -249,7 +249,8 @@ fn keep_audio_writes_the_speech_as_16k_mono_wav() {
 }
 
 /// Usage errors exit 2 with nothing on stdout: no inputs, an unknown flag, a folder without
-/// audio, a `--vad-model` that is missing or not Silero's ONNX file.
+/// audio, a `--vad-model` that is missing or not Silero's ONNX file (refused before the first
+/// input is heard: no warning from its speech finder comes before the error).
 #[test]
 fn usage_errors_exit_2() {
     let empty = temp_dir("cli-usage");
@@ -291,6 +292,11 @@ fn usage_errors_exit_2() {
         assert!(
             !run.stderr.trim().is_empty(),
             "{args:?}: no message on stderr"
+        );
+        assert!(
+            !run.stderr.contains("earshot alone"),
+            "{args:?}: a speech-finder warning before the error:\n{}",
+            run.stderr
         );
     }
 }
