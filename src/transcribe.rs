@@ -136,6 +136,20 @@ const MUSIC_LOGPROB: f32 = -1.5;
 /// of OpenAI Whisper and faster-whisper (`compression_ratio_threshold`).
 const LOOP_COMPRESSION_RATIO: f64 = 2.4;
 
+/// A phrase of [`LOOP_PHRASE_WORDS`] words said this many times back to back inside one segment
+/// is a loop: Whisper's way of getting stuck on a phrase and then going on ("… their
+/// productions, whatever they were, whatever they were, whatever they were, whatever they It
+/// is …", tiny.en on an LJ Speech sentence, 2026-12-07). The compression ratio, over a segment
+/// or a window of 20 words and more, does not see a short phrase said three times; nor does
+/// whisper.cpp's entropy check, which reads the last 32 tokens of the window only.
+const LOOP_PHRASE_COPIES: usize = 3;
+
+/// The lengths, in words, of the phrases [`LOOP_PHRASE_COPIES`] looks for. Shorter phrases, and
+/// phrases of one word said over ("five five five"), are left alone: "five five five five five
+/// five" is a telephone number, "no, no, no" and "thank you, thank you, thank you" are what
+/// callers say.
+const LOOP_PHRASE_WORDS: std::ops::RangeInclusive<usize> = 3..=12;
+
 /// Temperature of the second decode of a piece whose first one looped; whisper.cpp's own
 /// fallback steps on from there in 0.2 increments when its entropy and log-probability checks
 /// still fail.
@@ -292,9 +306,87 @@ struct Candidate {
 }
 
 impl Candidate {
+    /// The segment compresses like a loop: dropped when the hotter decode loops too.
     fn loops(&self) -> bool {
         self.compression_ratio > LOOP_COMPRESSION_RATIO
     }
+
+    /// A loop the piece is decoded again for ([`Transcriber::decode_piece`]): one that
+    /// compresses, or a phrase said over and over ([`phrase_loop`]), which [`keep`] collapses
+    /// to one saying when the hotter decode has it too.
+    fn needs_retry(&self) -> bool {
+        self.loops() || phrase_loop(&self.segment.text).is_some()
+    }
+}
+
+/// The first phrase loop in `text`: a phrase of [`LOOP_PHRASE_WORDS`] words (compared
+/// normalized, punctuation aside) said [`LOOP_PHRASE_COPIES`] times or more back to back. Returns
+/// the words to drop so that it is said once, as a range of indices into `text`'s
+/// whitespace-separated words: the sayings after the first, and the start of one more (two
+/// words or more) where the loop was cut off ("whatever they were, whatever they were,
+/// whatever they were, whatever they It is …").
+fn phrase_loop(text: &str) -> Option<std::ops::Range<usize>> {
+    let words: Vec<String> = text.split_whitespace().map(normalize).collect();
+    let same = |a: usize, b: usize, k: usize| (0..k).all(|j| words[a + j] == words[b + j]);
+    for start in 0..words.len() {
+        for k in LOOP_PHRASE_WORDS {
+            // A phrase of one word said over (or of punctuation alone) is not looked for.
+            let phrase = &words[start..start + k.min(words.len() - start)];
+            if start + k * LOOP_PHRASE_COPIES > words.len()
+                || phrase.iter().all(|w| w == &phrase[0])
+            {
+                continue;
+            }
+            let mut copies = 1;
+            while start + (copies + 1) * k <= words.len() && same(start, start + copies * k, k) {
+                copies += 1;
+            }
+            if copies >= LOOP_PHRASE_COPIES {
+                let end = start + copies * k;
+                let cut_off = (2..k)
+                    .rev()
+                    .find(|&p| end + p <= words.len() && same(start, end, p))
+                    .unwrap_or(0);
+                return Some(start + k..end + cut_off);
+            }
+        }
+    }
+    None
+}
+
+/// `segment` with every phrase loop ([`phrase_loop`]) said once: its text, and its words when
+/// it has them (found in them on their own, as they need not split as the text does). What
+/// follows a loop stays: the words before and after it are speech.
+fn collapse_phrase_loops(mut segment: TranscriptSegment) -> TranscriptSegment {
+    fn collapse<T>(items: &mut Vec<T>, text_of: impl Fn(&T) -> &str) -> bool {
+        let joined = items.iter().map(&text_of).collect::<Vec<_>>().join(" ");
+        let Some(drop) = phrase_loop(&joined) else {
+            return false;
+        };
+        // `joined` splits into the same words as `items` only when each item is one word.
+        if items
+            .iter()
+            .any(|item| text_of(item).split_whitespace().count() != 1)
+        {
+            return false;
+        }
+        items.drain(drop);
+        true
+    }
+    let mut words: Vec<String> = segment.text.split_whitespace().map(str::to_owned).collect();
+    let mut collapsed = false;
+    // Each pass removes at least one word, so this ends; a loop is rarely more than one.
+    while collapse(&mut words, String::as_str) {
+        collapsed = true;
+    }
+    if collapsed {
+        tracing::debug!("collapsed a phrase said over and over to one saying");
+        segment.text = words.join(" ");
+        if let Some(timed) = segment.words.as_mut() {
+            while collapse(timed, |w| w.text.as_str()) {}
+        }
+    }
+    segment
 }
 
 /// Whether the window's text loops as a whole: its segments, joined, compress like a loop (the
@@ -355,11 +447,12 @@ fn keep(
             );
             continue;
         }
-        if repeats(&mut previous, text) {
+        let segment = collapse_phrase_loops(c.segment);
+        if repeats(&mut previous, &segment.text) {
             tracing::debug!("dropped a segment repeating the one before");
             continue;
         }
-        kept.push(c.segment);
+        kept.push(segment);
     }
     kept
 }
@@ -968,7 +1061,7 @@ impl Transcriber {
         for audio_ctx in contexts {
             let mut window =
                 self.decode_clip(state, &clip, clip_start, run, language, audio_ctx, 0.0)?;
-            let loops = window.candidates.iter().filter(|c| c.loops()).count();
+            let loops = window.candidates.iter().filter(|c| c.needs_retry()).count();
             if loops > 0 {
                 let retry = self.decode_clip(
                     state,
@@ -979,7 +1072,7 @@ impl Transcriber {
                     audio_ctx,
                     RETRY_TEMPERATURE,
                 )?;
-                let retry_loops = retry.candidates.iter().filter(|c| c.loops()).count();
+                let retry_loops = retry.candidates.iter().filter(|c| c.needs_retry()).count();
                 tracing::debug!(
                     loops,
                     retry_loops,
@@ -1887,6 +1980,81 @@ mod tests {
                 "{sentence}"
             );
         }
+    }
+
+    #[test]
+    fn a_phrase_said_over_and_over_is_said_once() {
+        let opts = TranscribeOptions::default();
+        let kept = |text: &str| -> String {
+            let mut c = candidate(text, 0.01);
+            c.segment.words = Some(
+                text.split_whitespace()
+                    .enumerate()
+                    .map(|(i, w)| crate::result::Word {
+                        text: format!(" {w}"),
+                        start_s: i as f64 * 0.1,
+                        end_s: i as f64 * 0.1 + 0.1,
+                        probability: 0.9,
+                    })
+                    .collect(),
+            );
+            assert!(c.needs_retry(), "{text}");
+            let segment = keep(vec![c], None, &opts, false).remove(0);
+            let words: Vec<String> = segment
+                .words
+                .expect("words kept")
+                .iter()
+                .map(|w| w.text.trim().to_owned())
+                .collect();
+            assert_eq!(words.join(" "), segment.text, "the words follow the text");
+            segment.text
+        };
+        // tiny.en on two LJ Speech sentences (2026-12-07): the loop, cut off by a timestamp,
+        // and then the next sentence's words, which stay.
+        assert_eq!(
+            kept(
+                "their productions, whatever they were, whatever they were, whatever they were, \
+                 whatever they It is of the first importance"
+            ),
+            "their productions, whatever they were, It is of the first importance"
+        );
+        assert_eq!(
+            kept(
+                "printed in letters which are or an exact imitation, or an exact imitation, \
+                 or an exact imitation..."
+            ),
+            "printed in letters which are or an exact imitation,"
+        );
+        // Two loops in one segment: each said once.
+        assert_eq!(
+            kept(
+                "call me back call me back call me back at home today at home today at home today"
+            ),
+            "call me back at home today"
+        );
+    }
+
+    #[test]
+    fn repeated_words_callers_say_are_no_phrase_loop() {
+        for text in [
+            "My number is five five five five five five five, and then one two.",
+            "No, no, no, that's not what I said. Thank you, thank you, thank you.",
+            "Please call me back. Please call me back.",
+            "It was a very, very, very long day.",
+            "",
+            "... ... ... ... ... ...",
+            "Hi, this is Maria from the dental office, please call me back at 555 1234.",
+        ] {
+            assert_eq!(phrase_loop(text), None, "{text}");
+            let c = candidate(text, 0.01);
+            assert!(!c.needs_retry(), "{text}");
+        }
+        // Three sayings make a loop; two are what a caller might say.
+        assert!(phrase_loop("see you soon see you soon").is_none());
+        assert_eq!(
+            phrase_loop("see you soon see you soon see you soon"),
+            Some(3..9)
+        );
     }
 
     #[test]
