@@ -385,7 +385,8 @@ fn english_problems(
     problems
 }
 
-/// [`english_problems`] on composed voicemails, each also checked for a repeated segment.
+/// [`english_problems`] on composed voicemails, each also checked for a repeated segment and a
+/// phrase said over and over.
 fn english_voicemail_problems(
     tiny: &Path,
     base: &Path,
@@ -397,11 +398,32 @@ fn english_voicemail_problems(
         .map(|vm| (vm.name.as_str(), vm.wav.as_slice(), vm.reference.clone()))
         .collect();
     english_problems(tiny, base, &recordings, bound, |who, result, _| {
-        result
-            .transcript
-            .as_ref()
-            .map_or_else(Vec::new, |t| repeated_segments(who, t, normalized_words))
+        result.transcript.as_ref().map_or_else(Vec::new, |t| {
+            let mut problems = repeated_segments(who, t, normalized_words);
+            problems.extend(phrase_loops(who, &t.text));
+            problems
+        })
     })
+}
+
+/// A problem line for each phrase of 3–12 words that `text` says three times back to back: a
+/// loop Whisper got stuck in inside one segment, which callscribe says once (tiny.en on
+/// benches/every_prompt.py's human English, 2026-12-07: "whatever they were, whatever they
+/// were, whatever they were"). Checked here on the words, independently of callscribe's check.
+fn phrase_loops(name: &str, text: &str) -> Vec<String> {
+    let said = normalized_words(text);
+    let mut problems = Vec::new();
+    for k in 3..=12 {
+        for start in 0..said.len().saturating_sub(3 * k - 1) {
+            let phrase = &said[start..start + k];
+            if phrase == &said[start + k..start + 2 * k]
+                && phrase == &said[start + 2 * k..start + 3 * k]
+            {
+                problems.push(format!("{name}: {:?} three times", phrase.join(" ")));
+            }
+        }
+    }
+    problems
 }
 
 /// Bound on the WER of the spontaneous recordings, per model over the three, against their
