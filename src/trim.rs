@@ -423,8 +423,8 @@ fn without_rumble(samples: &[f32]) -> zeroize::Zeroizing<Vec<f32>> {
 /// gate (or lies in a tone) is discarded whatever its score, so such frames are skipped. earshot
 /// is recurrent, so the frames before an active run still matter: a gap shorter than
 /// [`WARM_UP_FRAMES`] is fed through as before; after a longer gap the detector is reset and
-/// warmed up on the [`WARM_UP_FRAMES`] frames before the run, as at the start of a recording. A recording that
-/// is active throughout gets exactly the scores of a plain frame-by-frame pass.
+/// warmed up on the [`WARM_UP_FRAMES`] frames before the run, as at the start of a recording.
+/// A recording that is active throughout gets exactly the scores of a plain frame-by-frame pass.
 fn vad_scores(samples: &[f32], active: &[bool], comfort_rms: f32, gain: f32) -> Vec<f32> {
     let frames: Vec<&[f32]> = samples.chunks(VAD_FRAME).collect();
     let mut detector = Vad::new();
