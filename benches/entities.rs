@@ -1,7 +1,8 @@
 //! Criterion bench of entity extraction and redaction (`callscribe::entities`) on a 2-minute
-//! voicemail transcript: 577 words in 20 segments of 6 s (more than the ~300 a caller says in
-//! 2 minutes, so an upper bound), with word timings, holding two callback numbers (one written, one spoken digit by digit), a card
-//! number spoken over a segment boundary, an SSN and a spoken email address.
+//! voicemail transcript: 577 words in 20 segments of 6 s (more than the ~300 a caller says in 2
+//! minutes, so an upper bound), with word timings, holding two callback numbers (one written, one
+//! spoken digit by digit), a card number spoken over a segment boundary, an SSN and a spoken email
+//! address.
 //!
 //! Groups: `entities` (phone numbers and email addresses only), `redact_all` (the same plus
 //! `--redact all`), `redact_card` (`--redact card` with entities off). Each iteration clones the

@@ -929,9 +929,9 @@ fn peak_rss_kib() -> u64 {
 
 /// Largest peak-RSS growth accepted while decoding the 6-hour FLAC, in KiB.
 ///
-/// Measured: 20064 KiB (19.6 MiB), which is what the decoder must hold: the default limit of 600 s at 8 kHz as
-/// f32 is 19.2 MB (4.8 M samples), filled before `too_long` is known, because the FLAC is
-/// decoded up to the limit rather than refused from STREAMINFO. 48 MiB leaves 2.5× headroom
+/// Measured: 20064 KiB (19.6 MiB), which is what the decoder must hold: the default limit of 600 s
+/// at 8 kHz as f32 is 19.2 MB (4.8 M samples), filled before `too_long` is known, because the FLAC
+/// is decoded up to the limit rather than refused from STREAMINFO. 48 MiB leaves 2.5× headroom
 /// (allocator slack, symphonia's buffers) and is still 14× below the 691 MB that allocating the
 /// header's 172.8 M samples would take.
 const SIX_HOUR_FLAC_PEAK_GROWTH_KIB: u64 = 48 * 1024;

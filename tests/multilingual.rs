@@ -28,9 +28,9 @@ use crate::support::model::{
 use crate::support::samples::wav_pcm16;
 use crate::support::voicemail::{self, compose, prompts, require_debian_audio, Voice, Voicemail};
 
-/// Bound on each language's aggregate WER (edits / reference words) with base, `--language
-/// auto`, 1 thread. Measured 2026-12-04 (0929439) on these eight voicemails: Spanish 4.8% (187
-/// words), French 14.2% (253 words; the Canadian French voice, and words the transcripts spell without
+/// Bound on each language's aggregate WER (edits / reference words) with base, `--language auto`, 1
+/// thread. Measured 2026-12-04 (0929439) on these eight voicemails: Spanish 4.8% (187 words),
+/// French 14.2% (253 words; the Canadian French voice, and words the transcripts spell without
 /// their accents or elided: "présentemnet"); every language right, p ≥ 0.73.
 fn aggregate_bound(voice: Voice) -> f64 {
     match voice {

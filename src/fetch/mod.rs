@@ -17,10 +17,11 @@
 //!   cloud metadata address 169.254.169.254), unique-local, multicast, documentation and other
 //!   special-purpose addresses are refused, also when reached through an IPv4-mapped, NAT64 or
 //!   6to4 IPv6 address. IP-literal hosts are checked before the request; host names are
-//!   checked on the addresses they *resolve to*, inside a custom [`Resolve`](reqwest::dns::Resolve)
-//!   that reqwest uses for every connection, so a name that resolves to a public address for a pre-check and to
-//!   127.0.0.1 for the connection (DNS rebinding) still cannot get through. No proxy is used:
-//!   a proxy would resolve names itself, out of reach of that check.
+//!   checked on the addresses they *resolve to*, inside a custom
+//!   [`Resolve`](reqwest::dns::Resolve) that reqwest uses for every connection, so a name that
+//!   resolves to a public address for a pre-check and to 127.0.0.1 for the connection (DNS
+//!   rebinding) still cannot get through. No proxy is used: a proxy would resolve names itself,
+//!   out of reach of that check.
 //! * **Redirects** are followed at most [`FetchConfig::max_redirects`] times, and only to URLs
 //!   that pass the same policy. reqwest drops `Authorization` when a redirect changes scheme,
 //!   host or port, and the `Referer` header is disabled because it would carry the signed

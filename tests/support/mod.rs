@@ -28,13 +28,12 @@ pub mod redis_server;
 pub mod replica;
 
 /// One shared HTTP client for tests that talk to a `serve` on loopback (reqwest needs a rustls
-/// provider even for plain http). It keeps no idle connections: every request opens its own.
-/// A pooled keep-alive connection races with the server under test, which closes an idle one
-/// after its header timeout: a request sent on it as the server closes it fails with an
-/// incomplete message (seen once in `held_connections_do_not_starve_the_real_binary_and_are_closed`,
-/// whose last probe came 4 s after the first, with a 4 s header timeout). The tests also run on
-/// one runtime each, and a connection pooled by a finished test's runtime is of no use to the
-/// next.
+/// provider even for plain http). It keeps no idle connections: every request opens its own. A
+/// pooled keep-alive connection races with the server under test, which closes an idle one after
+/// its header timeout: a request sent on it as the server closes it fails with an incomplete
+/// message (seen once in `held_connections_do_not_starve_the_real_binary_and_are_closed`, whose
+/// last probe came 4 s after the first, with a 4 s header timeout). The tests also run on one
+/// runtime each, and a connection pooled by a finished test's runtime is of no use to the next.
 #[cfg(feature = "server")]
 pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
