@@ -632,6 +632,21 @@ def edits_by_sentence(sentences, hyp):
     return edits
 
 
+def edit_difference(sample):
+    """(edits of a system − edits of its anchor) / reference words, over `sample`: a list of
+    (system edits, anchor edits, reference words) per unit (a clip or a sentence)."""
+    words = sum(n for _, _, n in sample)
+    return (sum(m for m, _, _ in sample) - sum(f for _, f, _ in sample)) / words
+
+
+def bootstrap_interval(units, statistic, resamplings=10_000, seed=0):
+    """The 95 % percentile bootstrap interval of `statistic` over `units`, resampled with
+    replacement: (2.5th, 97.5th percentile)."""
+    rng = random.Random(seed)
+    boot = sorted(statistic(rng.choices(units, k=len(units))) for _ in range(resamplings))
+    return boot[resamplings // 40], boot[resamplings - resamplings // 40 - 1]
+
+
 def repeated_ngram(words, n=4):
     """The most repeated n-gram of `words` and its count (a decoding loop repeats a phrase)."""
     counts = {}
@@ -883,13 +898,9 @@ def multilingual_markdown(systems, refs, runs):
             fewer = sum(m < f for m, f, _ in paired)
             more = sum(m > f for m, f, _ in paired)
 
-            def difference(sample):
-                words = sum(n for _, _, n in sample)
-                return (sum(m for m, _, _ in sample) - sum(f for _, f, _ in sample)) / words
             def interval(units):
-                rng = random.Random(0)
-                boot = sorted(difference(rng.choices(units, k=len(units))) for _ in range(10_000))
-                return f"{boot[250] * 100:+.1f} to {boot[9_749] * 100:+.1f}"
+                low, high = bootstrap_interval(units, edit_difference)
+                return f"{low * 100:+.1f} to {high * 100:+.1f}"
             # The same (callscribe edits, faster-whisper edits, words) per distinct sentence.
             sentences, clustered = {}, "—"
             if all(by_sentence[(c, label)] is not None for c in clips
@@ -903,7 +914,7 @@ def multilingual_markdown(systems, refs, runs):
                 clustered = interval([tuple(v) for v in sentences.values()])
             out.append(f"| {names[lang]} | {length} | {s['label']} | {len(clips)} | "
                        f"{fewer} / {len(clips) - fewer - more} / {more} | "
-                       f"{difference(paired) * 100:+.1f} | {interval(paired)} | "
+                       f"{edit_difference(paired) * 100:+.1f} | {interval(paired)} | "
                        f"{len(sentences) or '—'} | {clustered} |")
     out += ["", "### Peak resident memory per system (`/usr/bin/time -f %M`, every run)", "",
             "| system | runs | median MiB | max MiB |", "|---|---:|---:|---:|"]

@@ -155,13 +155,9 @@ def main():
             diff, interval = "", ""
             if system != "faster-whisper":
                 pairs = [(e, f, n) for (e, n), (f, _) in zip(units, anchor)]
-
-                def difference(sample):
-                    return (sum(e - f for e, f, _ in sample)) / sum(n for _, _, n in sample)
-                rng = random.Random(0)
-                boot = sorted(difference(rng.choices(pairs, k=len(pairs))) for _ in range(10_000))
-                diff = f"{difference(pairs) * 100:+.2f}"
-                interval = f"{boot[250] * 100:+.2f} to {boot[9_749] * 100:+.2f}"
+                low, high = bh.bootstrap_interval(pairs, bh.edit_difference)
+                diff = f"{bh.edit_difference(pairs) * 100:+.2f}"
+                interval = f"{low * 100:+.2f} to {high * 100:+.2f}"
             print(f"| {NAMES[lang]} | {shape} | {label} | {wer:.2%} | {diff} | {interval} | "
                   f"{wrong} |", flush=True)
 

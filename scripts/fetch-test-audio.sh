@@ -85,8 +85,7 @@ for entry in "${PACKAGES[@]}"; do
         echo "fetch-test-audio: downloading $name $version" >&2
         # apt-get download writes into the working directory. A fresh machine may have no
         # package lists yet: update once, then try again (with retries: scripts/retry.sh).
-        if ! (cd "$CACHE/debs" && "${apt_get[@]}" download -qq "$name=$version" 2>/dev/null); then
-            rm -f "$deb"
+        if ! download_deb "$name=$version" "$deb" 2>/dev/null; then
             if [[ $updated == false ]]; then
                 retry "apt-get update" env DEBIAN_FRONTEND=noninteractive \
                     "${apt_get[@]}" update -qq

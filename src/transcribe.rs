@@ -330,11 +330,12 @@ fn phrase_loop(text: &str) -> Option<std::ops::Range<usize>> {
     let same = |a: usize, b: usize, k: usize| (0..k).all(|j| words[a + j] == words[b + j]);
     for start in 0..words.len() {
         for k in LOOP_PHRASE_WORDS {
+            if start + k * LOOP_PHRASE_COPIES > words.len() {
+                break;
+            }
             // A phrase of one word said over (or of punctuation alone) is not looked for.
-            let phrase = &words[start..start + k.min(words.len() - start)];
-            if start + k * LOOP_PHRASE_COPIES > words.len()
-                || phrase.iter().all(|w| w == &phrase[0])
-            {
+            let phrase = &words[start..start + k];
+            if phrase.iter().all(|w| w == &phrase[0]) {
                 continue;
             }
             let mut copies = 1;
