@@ -56,7 +56,8 @@ def decode_seeds():
             write("decode_pipeline", (folder + "-" if folder else "") + name, data)
     # Headers src/decode.rs treats on its own before symphonia reads them: a streaming writer's
     # WAV with its RIFF and data sizes left at 0 (read to the end from a filled-in copy), a WAV
-    # whose format tag is GSM 6.10 (named, unsupported), and an AIFF head (named, unsupported).
+    # whose format tag is GSM 6.10 over PCM data (GSM's own decoder, src/decode/gsm.rs, refuses
+    # its block size), and an AIFF head (named, unsupported).
     with open(os.path.join(SAMPLES, "pcm16-8000hz-mono-beep-speech-dtmf-hash.wav"), "rb") as f:
         wav = f.read()[:HEAD_BYTES]
     data = wav.index(b"data")
@@ -64,6 +65,12 @@ def decode_seeds():
           b"RIFF" + bytes(4) + wav[8:data + 4] + bytes(4) + wav[data + 8:])
     write("decode_pipeline", "wav-gsm610-format-tag.wav", wav[:20] + b"\x31\x00" + wav[22:])
     write("decode_pipeline", "aiff-head.aiff", b"FORM\x00\x00\x3e\x80AIFFCOMM" + wav[44:1068])
+    # GSM 6.10, decoded by src/decode/gsm.rs: the fixtures of tests/decode.rs (a WAV49 file and
+    # raw frames), their heads.
+    gsm = os.path.join(ROOT, "tests", "fixtures", "gsm")
+    for name in ("beep-speech-dtmf-hash-wav49.wav", "beep-speech-dtmf-hash.gsm"):
+        with open(os.path.join(gsm, name), "rb") as f:
+            write("decode_pipeline", "gsm-" + name, f.read()[:HEAD_BYTES])
 
 
 def notification_seeds():

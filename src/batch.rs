@@ -19,7 +19,7 @@ use crate::PipelineConfig;
 /// can't decode (Opus, WebM) are included so they are reported as `unsupported_format` rather
 /// than silently skipped.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64",
+    "wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64", "gsm",
 ];
 
 /// How a batch runs.

@@ -22,6 +22,8 @@ use crate::config::Limits;
 use crate::error::{Error, Limit, Result};
 use crate::resample::downmix_into;
 
+mod gsm;
+
 /// What the decoder found out about a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MediaInfo {
@@ -58,11 +60,12 @@ const MAX_CONSECUTIVE_DECODE_ERRORS: usize = 16;
 /// |sample| at or above this counts as clipped (within 1 LSB of 16-bit full scale).
 const CLIP_LEVEL: f32 = 32766.0 / 32768.0;
 
-/// Decodes a complete recording held in memory.
+/// Decodes a complete recording held in memory: with symphonia, or GSM 6.10 (in WAV or raw
+/// frames) with callscribe's own decoder (`gsm`).
 ///
 /// Errors: `empty_media` (no bytes, no frames), `too_large` (bytes, channels, sample rate over
 /// the limits), `too_long` (decoded duration over the limit), `unsupported_format` (no reader or
-/// no decoder for it: Opus, text, random bytes, a WAV in GSM 6.10), `corrupt_media` (recognised
+/// no decoder for it: Opus, text, random bytes, a WAV in G.729), `corrupt_media` (recognised
 /// but nothing usable). A stream that breaks off after valid audio is returned with
 /// `truncated = true`; a WAV whose header sizes a streaming writer left at 0 is read to its end.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
@@ -79,6 +82,9 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         });
     }
 
+    if let Some(decoded) = gsm::decode(bytes, limits)? {
+        return Ok(decoded);
+    }
     refuse_unread_container(bytes)?;
     check_wave_format(bytes)?;
     let filled = fill_streamed_wave_sizes(bytes)?;
@@ -401,37 +407,43 @@ fn check_wave_format(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, as `unsupported_format`, a WAVE file whose audio is in a codec symphonia's reader
-/// does not take, naming the codec: GSM 6.10 (Asterisk's "WAV49"), G.726 and G.729 are what a
+/// Refuses, as `unsupported_format`, a WAVE file whose audio is in a codec neither symphonia's
+/// reader nor callscribe's GSM 6.10 decoder takes, naming the codec: G.726 and G.729 are what a
 /// telephone system may write. symphonia says only "unsupported wave format", which the probe
 /// mapping would call `corrupt_media`, though the file is sound.
 fn check_wave_codec(fmt: &[u8]) -> Result<()> {
-    let Some(tag) = fmt.get(0..2).map(le_u16) else {
-        return Ok(()); // too short: symphonia reports the malformed chunk
+    // Too short: symphonia reports the malformed chunk. A GUID that is no format tag
+    // (ambisonic B-format): symphonia's to judge.
+    let Some(tag) = wave_tag(fmt) else {
+        return Ok(());
     };
-    let (tag, decoded) = if tag == WAVE_FORMAT_EXTENSIBLE {
-        // The sub-format GUID at byte 24: its first two bytes are the format tag when the rest
-        // is the standard KSDATAFORMAT suffix; other GUIDs (ambisonic B-format) are left to
-        // symphonia.
-        match fmt.get(24..40) {
-            Some(guid) if guid[2..] == KSDATAFORMAT_SUFFIX => {
-                (le_u16(guid), DECODED_EXTENSIBLE_TAGS.as_slice())
-            }
-            _ => return Ok(()),
-        }
+    let decoded = if le_u16(fmt) == WAVE_FORMAT_EXTENSIBLE {
+        DECODED_EXTENSIBLE_TAGS.as_slice()
     } else {
-        (tag, DECODED_WAVE_TAGS.as_slice())
+        DECODED_WAVE_TAGS.as_slice()
     };
-    if decoded.contains(&tag) {
+    if decoded.contains(&tag) || tag == gsm::WAVE_FORMAT_GSM610 {
         return Ok(());
     }
     let codec = wave_codec_name(tag).map_or_else(String::new, |name| format!("{name} "));
     Err(Error::UnsupportedFormat {
         detail: format!(
             "wav with {codec}audio (format tag {tag:#06x}), a codec callscribe does not decode \
-             (it decodes PCM, IEEE float, A-law, µ-law, IMA and Microsoft ADPCM)"
+             (it decodes PCM, IEEE float, A-law, µ-law, IMA and Microsoft ADPCM, GSM 6.10)"
         ),
     })
+}
+
+/// The format tag of a `fmt ` chunk body; for WAVE_FORMAT_EXTENSIBLE, the one in its sub-format
+/// GUID (byte 24), whose first two bytes are the tag when the rest is the standard KSDATAFORMAT
+/// suffix. `None` for a body too short to say, or a GUID that is no format tag.
+fn wave_tag(fmt: &[u8]) -> Option<u16> {
+    let tag = le_u16(fmt.get(0..2)?);
+    if tag != WAVE_FORMAT_EXTENSIBLE {
+        return Some(tag);
+    }
+    let guid = fmt.get(24..40)?;
+    (guid[2..] == KSDATAFORMAT_SUFFIX).then(|| le_u16(guid))
 }
 
 /// The WAVE format tags symphonia-format-riff 0.6 reads (`wave/chunks.rs`): PCM, Microsoft

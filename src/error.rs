@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The bytes are not a container/codec callscribe decodes (Opus, text, HTML, random bytes,
-    /// a WAV in GSM 6.10 or another codec its reader does not take).
+    /// a WAV in G.729 or another codec its readers do not take).
     UnsupportedFormat,
     /// The container was recognised but no usable audio could be decoded from it.
     CorruptMedia,

@@ -227,3 +227,118 @@ fn stereo_wav_is_downmixed_to_the_channel_mean() {
         "decoded mono differs from the channel mean by up to {worst}"
     );
 }
+
+/// A GSM 06.10 fixture (`tests/fixtures/gsm/README.md`).
+fn gsm_fixture(name: &str) -> Vec<u8> {
+    let path = crate::support::model::repo_path(&format!("tests/fixtures/gsm/{name}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The SHA-256 of `samples` as 16-bit PCM, little-endian: the form the reference decodes are
+/// kept in.
+fn pcm16_sha256(samples: &[f32]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for &s in samples {
+        hash.update(((s * 32768.0) as i16).to_le_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// GSM 06.10, in a WAV49 file and as raw `.gsm` frames, decodes sample for sample as libgsm and
+/// ffmpeg's decoder do (their PCM's SHA-256, from the fixtures' README), every sample a whole
+/// 16-bit value, with the container and codec named as ffmpeg names them.
+#[test]
+fn gsm_610_decodes_sample_for_sample_as_libgsm_does() {
+    let cases = [
+        (
+            "beep-speech-dtmf-hash-wav49.wav",
+            ("wav", "gsm_ms"),
+            173 * 320,
+            "57eefde75786624600ae080b29389f89fdfbbaa04e413e79528f78b0f6599641",
+        ),
+        (
+            "beep-speech-dtmf-hash.gsm",
+            ("gsm", "gsm"),
+            345 * 160,
+            "e85083216853379f2c0f47a6caa35141730734747f7f7033ec37209939cc76ab",
+        ),
+    ];
+    for (name, (container, codec), samples, reference) in cases {
+        let decoded = decode(&gsm_fixture(name), &Limits::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let info = &decoded.info;
+        assert_eq!(
+            (info.container.as_str(), info.codec.as_str()),
+            (container, codec),
+            "{name}"
+        );
+        assert_eq!((info.sample_rate, info.channels), (8000, 1), "{name}");
+        assert!(!info.truncated, "{name}: truncated");
+        assert_eq!(decoded.pcm.samples.len(), samples, "{name}: samples");
+        assert!(
+            decoded
+                .pcm
+                .samples
+                .iter()
+                .all(|s| (s * 32768.0).fract() == 0.0),
+            "{name}: a sample that is no 16-bit value"
+        );
+        assert_eq!(pcm16_sha256(&decoded.pcm.samples), reference, "{name}");
+    }
+}
+
+/// A GSM recording goes through the whole chain as its PCM original does: the same speech span,
+/// beep and stop tone as `samples/pcm16-8000hz-mono-beep-speech-dtmf-hash.wav`, of which the
+/// fixtures are the GSM encodes.
+#[test]
+fn a_gsm_recording_is_heard_as_its_pcm_original() {
+    let pipeline = crate::support::pipeline_without_transcription(|_| {});
+    let heard = |bytes: &[u8]| {
+        let result = pipeline.process(bytes, Default::default());
+        let audio = result.audio.expect("audio facts");
+        let beep = audio.beep.map(|b| (b.start_s, b.end_s));
+        let stop = audio.stop_tone.map(|t| (t.key, t.start_s));
+        (
+            result.status,
+            audio.speech_start_s,
+            audio.speech_end_s,
+            beep,
+            stop,
+        )
+    };
+    let original = Manifest::get()
+        .entry("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav")
+        .bytes();
+    let original = heard(&original);
+    for name in [
+        "beep-speech-dtmf-hash-wav49.wav",
+        "beep-speech-dtmf-hash.gsm",
+    ] {
+        let (status, start, end, beep, stop) = heard(&gsm_fixture(name));
+        assert_eq!(status, original.0, "{name}");
+        let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => (a - b).abs() <= 0.05,
+            _ => false,
+        };
+        assert!(
+            close(start, original.1) && close(end, original.2),
+            "{name}: speech {start:?}–{end:?}, original {:?}–{:?}",
+            original.1,
+            original.2
+        );
+        let (beep, original_beep) = (beep.expect("a beep"), original.3.expect("a beep"));
+        assert!(
+            (beep.0 - original_beep.0).abs() <= 0.02 && (beep.1 - original_beep.1).abs() <= 0.02,
+            "{name}: beep {beep:?}, original {original_beep:?}"
+        );
+        let stop = stop.expect("a stop tone");
+        let original_stop = original.4.clone().expect("a stop tone");
+        assert_eq!(stop.0, original_stop.0, "{name}: stop key");
+        assert!(
+            (stop.1 - original_stop.1).abs() <= 0.02,
+            "{name}: stop tone at {}",
+            stop.1
+        );
+    }
+}

@@ -412,15 +412,14 @@ fn wave_fmt_overflowing_symphonia_frame_size_is_refused() {
     report(failures);
 }
 
-/// A sound WAV whose audio is in a codec symphonia's reader does not take is
-/// `unsupported_format` naming the codec and its format tag, not `corrupt_media` (symphonia's
-/// own "unsupported wave format", which reads as damage): GSM 6.10 (Asterisk's "WAV49", 65-byte
-/// blocks), G.729A, MP3 in WAV, a tag with no name, and a real extensible sample whose sub-format
-/// GUID is changed to GSM 6.10. The same sample as it is, and the A-law and µ-law samples, still
-/// decode.
+/// A sound WAV whose audio is in a codec neither symphonia's reader nor callscribe's GSM 6.10
+/// decoder takes is `unsupported_format` naming the codec and its format tag, not
+/// `corrupt_media` (symphonia's own "unsupported wave format", which reads as damage): G.729A,
+/// MP3 in WAV, a tag with no name, and a real extensible sample whose sub-format GUID is changed
+/// to G.729A. The same sample as it is, and the A-law and µ-law samples, still decode.
 #[test]
 fn a_wav_in_a_codec_callscribe_does_not_decode_is_unsupported_and_named() {
-    let blocks = vec![0u8; 65 * 25]; // 1 s of GSM 6.10 at 8 kHz: 25 blocks of 320 samples
+    let blocks = vec![0u8; 8000]; // 1 s of an 8 kbit/s codec
     let len = blocks.len() as u32;
     let extensible = std::fs::read(sample_path("pcm32-16000hz-mono-extensible-speech.wav"))
         .expect("extensible sample");
@@ -436,17 +435,12 @@ fn a_wav_in_a_codec_callscribe_does_not_decode_is_unsupported_and_named() {
         "the sample is extensible"
     );
     assert_eq!(extensible[fmt + 24..fmt + 26], 1u16.to_le_bytes(), "PCM");
-    let mut gsm_extensible = extensible.clone();
-    gsm_extensible[fmt + 24..fmt + 26].copy_from_slice(&0x0031u16.to_le_bytes());
+    let mut g729_extensible = extensible.clone();
+    g729_extensible[fmt + 24..fmt + 26].copy_from_slice(&0x0083u16.to_le_bytes());
     let tagged = |tag: u16, bits: u16| wav_bytes(tag, 1, 8000, bits, 36 + len, len, &blocks);
-    let gsm = "GSM 6.10 audio (format tag 0x0031)";
+    let g729 = "G.729A audio (format tag 0x0083)";
     let cases = [
-        ("GSM 6.10", tagged(0x0031, 0), gsm),
-        (
-            "G.729A",
-            tagged(0x0083, 0),
-            "G.729A audio (format tag 0x0083)",
-        ),
+        ("G.729A", tagged(0x0083, 0), g729),
         (
             "MP3 in WAV",
             tagged(0x0055, 0),
@@ -457,7 +451,7 @@ fn a_wav_in_a_codec_callscribe_does_not_decode_is_unsupported_and_named() {
             tagged(0x1234, 16),
             "wav with audio (format tag 0x1234)",
         ),
-        ("extensible GSM 6.10", gsm_extensible, gsm),
+        ("extensible G.729A", g729_extensible, g729),
     ];
     let pipeline = pipeline_without_transcription(|_| {});
     let mut failures = Vec::new();
@@ -1018,4 +1012,226 @@ fn mp4_whose_only_frames_are_priming_is_not_audio() {
         &[ErrorKind::CorruptMedia, ErrorKind::EmptyMedia],
     );
     report(kind.err().into_iter().collect());
+}
+
+/// A GSM 06.10 fixture of tests/decode.rs (`tests/fixtures/gsm/`).
+fn gsm_fixture(name: &str) -> Vec<u8> {
+    let path = crate::support::model::repo_path(&format!("tests/fixtures/gsm/{name}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// GSM 06.10 that is broken or odd: every WAV49 header field that can lie, raw frames cut or
+/// too few to be told from other bytes, and the duration limit, each decoded as far as it is
+/// valid (flagged `truncated` where frames are missing) or refused with its kind, never a panic.
+#[test]
+fn gsm_610_broken_or_odd_is_decoded_as_far_as_valid_or_refused_by_kind() {
+    let wav = gsm_fixture("beep-speech-dtmf-hash-wav49.wav");
+    let raw = gsm_fixture("beep-speech-dtmf-hash.gsm");
+    let fmt = wav.windows(4).position(|w| w == b"fmt ").expect("fmt") + 8;
+    let data = wav.windows(4).position(|w| w == b"data").expect("data") + 8;
+    let data_len = u32::from_le_bytes(wav[data - 4..data].try_into().expect("4 bytes")) as usize;
+    // The data chunk, then its pad byte (RIFF chunks have even lengths).
+    assert_eq!(
+        (data_len, wav.len()),
+        (173 * 65, data + 173 * 65 + 1),
+        "the fixture's layout"
+    );
+    let blocks = data_len / 65;
+    let edited = |at: usize, field: &[u8]| {
+        let mut out = wav.clone();
+        out[at..at + field.len()].copy_from_slice(field);
+        out
+    };
+    let limits = Limits::default();
+    let mut failures = Vec::new();
+
+    // Decoded, with the samples and truncation each edit leaves.
+    let whole = blocks * 320;
+    // The raw frames in a WAV whose block size is one frame (33 bytes).
+    let frames_in_wav = {
+        let mut out = wav[..data].to_vec();
+        out[fmt + 12..fmt + 14].copy_from_slice(&33u16.to_le_bytes());
+        out[data - 4..data].copy_from_slice(&(raw.len() as u32).to_le_bytes());
+        out.extend_from_slice(&raw);
+        out
+    };
+    // A streaming writer pads nothing: the blocks end the file.
+    let streamed = {
+        let mut out = edited(data - 4, &0u32.to_le_bytes());
+        out[4..8].copy_from_slice(&0u32.to_le_bytes());
+        out.pop();
+        out
+    };
+    let decoded_cases: [(&str, Vec<u8>, usize, bool); 7] = [
+        ("the WAV49 fixture", wav.clone(), whole, false),
+        (
+            "cut inside its last block",
+            wav[..wav.len() - 30].to_vec(),
+            whole - 320,
+            true,
+        ),
+        (
+            "a data size past the end",
+            edited(data - 4, &(65 * 400u32).to_le_bytes()),
+            whole,
+            true,
+        ),
+        (
+            "sizes left at 0 by a streaming writer",
+            streamed,
+            whole,
+            false,
+        ),
+        (
+            "a block size of 0 (WAV49's)",
+            edited(fmt + 12, &0u16.to_le_bytes()),
+            whole,
+            false,
+        ),
+        (
+            "33-byte frames in WAV",
+            frames_in_wav.clone(),
+            345 * 160,
+            false,
+        ),
+        (
+            "the raw fixture cut inside its last frame",
+            raw[..raw.len() - 10].to_vec(),
+            344 * 160,
+            true,
+        ),
+    ];
+    for (what, bytes, samples, truncated) in decoded_cases {
+        match expect_decoded(what, &bytes, &limits) {
+            Ok(d) if d.pcm.samples.len() != samples || d.info.truncated != truncated => failures
+                .push(format!(
+                    "{what}: {} samples, truncated {} (expected {samples}, {truncated})",
+                    d.pcm.samples.len(),
+                    d.info.truncated
+                )),
+            Ok(_) => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    // The WAV-wrapped frames decode to exactly the raw file's samples.
+    let raw_decoded = decode(&raw, &limits).expect("raw fixture");
+    let wrapped = decode(&frames_in_wav, &limits).expect("frames in WAV");
+    if wrapped.pcm.samples[..] != raw_decoded.pcm.samples[..] {
+        failures.push("33-byte frames in WAV: samples differ from the raw file's".into());
+    }
+    // Raw frames are told from other bytes only with 16 frames or more, every one of them
+    // starting with the magic number.
+    match expect_decoded("16 raw frames", &raw[..16 * 33], &limits) {
+        Ok(d) if d.pcm.samples.len() != 16 * 160 => {
+            failures.push(format!("16 raw frames: {} samples", d.pcm.samples.len()))
+        }
+        Ok(_) => {}
+        Err(e) => failures.push(e),
+    }
+    let mut unmarked = raw.clone();
+    unmarked[100 * 33] &= 0x0F;
+    let not_gsm: [(&str, Vec<u8>); 2] = [
+        ("15 raw frames", raw[..15 * 33].to_vec()),
+        ("raw frames, one without the magic number", unmarked),
+    ];
+    for (what, bytes) in not_gsm {
+        let kinds = [ErrorKind::UnsupportedFormat, ErrorKind::CorruptMedia];
+        if let Err(e) = expect_decode_error(what, &bytes, &limits, &kinds) {
+            failures.push(e);
+        }
+    }
+
+    // Refused.
+    let short = Limits {
+        max_duration_s: 2.0,
+        ..Limits::default()
+    };
+    let empty = {
+        let mut out = wav[..data].to_vec();
+        out[data - 4..data].copy_from_slice(&0u32.to_le_bytes());
+        out
+    };
+    let refused: [(&str, Vec<u8>, &Limits, ErrorKind, &str); 9] = [
+        (
+            "2 channels",
+            edited(fmt + 2, &2u16.to_le_bytes()),
+            &limits,
+            ErrorKind::UnsupportedFormat,
+            "2 channels",
+        ),
+        (
+            "a block size of 7",
+            edited(fmt + 12, &7u16.to_le_bytes()),
+            &limits,
+            ErrorKind::CorruptMedia,
+            "blocks of 7 bytes",
+        ),
+        (
+            "0 Hz",
+            edited(fmt + 4, &0u32.to_le_bytes()),
+            &limits,
+            ErrorKind::CorruptMedia,
+            "sample rate",
+        ),
+        (
+            "10 MHz",
+            edited(fmt + 4, &10_000_000u32.to_le_bytes()),
+            &limits,
+            ErrorKind::TooLarge,
+            "sample rate",
+        ),
+        (
+            "no data chunk",
+            wav[..data - 8].to_vec(),
+            &limits,
+            ErrorKind::CorruptMedia,
+            "no data chunk",
+        ),
+        (
+            "no frames",
+            empty,
+            &limits,
+            ErrorKind::EmptyMedia,
+            "no GSM 6.10 frames",
+        ),
+        (
+            "part of one block",
+            wav[..data + 10].to_vec(),
+            &limits,
+            ErrorKind::CorruptMedia,
+            "no whole GSM 6.10 block",
+        ),
+        (
+            "WAV49 over a 2 s limit",
+            wav.clone(),
+            &short,
+            ErrorKind::TooLong,
+            "",
+        ),
+        (
+            "raw frames over a 2 s limit",
+            raw.clone(),
+            &short,
+            ErrorKind::TooLong,
+            "",
+        ),
+    ];
+    for (what, bytes, limits, kind, says) in refused {
+        match no_panic(what, || decode(&bytes, limits)) {
+            Ok(Err(e)) if e.kind() == kind && e.to_string().contains(says) => {
+                if let Err(m) = check_message(&e.to_string()) {
+                    failures.push(format!("{what}: {m}"));
+                }
+            }
+            Ok(Err(e)) => failures.push(format!(
+                "{what}: {:?} ({e}), expected {kind:?} saying {says:?}",
+                e.kind()
+            )),
+            Ok(Ok(d)) => {
+                failures.push(format!("{what}: decoded ({:?}), expected {kind:?}", d.info))
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    report(failures);
 }
