@@ -26,7 +26,7 @@ const MAX_SPLIT_DIGITS: usize = 34;
 /// up the first time a number is read.
 ///
 /// Looking it up loads phonenumber's whole database, which syntax-checks every pattern of every
-/// region: about 90 ms of CPU (2026-12-07, commit 7468b3a, Zen 4 EPYC), which was nearly all of
+/// region: about 90 ms of CPU (2026-12-07, commit 66f4251, Zen 4 EPYC), which was nearly all of
 /// `process --no-transcribe` on a 3 s file (100.6 ms → 6.8 ms once deferred). A run with no
 /// transcript, or a transcript with no digits, never needs it.
 #[derive(Debug, Clone)]
