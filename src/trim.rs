@@ -112,26 +112,34 @@ pub struct SpeechReport {
 pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
     let samples = audio.samples();
     let duration = audio.duration().0;
-    let beep = if opts.detect_beep {
-        tones::find_leading_beep(samples, BEEP_SEARCH_S)
-    } else {
-        None
-    };
-    let stop_tone = if opts.detect_stop_tone {
-        tones::find_stop_tone(samples, STOP_TONE_TAIL_S)
-    } else {
-        None
-    };
+    // The tone searches and the rumble filter read the samples independently: on two cores
+    // they run side by side (the same results; 2026-12-07, they took 13 of the 50 ms `trim`
+    // spent on a 2-minute recording).
+    let ((beep, stop_tone, steady), unrumbled) = rayon::join(
+        || {
+            let beep = if opts.detect_beep {
+                tones::find_leading_beep(samples, BEEP_SEARCH_S)
+            } else {
+                None
+            };
+            let stop_tone = if opts.detect_stop_tone {
+                tones::find_stop_tone(samples, STOP_TONE_TAIL_S)
+            } else {
+                None
+            };
+            let steady = if opts.reject_tones {
+                tones::find_steady_tones(samples)
+            } else {
+                Vec::new()
+            };
+            (beep, stop_tone, steady)
+        },
+        || without_rumble(samples),
+    );
 
     // Speech may only lie between the beep's end and the stop tone's start.
     let lower = beep.map_or(0.0, |b| b.end_s);
     let upper = stop_tone.map_or(duration, |t| t.start_s);
-
-    let steady = if opts.reject_tones {
-        tones::find_steady_tones(samples)
-    } else {
-        Vec::new()
-    };
 
     let masked = |frame: usize| {
         let t0 = frame as f64 * VAD_FRAME as f64 / 16_000.0;
@@ -147,7 +155,8 @@ pub fn find_speech(audio: &Mono16k, opts: &TrimOptions) -> SpeechReport {
 
     let in_tone: Vec<bool> = (0..samples.len().div_ceil(VAD_FRAME)).map(masked).collect();
     // The level gate measures the recording without its rumble ([`without_rumble`]).
-    let (gate, floor_dbfs, gain_db) = energy_gate(&without_rumble(samples), &in_tone);
+    let (gate, floor_dbfs, gain_db) = energy_gate(&unrumbled, &in_tone);
+    drop(unrumbled);
     if gain_db > 0.0 {
         tracing::debug!(
             gain_db,
