@@ -125,18 +125,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
         .clone();
 
     let rate = params.sample_rate.unwrap_or(0);
-    if rate == 0 {
-        return Err(Error::CorruptMedia {
-            detail: "sample rate is 0 or missing".into(),
-        });
-    }
-    if rate > limits.max_sample_rate {
-        return Err(Error::TooLarge {
-            what: Limit::SampleRate,
-            actual: u64::from(rate),
-            limit: u64::from(limits.max_sample_rate),
-        });
-    }
+    check_sample_rate(rate, limits)?;
     if let Some(channels) = params.channels.as_ref().map(|c| c.count() as u64) {
         check_channels(channels, limits)?;
     }
@@ -267,37 +256,58 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
             }
         });
     }
-    let rate = SampleRate(rate);
-    let pcm = Pcm {
-        samples: mono,
-        rate,
-    };
-    let info = MediaInfo {
+    let source = Source {
         container,
         codec,
-        sample_rate: rate.hz(),
         channels,
-        duration_s: pcm.duration().0,
         truncated,
     };
-    tracing::debug!(
-        container = %info.container,
-        codec = %info.codec,
-        rate = info.sample_rate,
-        channels = info.channels,
-        duration_s = info.duration_s,
-        truncated,
-        "decoded"
-    );
-    Ok(Decoded {
-        pcm,
-        info,
-        clipped_ratio: if total_samples == 0 {
-            0.0
-        } else {
-            clipped as f64 / total_samples as f64
-        },
-    })
+    Ok(Decoded::new(mono, rate, source, clipped, total_samples))
+}
+
+/// What a decoder found out about its source, beside the samples.
+struct Source {
+    container: String,
+    codec: String,
+    channels: u32,
+    truncated: bool,
+}
+
+impl Decoded {
+    /// The result of a decode: `mono` at `rate`, with `clipped` of the `total` samples decoded
+    /// (all channels) at full scale.
+    fn new(mono: Zeroizing<Vec<f32>>, rate: u32, source: Source, clipped: u64, total: u64) -> Self {
+        let pcm = Pcm {
+            samples: mono,
+            rate: SampleRate(rate),
+        };
+        let info = MediaInfo {
+            container: source.container,
+            codec: source.codec,
+            sample_rate: rate,
+            channels: source.channels,
+            duration_s: pcm.duration().0,
+            truncated: source.truncated,
+        };
+        tracing::debug!(
+            container = %info.container,
+            codec = %info.codec,
+            rate,
+            channels = info.channels,
+            duration_s = info.duration_s,
+            truncated = info.truncated,
+            "decoded"
+        );
+        Decoded {
+            pcm,
+            info,
+            clipped_ratio: if total == 0 {
+                0.0
+            } else {
+                clipped as f64 / total as f64
+            },
+        }
+    }
 }
 
 /// Makes a packet's samples safe for every later stage and counts the clipped ones, in one pass.
@@ -314,6 +324,23 @@ fn sanitize(samples: &mut [f32]) -> u64 {
         clipped += u64::from(sample.abs() >= CLIP_LEVEL);
     }
     clipped
+}
+
+/// Errors: `corrupt_media` for a rate of 0 (or none), `too_large` over the limit.
+fn check_sample_rate(rate: u32, limits: &Limits) -> Result<()> {
+    if rate == 0 {
+        return Err(Error::CorruptMedia {
+            detail: "sample rate is 0 or missing".into(),
+        });
+    }
+    if rate > limits.max_sample_rate {
+        return Err(Error::TooLarge {
+            what: Limit::SampleRate,
+            actual: u64::from(rate),
+            limit: u64::from(limits.max_sample_rate),
+        });
+    }
+    Ok(())
 }
 
 fn check_channels(channels: u64, limits: &Limits) -> Result<()> {

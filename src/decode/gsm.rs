@@ -12,11 +12,11 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
+use super::{check_sample_rate, walk_wave_chunks, wave_fmt_chunk, wave_tag};
 use super::{le_u16, le_u32, MAX_RIFF_CHUNK_HEADERS};
-use super::{walk_wave_chunks, wave_fmt_chunk, wave_tag, Decoded, MediaInfo, CLIP_LEVEL};
-use crate::audio::{Pcm, SampleRate};
+use super::{Decoded, Source, CLIP_LEVEL};
 use crate::config::Limits;
-use crate::error::{Error, Limit, Result};
+use crate::error::{Error, Result};
 
 /// The WAVE format tag of GSM 6.10 (`WAVE_FORMAT_GSM610`).
 pub(super) const WAVE_FORMAT_GSM610: u16 = 0x0031;
@@ -165,18 +165,7 @@ fn decode_frames<'a>(
     container: &str,
     limits: &Limits,
 ) -> Result<Decoded> {
-    if rate == 0 {
-        return Err(Error::CorruptMedia {
-            detail: "sample rate is 0 or missing".into(),
-        });
-    }
-    if rate > limits.max_sample_rate {
-        return Err(Error::TooLarge {
-            what: Limit::SampleRate,
-            actual: u64::from(rate),
-            limit: u64::from(limits.max_sample_rate),
-        });
-    }
+    check_sample_rate(rate, limits)?;
     let block_samples = FRAME_SAMPLES * packing.frames_per_block();
     let samples = blocks.len() as u64 * block_samples as u64;
     let max_samples = (limits.max_duration_s * f64::from(rate)).ceil() as u64;
@@ -235,31 +224,13 @@ fn decode_frames<'a>(
         });
     }
     let total = mono.len() as u64;
-    let pcm = Pcm {
-        samples: mono,
-        rate: SampleRate(rate),
-    };
-    let info = MediaInfo {
+    let source = Source {
         container: container.to_owned(),
         codec: packing.codec().to_owned(),
-        sample_rate: rate,
         channels: 1,
-        duration_s: pcm.duration().0,
         truncated,
     };
-    tracing::debug!(
-        container = %info.container,
-        codec = %info.codec,
-        rate,
-        duration_s = info.duration_s,
-        truncated,
-        "decoded"
-    );
-    Ok(Decoded {
-        pcm,
-        info,
-        clipped_ratio: clipped as f64 / total as f64,
-    })
+    Ok(Decoded::new(mono, rate, source, clipped, total))
 }
 
 /// One frame's parameters, as the standard names them (table 1.1): the log-area ratios `LARc`
