@@ -434,10 +434,11 @@ fn check_wave_format(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, as `unsupported_format`, a WAVE file whose audio is in a codec neither symphonia's
-/// reader nor callscribe's GSM 6.10 decoder takes, naming the codec: G.726 and G.729 are what a
-/// telephone system may write. symphonia says only "unsupported wave format", which the probe
-/// mapping would call `corrupt_media`, though the file is sound.
+/// Refuses, as `unsupported_format`, a WAVE file whose audio is in a codec symphonia's reader
+/// does not take, naming the codec: G.726 and G.729 are what a telephone system may write.
+/// symphonia says only "unsupported wave format", which the probe mapping would call
+/// `corrupt_media`, though the file is sound. (A WAVE file in GSM 6.10 never gets here: `gsm`
+/// decodes it first.)
 fn check_wave_codec(fmt: &[u8]) -> Result<()> {
     // Too short: symphonia reports the malformed chunk. A GUID that is no format tag
     // (ambisonic B-format): symphonia's to judge.
@@ -449,7 +450,7 @@ fn check_wave_codec(fmt: &[u8]) -> Result<()> {
     } else {
         DECODED_WAVE_TAGS.as_slice()
     };
-    if decoded.contains(&tag) || tag == gsm::WAVE_FORMAT_GSM610 {
+    if decoded.contains(&tag) {
         return Ok(());
     }
     let codec = wave_codec_name(tag).map_or_else(String::new, |name| format!("{name} "));

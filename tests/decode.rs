@@ -4,6 +4,7 @@
 use callscribe::config::Limits;
 use callscribe::decode::decode;
 
+use crate::support::samples::gsm_fixture;
 use crate::support::{Manifest, SampleEntry};
 
 /// Container names symphonia may use for the manifest's container (symphonia calls RIFF WAVE
@@ -226,12 +227,6 @@ fn stereo_wav_is_downmixed_to_the_channel_mean() {
         worst < 1e-6,
         "decoded mono differs from the channel mean by up to {worst}"
     );
-}
-
-/// A GSM 06.10 fixture (`tests/fixtures/gsm/README.md`).
-fn gsm_fixture(name: &str) -> Vec<u8> {
-    let path = crate::support::model::repo_path(&format!("tests/fixtures/gsm/{name}"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The SHA-256 of `samples` as 16-bit PCM, little-endian: the form the reference decodes are

@@ -10,7 +10,7 @@ use callscribe::decode::{decode, Decoded};
 use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::{Error, ErrorKind, Pipeline};
 
-use crate::support::samples::{sine, wav_bytes, wav_pcm16};
+use crate::support::samples::{gsm_fixture, sine, wav_bytes, wav_pcm16};
 use crate::support::{pipeline_without_transcription, sample_path, Manifest};
 
 /// Runs `f`, turning a panic into an `Err` with its message.
@@ -1012,12 +1012,6 @@ fn mp4_whose_only_frames_are_priming_is_not_audio() {
         &[ErrorKind::CorruptMedia, ErrorKind::EmptyMedia],
     );
     report(kind.err().into_iter().collect());
-}
-
-/// A GSM 06.10 fixture of tests/decode.rs (`tests/fixtures/gsm/`).
-fn gsm_fixture(name: &str) -> Vec<u8> {
-    let path = crate::support::model::repo_path(&format!("tests/fixtures/gsm/{name}"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// GSM 06.10 that is broken or odd: every WAV49 header field that can lie, raw frames cut or

@@ -19,7 +19,7 @@ use crate::config::Limits;
 use crate::error::{Error, Result};
 
 /// The WAVE format tag of GSM 6.10 (`WAVE_FORMAT_GSM610`).
-pub(super) const WAVE_FORMAT_GSM610: u16 = 0x0031;
+const WAVE_FORMAT_GSM610: u16 = 0x0031;
 
 /// Samples one frame decodes to (20 ms at 8 kHz).
 const FRAME_SAMPLES: usize = 160;
@@ -57,7 +57,7 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
 }
 
 /// How frames are packed into the blocks of a stream.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Packing {
     /// 33-byte frames, each starting with the magic number, most significant bit first.
     Frames,

@@ -218,6 +218,15 @@ pub fn sample_path(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The bytes of a GSM 06.10 fixture, `tests/fixtures/gsm/<name>` (its README says how they
+/// were made and what they decode to).
+pub fn gsm_fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/gsm")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The default configuration with transcription off (decode, resample and trim only).
 pub fn no_transcribe_config() -> PipelineConfig {
     let mut config = PipelineConfig::default();
