@@ -71,6 +71,18 @@ def decode_seeds():
     for name in ("beep-speech-dtmf-hash-wav49.wav", "beep-speech-dtmf-hash.gsm"):
         with open(os.path.join(gsm, name), "rb") as f:
             write("decode_pipeline", "gsm-" + name, f.read()[:HEAD_BYTES])
+    # G.722, decoded by src/decode/g722.rs: the head of tests/decode.rs's WAV fixture, and raw
+    # codes, which are read only under a `.g722` name: the target names an input by its length
+    # (a length of 5 mod 8 is `.g722`, 6 mod 8 `.gsm`). Ten raw GSM frames (0.2 s, too few to be
+    # sniffed without the name) with the start of an eleventh, for `.gsm`.
+    g722 = os.path.join(ROOT, "tests", "fixtures", "g722")
+    with open(os.path.join(g722, "beep-speech-2s.wav"), "rb") as f:
+        write("decode_pipeline", "g722-beep-speech-2s.wav", f.read()[:HEAD_BYTES])
+    with open(os.path.join(g722, "beep-speech-dtmf-hash.g722"), "rb") as f:
+        raw = f.read()
+        write("decode_pipeline", "g722-raw-named.g722", raw[:HEAD_BYTES - HEAD_BYTES % 8 + 5])
+    with open(os.path.join(gsm, "beep-speech-dtmf-hash.gsm"), "rb") as f:
+        write("decode_pipeline", "gsm-10-frames-named.gsm", f.read()[:10 * 33 + 4])
 
 
 def notification_seeds():

@@ -8,6 +8,9 @@
 #   transcripts (core-sounds-es.txt.gz, core-sounds-fr.txt.gz). Licence CC BY-SA 3.0, by Digium,
 #   Inc. (see each package's copyright file). The English, Russian and Italian voices of these
 #   packages are kept for independent evaluation and are never fetched here.
+# - asterisk-core-sounds-es-gsm, asterisk-core-sounds-es-g722: the same Spanish prompts as
+#   Asterisk ships them in its other formats, raw GSM 06.10 (.gsm) and raw G.722 (.g722), for
+#   the decoders' test on files a telephone system wrote (same licence).
 # - asterisk-prompt-it-menardi-wav: Italian voice prompts of a different speaker (Paola Dal Zot,
 #   recorded by Marco Menardi; 8 kHz 16-bit WAV, CC BY-SA 3.0 Italian, http://www.voip.ammdomus.it,
 #   see its copyright file). It is not one of the asterisk-core-sounds voices and ships no
@@ -49,6 +52,8 @@ readonly CACHE=tests/.cache/debian
 readonly PACKAGES=(
     "asterisk-core-sounds-es-wav 1.6.1-1 9283a09a6d56fccdcc2bcfe86c48f0f844289cfbd46a3184d8785a6f7f569903"
     "asterisk-core-sounds-es 1.6.1-1 9afdab7f559f036649fb406e625899306ca1004df8ebe39c30bfbd5912d66f74"
+    "asterisk-core-sounds-es-gsm 1.6.1-1 533b4c29e232cae99f89a6933b5fc0af5341514e513924df401c683e222614b7"
+    "asterisk-core-sounds-es-g722 1.6.1-1 e4e3b4281057d3b81b779298fd6be705f57411513955c518eed1bcaabbd615b8"
     "asterisk-core-sounds-fr-wav 1.6.1-1 8d4e1bc32ed5ba7fbda40841ca1825ed20cc6232724a473c90f8bb0e53e6073e"
     "asterisk-core-sounds-fr 1.6.1-1 04c82c78c570c43a7136cbc5e2488d0c470b775468dff9fbce4a131b18cf1056"
     "asterisk-prompt-it-menardi-wav 1:1.4.22+mm20110907-3.1 3094530d98f8758ac275572d59624c41f60969fef883f34f4886d144f3dfeb21"

@@ -1,10 +1,12 @@
-//! Decode: recording bytes in memory → mono PCM at the source's sample rate, with symphonia.
+//! Decode: recording bytes in memory → mono PCM at the source's sample rate, with symphonia
+//! (GSM 06.10 with callscribe's own decoder, G.722 with audio-codec's).
 //!
-//! The container is sniffed from the bytes alone (never a file name or Content-Type). Channels
-//! are averaged into mono packet by packet ([`crate::resample::downmix_into`]), so memory is
-//! bounded by one channel. Limits are checked on the stream's parameters before any sample is
-//! stored, and the decoded length is enforced while decoding: a small file whose header claims
-//! hours stops at the duration limit, not at an out-of-memory.
+//! The container is sniffed from the bytes (never a Content-Type); a file's name is used only
+//! for what bytes can't tell ([`decode_named`]: raw G.722, short raw GSM). Channels are averaged
+//! into mono packet by packet ([`crate::resample::downmix_into`]), so memory is bounded by one
+//! channel. Limits are checked on the stream's parameters before any sample is stored, and the
+//! decoded length is enforced while decoding: a small file whose header claims hours stops at
+//! the duration limit, not at an out-of-memory.
 
 use std::io::Cursor;
 
@@ -22,6 +24,7 @@ use crate::config::Limits;
 use crate::error::{Error, Limit, Result};
 use crate::resample::downmix_into;
 
+mod g722;
 mod gsm;
 
 /// What the decoder found out about a recording.
@@ -60,8 +63,8 @@ const MAX_CONSECUTIVE_DECODE_ERRORS: usize = 16;
 /// |sample| at or above this counts as clipped (within 1 LSB of 16-bit full scale).
 const CLIP_LEVEL: f32 = 32766.0 / 32768.0;
 
-/// Decodes a complete recording held in memory: with symphonia, or GSM 6.10 (in WAV or raw
-/// frames) with callscribe's own decoder (`gsm`).
+/// Decodes a complete recording held in memory: with symphonia, GSM 6.10 (in WAV or raw
+/// frames) with callscribe's own decoder (`gsm`), or G.722 in WAV with audio-codec's (`g722`).
 ///
 /// Errors: `empty_media` (no bytes, no frames), `too_large` (bytes, channels, sample rate over
 /// the limits), `too_long` (decoded duration over the limit), `unsupported_format` (no reader or
@@ -69,20 +72,33 @@ const CLIP_LEVEL: f32 = 32766.0 / 32768.0;
 /// but nothing usable). A stream that breaks off after valid audio is returned with
 /// `truncated = true`; a WAV whose header sizes a streaming writer left at 0 is read to its end.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
-    if bytes.is_empty() {
-        return Err(Error::EmptyMedia {
-            detail: "the input has no bytes".into(),
-        });
-    }
-    if bytes.len() as u64 > limits.max_bytes {
-        return Err(Error::TooLarge {
-            what: Limit::Bytes,
-            actual: bytes.len() as u64,
-            limit: limits.max_bytes,
-        });
-    }
+    decode_named(bytes, None, limits)
+}
 
-    if let Some(decoded) = gsm::decode(bytes, limits)? {
+/// Decodes like [`decode`], and reads what only a name can tell: the recording's name (a file's
+/// path, [`crate::result::Source::path`]; what a user gave, never a download's) says the format
+/// of bytes with no header of their own.
+/// - `*.g722` (any case) that does not start with a RIFF header is raw G.722 at 64 kbit/s, as
+///   Asterisk writes it: any byte is a valid G.722 code, so only the name can tell.
+/// - `*.gsm` is raw GSM 06.10 when every 33-byte frame starts with the magic number, however
+///   few frames (Asterisk's 0.2 s tones hold 10); without the name, 16 frames are needed.
+///
+/// Anything else, or a file whose bytes are not what its name says, is decoded as [`decode`]
+/// does. Errors: those of [`decode`].
+pub fn decode_named(bytes: &[u8], name: Option<&str>, limits: &Limits) -> Result<Decoded> {
+    check_length(bytes, limits)?;
+    let extension = name
+        .and_then(|name| std::path::Path::new(name).extension())
+        .and_then(|ext| ext.to_str())
+        .map(str::to_ascii_lowercase);
+    if extension.as_deref() == Some("g722") && !bytes.starts_with(b"RIFF") {
+        return g722::decode_raw(bytes, limits);
+    }
+    let named_gsm = extension.as_deref() == Some("gsm");
+    if let Some(decoded) = gsm::decode(bytes, named_gsm, limits)? {
+        return Ok(decoded);
+    }
+    if let Some(decoded) = g722::decode_wave(bytes, limits)? {
         return Ok(decoded);
     }
     refuse_unread_container(bytes)?;
@@ -265,6 +281,23 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
     Ok(Decoded::new(mono, rate, source, clipped, total_samples))
 }
 
+/// Errors: `empty_media` for no bytes, `too_large` over the byte limit.
+fn check_length(bytes: &[u8], limits: &Limits) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(Error::EmptyMedia {
+            detail: "the input has no bytes".into(),
+        });
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(Error::TooLarge {
+            what: Limit::Bytes,
+            actual: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    Ok(())
+}
+
 /// What a decoder found out about its source, beside the samples.
 struct Source {
     container: String,
@@ -437,8 +470,8 @@ fn check_wave_format(bytes: &[u8]) -> Result<()> {
 /// Refuses, as `unsupported_format`, a WAVE file whose audio is in a codec symphonia's reader
 /// does not take, naming the codec: G.726 and G.729 are what a telephone system may write.
 /// symphonia says only "unsupported wave format", which the probe mapping would call
-/// `corrupt_media`, though the file is sound. (A WAVE file in GSM 6.10 never gets here: `gsm`
-/// decodes it first.)
+/// `corrupt_media`, though the file is sound. (A WAVE file in GSM 6.10 or G.722 never gets here:
+/// `gsm` and `g722` decode it first.)
 fn check_wave_codec(fmt: &[u8]) -> Result<()> {
     // Too short: symphonia reports the malformed chunk. A GUID that is no format tag
     // (ambisonic B-format): symphonia's to judge.
@@ -457,7 +490,8 @@ fn check_wave_codec(fmt: &[u8]) -> Result<()> {
     Err(Error::UnsupportedFormat {
         detail: format!(
             "wav with {codec}audio (format tag {tag:#06x}), a codec callscribe does not decode \
-             (it decodes PCM, IEEE float, A-law, µ-law, IMA and Microsoft ADPCM, GSM 6.10)"
+             (it decodes PCM, IEEE float, A-law, µ-law, IMA and Microsoft ADPCM, GSM 6.10, \
+             G.722)"
         ),
     })
 }
@@ -497,7 +531,6 @@ fn wave_codec_name(tag: u16) -> Option<&'static str> {
         0x0050 => "MPEG audio",
         0x0055 => "MP3",
         0x0064 => "G.726 ADPCM",
-        0x0065 => "G.722 ADPCM",
         0x0083 => "G.729A",
         _ => return None,
     })
@@ -561,6 +594,32 @@ fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a 
         _ => None,
     })
     .map(Option::flatten)
+}
+
+/// The audio of the RIFF/WAVE file starting at `bytes[0]`, for the codecs callscribe decodes
+/// itself (`codec` names it in errors), and whether its `data` chunk is cut off. A streaming
+/// writer leaves the chunk's size at 0 with the audio after it: that is read to the end, as for
+/// the other WAVE files ([`fill_streamed_wave_sizes`]). A size past the end is read as far as
+/// the bytes go, and `true` says the rest is missing.
+///
+/// Errors: `corrupt_media` without a `data` chunk, or past the chunk-header budget.
+fn wave_data<'a>(bytes: &'a [u8], budget: &mut usize, codec: &str) -> Result<(&'a [u8], bool)> {
+    let data = walk_wave_chunks(bytes, budget, |id, body, len| {
+        (id == b"data").then_some((body, len))
+    })?;
+    let Some((body, claimed)) = data else {
+        return Err(Error::CorruptMedia {
+            detail: format!("wav with {codec} audio but no data chunk"),
+        });
+    };
+    let start = body.min(bytes.len());
+    let end = if claimed == 0 {
+        bytes.len()
+    } else {
+        body.saturating_add(claimed).min(bytes.len())
+    };
+    let cut_off = claimed != 0 && body.saturating_add(claimed) > bytes.len();
+    Ok((&bytes[start..end], cut_off))
 }
 
 /// Walks the chunk headers of the RIFF/WAVE file starting at `bytes[0]` (none if it is not

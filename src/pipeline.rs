@@ -156,7 +156,7 @@ impl Pipeline {
     fn hear(config: &PipelineConfig, bytes: &[u8], source: Source) -> Heard {
         let started = Instant::now();
         let mut timings = Timings::default();
-        let front = Self::front(config, bytes, &mut timings);
+        let front = Self::front(config, bytes, source.path.as_deref(), &mut timings);
         Heard {
             source,
             read: Ok(Listened {
@@ -223,10 +223,12 @@ impl Pipeline {
         }
     }
 
-    /// Decode, resample, find the speech.
+    /// Decode (`name`: the recording's path, which tells raw G.722 by its extension), resample,
+    /// find the speech.
     fn front(
         config: &PipelineConfig,
         bytes: &[u8],
+        name: Option<&str>,
         timings: &mut Timings,
     ) -> std::result::Result<Front, Box<StageFailure>> {
         let fail = |error: Error| Box::new(StageFailure { error, audio: None });
@@ -235,7 +237,7 @@ impl Pipeline {
             pcm,
             info,
             clipped_ratio,
-        } = decode::decode(bytes, &config.limits).map_err(fail)?;
+        } = decode::decode_named(bytes, name, &config.limits).map_err(fail)?;
         timings.set(Stage::Decode, ms_since(t));
 
         let t = Instant::now();

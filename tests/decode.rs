@@ -2,9 +2,10 @@
 //! channels and duration, from bytes in memory.
 
 use callscribe::config::Limits;
-use callscribe::decode::decode;
+use callscribe::decode::{decode, decode_named};
+use callscribe::result::Source;
 
-use crate::support::samples::gsm_fixture;
+use crate::support::samples::codec_fixture;
 use crate::support::{Manifest, SampleEntry};
 
 /// Container names symphonia may use for the manifest's container (symphonia calls RIFF WAVE
@@ -260,7 +261,7 @@ fn gsm_610_decodes_sample_for_sample_as_libgsm_does() {
         ),
     ];
     for (name, (container, codec), samples, reference) in cases {
-        let decoded = decode(&gsm_fixture(name), &Limits::default())
+        let decoded = decode(&codec_fixture("gsm", name), &Limits::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let info = &decoded.info;
         assert_eq!(
@@ -283,14 +284,18 @@ fn gsm_610_decodes_sample_for_sample_as_libgsm_does() {
     }
 }
 
-/// A GSM recording goes through the whole chain as its PCM original does: the same speech span,
-/// beep and stop tone as `samples/pcm16-8000hz-mono-beep-speech-dtmf-hash.wav`, of which the
-/// fixtures are the GSM encodes.
+/// A GSM or G.722 recording goes through the whole chain as its PCM original does: the same
+/// speech span, beep and stop tone as `samples/pcm16-8000hz-mono-beep-speech-dtmf-hash.wav`, of
+/// which the fixtures are the GSM and G.722 encodes (the raw G.722 file known by its name).
 #[test]
-fn a_gsm_recording_is_heard_as_its_pcm_original() {
+fn a_gsm_or_g722_recording_is_heard_as_its_pcm_original() {
     let pipeline = crate::support::pipeline_without_transcription(|_| {});
-    let heard = |bytes: &[u8]| {
-        let result = pipeline.process(bytes, Default::default());
+    let heard = |bytes: &[u8], name: &str| {
+        let source = Source {
+            path: Some(name.to_owned()),
+            ..Source::default()
+        };
+        let result = pipeline.process(bytes, source);
         let audio = result.audio.expect("audio facts");
         let beep = audio.beep.map(|b| (b.start_s, b.end_s));
         let stop = audio.stop_tone.map(|t| (t.key, t.start_s));
@@ -305,12 +310,13 @@ fn a_gsm_recording_is_heard_as_its_pcm_original() {
     let original = Manifest::get()
         .entry("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav")
         .bytes();
-    let original = heard(&original);
-    for name in [
-        "beep-speech-dtmf-hash-wav49.wav",
-        "beep-speech-dtmf-hash.gsm",
+    let original = heard(&original, "original.wav");
+    for (codec, name) in [
+        ("gsm", "beep-speech-dtmf-hash-wav49.wav"),
+        ("gsm", "beep-speech-dtmf-hash.gsm"),
+        ("g722", "beep-speech-dtmf-hash.g722"),
     ] {
-        let (status, start, end, beep, stop) = heard(&gsm_fixture(name));
+        let (status, start, end, beep, stop) = heard(&codec_fixture(codec, name), name);
         assert_eq!(status, original.0, "{name}");
         let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) => (a - b).abs() <= 0.05,
@@ -336,4 +342,141 @@ fn a_gsm_recording_is_heard_as_its_pcm_original() {
             stop.1
         );
     }
+}
+
+/// G.722 decodes to 16 kHz PCM that is its encoder's input to within 35 dB: the raw fixture
+/// (known by its `.g722` name) is ffmpeg's encode of the 8 kHz sample upsampled to 16 kHz, and
+/// is compared with that sample upsampled by callscribe's resampler, 22 samples later (the
+/// codec's filter-bank delay). The WAV fixture holds the raw file's first 16,000 codes and
+/// decodes to its first 32,000 samples exactly. Without the name, the raw bytes are not taken
+/// for G.722; a RIFF file named `.g722` is read by its header.
+#[test]
+fn g722_decodes_raw_and_in_wav_to_its_encoders_input() {
+    let limits = Limits::default();
+    let raw = codec_fixture("g722", "beep-speech-dtmf-hash.g722");
+    let decoded = decode_named(&raw, Some("prompts/Beep.G722"), &limits).expect("raw G.722");
+    let info = &decoded.info;
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("g722", "adpcm_g722")
+    );
+    assert_eq!((info.sample_rate, info.channels), (16_000, 1));
+    assert_eq!(decoded.pcm.samples.len(), raw.len() * 2);
+
+    let original = Manifest::get()
+        .entry("pcm16-8000hz-mono-beep-speech-dtmf-hash.wav")
+        .bytes();
+    let original = decode(&original, &limits).expect("the PCM original");
+    let original = callscribe::resample::to_mono16k(original.pcm).expect("16 kHz");
+    const DELAY: usize = 22;
+    let (mut signal, mut noise) = (0f64, 0f64);
+    for (heard, sent) in decoded.pcm.samples[DELAY..].iter().zip(original.samples()) {
+        signal += f64::from(*sent).powi(2);
+        noise += f64::from(heard - sent).powi(2);
+    }
+    let snr_db = 10.0 * (signal / noise).log10();
+    assert!(snr_db >= 35.0, "G.722 decode at {snr_db:.1} dB SNR");
+
+    let wav = codec_fixture("g722", "beep-speech-2s.wav");
+    for name in [None, Some("beep-speech-2s.g722")] {
+        let in_wav = decode_named(&wav, name, &limits).expect("G.722 in WAV");
+        assert_eq!(
+            (in_wav.info.container.as_str(), in_wav.info.codec.as_str()),
+            ("wav", "adpcm_g722"),
+            "{name:?}"
+        );
+        assert_eq!(
+            in_wav.pcm.samples.as_slice(),
+            &decoded.pcm.samples[..32_000],
+            "{name:?}"
+        );
+    }
+
+    for name in [None, Some("beep.wav"), Some("g722")] {
+        if let Ok(other) = decode_named(&raw, name, &limits) {
+            panic!("{name:?}: raw G.722 read as {:?}", other.info);
+        }
+    }
+}
+
+/// The Spanish prompts as Asterisk ships them in raw GSM 06.10 (`.gsm`) and raw G.722
+/// (`.g722`, 16 kHz), each heard as its 8 kHz WAV twin: every one decoded (the 0.2 s tones too:
+/// 10 GSM frames, known by the name), the same status, the same duration to a GSM frame, and
+/// the speech found at the same place. The bounds are the largest differences measured over
+/// the 293 prompts (2026-12-07: starts 32 ms for both, ends 80 ms for GSM and 96 ms for G.722) with room for a frame of
+/// the VAD either way.
+#[test]
+fn asterisk_prompts_in_gsm_and_g722_are_heard_as_their_wav_twins() {
+    let Some(root) = crate::support::voicemail::require_debian_audio() else {
+        return;
+    };
+    let dir = root.join("usr/share/asterisk/sounds/es_MX_f_Allison");
+    let pipeline = crate::support::pipeline_without_transcription(|_| {});
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the Spanish prompts")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            (path.extension()? == "wav").then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    names.sort();
+    let mut failures = Vec::new();
+    let mut largest = [(0f64, 0f64); 2];
+    for name in &names {
+        let wav = pipeline.process_file(&dir.join(format!("{name}.wav")));
+        let wav_audio = wav.audio.as_ref().expect("a WAV prompt decodes");
+        for (n, (ext, codec)) in [("gsm", "gsm"), ("g722", "adpcm_g722")]
+            .into_iter()
+            .enumerate()
+        {
+            let path = dir.join(format!("{name}.{ext}"));
+            let other = pipeline.process_file(&path);
+            let Some(audio) = other.audio.as_ref() else {
+                failures.push(format!("{name}.{ext}: {:?}", other.error));
+                continue;
+            };
+            if audio.codec != codec || other.status != wav.status {
+                failures.push(format!(
+                    "{name}.{ext}: {} {:?}, the WAV {:?}",
+                    audio.codec, other.status, wav.status
+                ));
+            }
+            if (audio.duration_s - wav_audio.duration_s).abs() > 0.021 {
+                failures.push(format!(
+                    "{name}.{ext}: {} s, the WAV {} s",
+                    audio.duration_s, wav_audio.duration_s
+                ));
+            }
+            let span = |a: &callscribe::result::AudioReport| (a.speech_start_s, a.speech_end_s);
+            match (span(audio), span(wav_audio)) {
+                ((Some(s), Some(e)), (Some(ws), Some(we))) => {
+                    largest[n].0 = largest[n].0.max((s - ws).abs());
+                    largest[n].1 = largest[n].1.max((e - we).abs());
+                }
+                ((None, None), (None, None)) => {}
+                (theirs, ours) => {
+                    failures.push(format!("{name}.{ext}: speech {theirs:?}, the WAV {ours:?}"))
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{} prompts; largest start/end differences (gsm, g722): {largest:?}",
+        names.len()
+    );
+    assert!(names.len() >= 290, "{} Spanish prompts", names.len());
+    for (n, ext) in ["gsm", "g722"].into_iter().enumerate() {
+        let (start, end) = largest[n];
+        if start > 0.07 || end > 0.15 {
+            failures.push(format!(
+                "{ext}: speech starts up to {start:.3} s and ends up to {end:.3} s from the WAV's"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::process::Command;
 
 use callscribe::config::Limits;
-use callscribe::decode::{decode, Decoded};
+use callscribe::decode::{decode, decode_named, Decoded};
 use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::{Error, ErrorKind, Pipeline};
 
-use crate::support::samples::{gsm_fixture, sine, wav_bytes, wav_pcm16};
+use crate::support::samples::{codec_fixture, sine, wav_bytes, wav_pcm16};
 use crate::support::{pipeline_without_transcription, sample_path, Manifest};
 
 /// Runs `f`, turning a panic into an `Err` with its message.
@@ -1019,8 +1019,8 @@ fn mp4_whose_only_frames_are_priming_is_not_audio() {
 /// valid (flagged `truncated` where frames are missing) or refused with its kind, never a panic.
 #[test]
 fn gsm_610_broken_or_odd_is_decoded_as_far_as_valid_or_refused_by_kind() {
-    let wav = gsm_fixture("beep-speech-dtmf-hash-wav49.wav");
-    let raw = gsm_fixture("beep-speech-dtmf-hash.gsm");
+    let wav = codec_fixture("gsm", "beep-speech-dtmf-hash-wav49.wav");
+    let raw = codec_fixture("gsm", "beep-speech-dtmf-hash.gsm");
     let fmt = wav.windows(4).position(|w| w == b"fmt ").expect("fmt") + 8;
     let data = wav.windows(4).position(|w| w == b"data").expect("data") + 8;
     let data_len = u32::from_le_bytes(wav[data - 4..data].try_into().expect("4 bytes")) as usize;
@@ -1211,21 +1211,178 @@ fn gsm_610_broken_or_odd_is_decoded_as_far_as_valid_or_refused_by_kind() {
         ),
     ];
     for (what, bytes, limits, kind, says) in refused {
-        match no_panic(what, || decode(&bytes, limits)) {
-            Ok(Err(e)) if e.kind() == kind && e.to_string().contains(says) => {
-                if let Err(m) = check_message(&e.to_string()) {
-                    failures.push(format!("{what}: {m}"));
-                }
-            }
-            Ok(Err(e)) => failures.push(format!(
-                "{what}: {:?} ({e}), expected {kind:?} saying {says:?}",
-                e.kind()
-            )),
-            Ok(Ok(d)) => {
-                failures.push(format!("{what}: decoded ({:?}), expected {kind:?}", d.info))
-            }
-            Err(e) => failures.push(e),
+        let outcome = no_panic(what, || decode(&bytes, limits));
+        failures.extend(refused_as(what, outcome, kind, says));
+    }
+    report(failures);
+}
+
+/// What is wrong with a decode that should have been refused with `kind`, its message saying
+/// `says` in the form every message takes; `None` when it was.
+fn refused_as(
+    what: &str,
+    outcome: Result<callscribe::error::Result<Decoded>, String>,
+    kind: ErrorKind,
+    says: &str,
+) -> Option<String> {
+    match outcome {
+        Ok(Err(e)) if e.kind() == kind && e.to_string().contains(says) => {
+            check_message(&e.to_string())
+                .err()
+                .map(|m| format!("{what}: {m}"))
         }
+        Ok(Err(e)) => Some(format!(
+            "{what}: {:?} ({e}), expected {kind:?} saying {says:?}",
+            e.kind()
+        )),
+        Ok(Ok(d)) => Some(format!("{what}: decoded ({:?}), expected {kind:?}", d.info)),
+        Err(e) => Some(e),
+    }
+}
+
+/// G.722 that is broken or odd: the WAVE header's fields that can lie, a cut or streamed file,
+/// raw codes of any value (known by their `.g722` name), and the limits, each decoded as far as
+/// it is valid or refused with its kind, never a panic.
+#[test]
+fn g722_broken_or_odd_is_decoded_as_far_as_valid_or_refused_by_kind() {
+    let wav = codec_fixture("g722", "beep-speech-2s.wav");
+    let fmt = wav.windows(4).position(|w| w == b"fmt ").expect("fmt") + 8;
+    let data = wav.windows(4).position(|w| w == b"data").expect("data") + 8;
+    assert_eq!(wav.len(), data + 16_000, "the fixture's layout");
+    let edited = |at: usize, field: &[u8]| {
+        let mut out = wav.clone();
+        out[at..at + field.len()].copy_from_slice(field);
+        out
+    };
+    let limits = Limits::default();
+    let named = |bytes: &[u8], limits: &Limits| decode_named(bytes, Some("x.g722"), limits);
+    let mut failures = Vec::new();
+
+    let streamed = {
+        let mut out = edited(data - 4, &0u32.to_le_bytes());
+        out[4..8].copy_from_slice(&0u32.to_le_bytes());
+        out
+    };
+    // Codes of every value, as a damaged or mislabelled file would hold.
+    let noise: Vec<u8> = (0u32..40_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let decoded_cases: [(&str, callscribe::error::Result<Decoded>, usize, bool); 7] = [
+        ("the fixture", decode(&wav, &limits), 32_000, false),
+        (
+            "a data size past the end",
+            decode(&edited(data - 4, &40_000u32.to_le_bytes()), &limits),
+            32_000,
+            true,
+        ),
+        (
+            "cut after 1,001 codes",
+            decode(&wav[..data + 1001], &limits),
+            2002,
+            true,
+        ),
+        (
+            "sizes left at 0 by a streaming writer",
+            decode(&streamed, &limits),
+            32_000,
+            false,
+        ),
+        (
+            "8000 Hz in the header (the RTP clock rate)",
+            decode(&edited(fmt + 4, &8000u32.to_le_bytes()), &limits),
+            32_000,
+            false,
+        ),
+        (
+            "mmreg.h's format tag",
+            decode(&edited(fmt, &0x0065u16.to_le_bytes()), &limits),
+            32_000,
+            false,
+        ),
+        (
+            "raw codes of every value",
+            named(&noise, &limits),
+            80_000,
+            false,
+        ),
+    ];
+    for (what, outcome, samples, truncated) in decoded_cases {
+        match outcome {
+            Ok(d)
+                if d.pcm.samples.len() != samples
+                    || d.info.truncated != truncated
+                    || d.info.sample_rate != 16_000
+                    || !d.pcm.samples.iter().all(|s| s.abs() <= 1.0) =>
+            {
+                failures.push(format!(
+                    "{what}: {} samples at {} Hz, truncated {} (expected {samples}, {truncated})",
+                    d.pcm.samples.len(),
+                    d.info.sample_rate,
+                    d.info.truncated
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => failures.push(format!("{what}: {:?} ({e}), expected audio", e.kind())),
+        }
+    }
+
+    let one_second = Limits {
+        max_duration_s: 1.0,
+        max_bytes: 20_000,
+        ..Limits::default()
+    };
+    let refused: [(&str, callscribe::error::Result<Decoded>, ErrorKind, &str); 8] = [
+        (
+            "2 channels",
+            decode(&edited(fmt + 2, &2u16.to_le_bytes()), &limits),
+            ErrorKind::UnsupportedFormat,
+            "2 channels",
+        ),
+        (
+            "44.1 kHz",
+            decode(&edited(fmt + 4, &44_100u32.to_le_bytes()), &limits),
+            ErrorKind::CorruptMedia,
+            "44100 Hz",
+        ),
+        (
+            "no data chunk",
+            decode(&wav[..data - 8], &limits),
+            ErrorKind::CorruptMedia,
+            "no data chunk",
+        ),
+        (
+            "no codes",
+            decode(&edited(data - 4, &1u32.to_le_bytes())[..data], &limits),
+            ErrorKind::EmptyMedia,
+            "no G.722 codes",
+        ),
+        (
+            "WAV over a 1 s limit",
+            decode(&wav, &one_second),
+            ErrorKind::TooLong,
+            "",
+        ),
+        (
+            "raw over a 1 s limit",
+            named(&wav[data..data + 8001], &one_second),
+            ErrorKind::TooLong,
+            "",
+        ),
+        (
+            "raw over the byte limit",
+            named(&noise[..20_001], &one_second),
+            ErrorKind::TooLarge,
+            "",
+        ),
+        (
+            "raw, no bytes",
+            named(&[], &limits),
+            ErrorKind::EmptyMedia,
+            "",
+        ),
+    ];
+    for (what, outcome, kind, says) in refused {
+        failures.extend(refused_as(what, Ok(outcome), kind, says));
     }
     report(failures);
 }

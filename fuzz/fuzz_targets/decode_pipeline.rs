@@ -1,5 +1,7 @@
 //! Arbitrary bytes through the whole DSP chain: `decode` → `to_mono16k` → `find_speech`, with
-//! small limits so one iteration stays fast. Panics, aborts, leaks and allocations past the
+//! small limits so one iteration stays fast. An input's length picks the name it is decoded
+//! under ([`name_for`]), so the formats only a file's name tells (raw G.722, short raw GSM) are
+//! fuzzed too, without shifting the bytes of the committed corpus. Panics, aborts, leaks and allocations past the
 //! limits are findings; so is a broken stage contract (checked by the asserts below).
 #![no_main]
 
@@ -12,6 +14,16 @@ use libfuzzer_sys::fuzz_target;
 /// few hundred bytes) costs at most 10 s of decoding, resampling and VAD per iteration.
 const MAX_DURATION_S: f64 = 10.0;
 
+/// The name an input is decoded under: `.g722` or `.gsm` for one length in eight each, none for
+/// the rest (the sniffed formats).
+fn name_for(data: &[u8]) -> Option<&'static str> {
+    match data.len() % 8 {
+        5 => Some("fuzz.g722"),
+        6 => Some("fuzz.gsm"),
+        _ => None,
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_bytes: 1 << 20,
@@ -19,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         max_channels: 8,
         max_sample_rate: 192_000,
     };
-    let Ok(decoded) = decode::decode(data, &limits) else {
+    let Ok(decoded) = decode::decode_named(data, name_for(data), &limits) else {
         return;
     };
     let info = &decoded.info;

@@ -12,7 +12,7 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{check_sample_rate, walk_wave_chunks, wave_fmt_chunk, wave_tag};
+use super::{check_sample_rate, wave_data, wave_fmt_chunk, wave_tag};
 use super::{le_u16, le_u32, MAX_RIFF_CHUNK_HEADERS};
 use super::{Decoded, Source, CLIP_LEVEL};
 use crate::config::Limits;
@@ -33,23 +33,26 @@ const WAV49_BLOCK_BYTES: usize = 65;
 /// The magic number in the first four bits of every frame in the standard packing.
 const FRAME_MAGIC: u8 = 0xD;
 
-/// Fewest frames an input without a header must hold to be taken for raw GSM: every one of
-/// them must start with the magic number, which an input that is something else does by chance
-/// with odds of 16⁻¹⁶ (and 0.32 s is too short to hold a caller's answer anyway).
+/// Fewest frames an input without a header (or a name saying `.gsm`) must hold to be taken for
+/// raw GSM: every one of them must start with the magic number, which an input that is
+/// something else does by chance with odds of 16⁻¹⁶ (and 0.32 s is too short to hold a caller's
+/// answer anyway).
 const MIN_RAW_FRAMES: usize = 16;
 
 /// Decodes `bytes` when they are GSM 6.10: a RIFF/WAVE file whose `fmt ` chunk says GSM 6.10,
-/// or raw frames. `None` when they are neither (the caller hands them to symphonia).
+/// or raw frames ([`MIN_RAW_FRAMES`] of them, or one when the recording is `named` `.gsm`).
+/// `None` when they are neither (the caller hands them to symphonia).
 ///
 /// Errors: `corrupt_media` (a block size that is neither a WAV49 block nor a frame, no `data`
 /// chunk, a sample rate of 0, no whole frame), `unsupported_format` (more than one channel:
 /// GSM 6.10 is mono), `too_large` (a sample rate over the limit), `too_long` (more frames than
 /// the duration limit allows, refused before any is decoded), `empty_media` (no frames).
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
+pub(super) fn decode(bytes: &[u8], named: bool, limits: &Limits) -> Result<Option<Decoded>> {
     if bytes.starts_with(b"RIFF") {
         return decode_wave(bytes, limits);
     }
-    if !is_raw_gsm(bytes) {
+    let min_frames = if named { 1 } else { MIN_RAW_FRAMES };
+    if !is_raw_gsm(bytes, min_frames) {
         return Ok(None);
     }
     let frames = bytes.chunks(FRAME_BYTES);
@@ -89,8 +92,8 @@ impl Packing {
     }
 }
 
-fn is_raw_gsm(bytes: &[u8]) -> bool {
-    bytes.len() / FRAME_BYTES >= MIN_RAW_FRAMES
+fn is_raw_gsm(bytes: &[u8], min_frames: usize) -> bool {
+    bytes.len() / FRAME_BYTES >= min_frames
         && bytes
             .chunks(FRAME_BYTES)
             .all(|frame| frame[0] >> 4 == FRAME_MAGIC)
@@ -132,25 +135,8 @@ fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
             })
         }
     };
-    let data = walk_wave_chunks(bytes, &mut budget, |id, body, len| {
-        (id == b"data").then_some((body, len))
-    })?;
-    let Some((body, claimed)) = data else {
-        return Err(Error::CorruptMedia {
-            detail: "wav with GSM 6.10 audio but no data chunk".into(),
-        });
-    };
-    let start = body.min(bytes.len());
-    // A streaming writer leaves the size at 0 with the audio after it: read to the end, as
-    // for the other WAVE files (`fill_streamed_wave_sizes`). A size past the end is read as
-    // far as the bytes go, and the frames cut off make the result `truncated`.
-    let end = if claimed == 0 {
-        bytes.len()
-    } else {
-        body.saturating_add(claimed).min(bytes.len())
-    };
-    let cut_off = claimed != 0 && body.saturating_add(claimed) > bytes.len();
-    let blocks = bytes[start..end].chunks(packing.block_bytes());
+    let (audio, cut_off) = wave_data(bytes, &mut budget, "GSM 6.10")?;
+    let blocks = audio.chunks(packing.block_bytes());
     let mut decoded = decode_frames(blocks, packing, rate, "wav", limits)?;
     decoded.info.truncated |= cut_off;
     Ok(Some(decoded))

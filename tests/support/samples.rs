@@ -218,11 +218,12 @@ pub fn sample_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The bytes of a GSM 06.10 fixture, `tests/fixtures/gsm/<name>` (its README says how they
-/// were made and what they decode to).
-pub fn gsm_fixture(name: &str) -> Vec<u8> {
+/// The bytes of a codec fixture, `tests/fixtures/<codec>/<name>` (`gsm`, `g722`; each folder's
+/// README says how they were made).
+pub fn codec_fixture(codec: &str, name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/gsm")
+        .join("tests/fixtures")
+        .join(codec)
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
