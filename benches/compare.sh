@@ -2,8 +2,9 @@
 # Whole-process comparison: `callscribe process --no-transcribe --jobs 1 FILE` against the
 # ffmpeg + sox pair doing the same job (decode, downmix, resample to 16 kHz mono, trim leading
 # and trailing silence) on the three 2-minute inputs of benches/pipeline.rs (same bytes: the
-# bench writes them), and a fourth made from its 16 kHz master by ffmpeg's libgsm encoder: GSM
-# 06.10 in WAV (WAV49, 8 kHz), which callscribe decodes with its own decoder (src/decode/gsm.rs).
+# bench writes them), and two made from its 16 kHz master by ffmpeg's encoders: GSM 06.10 in WAV
+# (WAV49, 8 kHz, libgsm), which callscribe decodes with its own decoder (src/decode/gsm.rs), and
+# G.722 in WAV (16 kHz), which it decodes with audio-codec's (src/decode/g722.rs).
 # Writes a markdown table.
 #
 # Usage: benches/compare.sh [OUT.md]       (default: target/bench-compare/compare.md)
@@ -32,8 +33,10 @@ CALLSCRIBE_BENCH_INPUTS="$root/$inputs" cargo bench --quiet --bench pipeline >/d
 bin="$root/target/release/callscribe"
 ffmpeg -nostdin -loglevel error -y -i "$inputs/pcm16-16000hz-mono-2min.wav" -ar 8000 \
     -c:a libgsm_ms "$inputs/gsm-8000hz-mono-2min.wav"
+ffmpeg -nostdin -loglevel error -y -i "$inputs/pcm16-16000hz-mono-2min.wav" \
+    -c:a g722 "$inputs/g722-16000hz-mono-2min.wav"
 
-files=(ulaw-8000hz-mono pcm16-16000hz-mono pcm16-44100hz-stereo gsm-8000hz-mono)
+files=(ulaw-8000hz-mono pcm16-16000hz-mono pcm16-44100hz-stereo gsm-8000hz-mono g722-16000hz-mono)
 cmds=()
 for f in "${files[@]}"; do
     path="$inputs/$f-2min.wav"
