@@ -20,7 +20,7 @@ use crate::PipelineConfig;
 /// than silently skipped.
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64", "gsm",
-    "g722",
+    "g722", "ulaw", "alaw", "sln", "sln16",
 ];
 
 /// How a batch runs.

@@ -26,6 +26,7 @@ use crate::resample::downmix_into;
 
 mod g722;
 mod gsm;
+mod headerless;
 
 /// What the decoder found out about a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,8 +79,10 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded> {
 /// Decodes like [`decode`], and reads what only a name can tell: the recording's name (a file's
 /// path, [`crate::result::Source::path`]; what a user gave, never a download's) says the format
 /// of bytes with no header of their own.
-/// - `*.g722` (any case) that does not start with a RIFF header is raw G.722 at 64 kbit/s, as
-///   Asterisk writes it: any byte is a valid G.722 code, so only the name can tell.
+/// - Asterisk's headerless formats (`decode/headerless.rs`): `*.ulaw`, `*.alaw` (G.711, 8 kHz),
+///   `*.sln`, `*.sln16` (16-bit PCM at 8 and 16 kHz) and `*.g722` (G.722 at 64 kbit/s), in any
+///   case, unless the bytes start with a RIFF header. Any byte is a valid code in these, so
+///   only the name can tell.
 /// - `*.gsm` is raw GSM 06.10 when every 33-byte frame starts with the magic number, however
 ///   few frames (Asterisk's 0.2 s tones hold 10); without the name, 16 frames are needed.
 ///
@@ -91,8 +94,11 @@ pub fn decode_named(bytes: &[u8], name: Option<&str>, limits: &Limits) -> Result
         .and_then(|name| std::path::Path::new(name).extension())
         .and_then(|ext| ext.to_str())
         .map(str::to_ascii_lowercase);
-    if extension.as_deref() == Some("g722") && !bytes.starts_with(b"RIFF") {
-        return g722::decode_raw(bytes, limits);
+    let headerless = extension
+        .as_deref()
+        .and_then(headerless::Headerless::from_extension);
+    if let Some(format) = headerless.filter(|_| !bytes.starts_with(b"RIFF")) {
+        return format.decode(bytes, limits);
     }
     let named_gsm = extension.as_deref() == Some("gsm");
     if let Some(decoded) = gsm::decode(bytes, named_gsm, limits)? {

@@ -14,9 +14,9 @@ use crate::support::{files_below, sample_path, temp_dir, Manifest};
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// Extensions the CLI picks up when given a folder, as the README documents them.
-const AUDIO_EXTENSIONS: [&str; 14] = [
+const AUDIO_EXTENSIONS: [&str; 18] = [
     "wav", "wave", "mp3", "flac", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm", "rf64", "gsm",
-    "g722",
+    "g722", "ulaw", "alaw", "sln", "sln16",
 ];
 
 fn parse_lines(run: &CliRun) -> Vec<RecordingResult> {

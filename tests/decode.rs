@@ -403,8 +403,8 @@ fn g722_decodes_raw_and_in_wav_to_its_encoders_input() {
 /// (`.g722`, 16 kHz), each heard as its 8 kHz WAV twin: every one decoded (the 0.2 s tones too:
 /// 10 GSM frames, known by the name), the same status, the same duration to a GSM frame, and
 /// the speech found at the same place. The bounds are the largest differences measured over
-/// the 293 prompts (2026-12-07: starts 32 ms for both, ends 80 ms for GSM and 96 ms for G.722) with room for a frame of
-/// the VAD either way.
+/// the 293 prompts (2026-12-07: starts 32 ms for both, ends 80 ms for GSM and 96 ms for G.722)
+/// with room for a frame of the VAD either way.
 #[test]
 fn asterisk_prompts_in_gsm_and_g722_are_heard_as_their_wav_twins() {
     let Some(root) = crate::support::voicemail::require_debian_audio() else {
@@ -479,4 +479,56 @@ fn asterisk_prompts_in_gsm_and_g722_are_heard_as_their_wav_twins() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Asterisk's headerless formats, known by their names: the `data` chunk of a µ-law, A-law and
+/// 16-bit PCM sample, written as `.ulaw`, `.alaw`, `.sln` or `.sln16`, decodes to exactly the
+/// samples the WAV gives (symphonia's decoders), at the WAV's rate; in capitals too. A `.ulaw`
+/// name on a WAV file is overruled by its header, and the same bytes without a name are no
+/// format at all.
+#[test]
+fn asterisks_headerless_formats_decode_as_their_wav_twins() {
+    let limits = Limits::default();
+    for (sample, name, codec) in [
+        (
+            "ulaw-8000hz-mono-beep-speech.wav",
+            "prompt.ulaw",
+            "pcm_mulaw",
+        ),
+        (
+            "alaw-8000hz-mono-speech-dtmf-hash.wav",
+            "prompt.ALAW",
+            "pcm_alaw",
+        ),
+        (
+            "pcm16-8000hz-mono-beep-speech-dtmf-hash.wav",
+            "prompt.sln",
+            "pcm_s16le",
+        ),
+        ("pcm16-16000hz-mono-speech.wav", "prompt.sln16", "pcm_s16le"),
+    ] {
+        let wav = Manifest::get().entry(sample).bytes();
+        let twin = decode(&wav, &limits).unwrap_or_else(|e| panic!("{sample}: {e}"));
+        let data = wav.windows(4).position(|w| w == b"data").expect("data") + 8;
+        let len = u32::from_le_bytes(wav[data - 4..data].try_into().expect("4 bytes")) as usize;
+        let raw = &wav[data..data + len];
+        let decoded =
+            decode_named(raw, Some(name), &limits).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(decoded.info.codec, codec, "{name}");
+        assert_eq!(decoded.info.sample_rate, twin.info.sample_rate, "{name}");
+        assert!(!decoded.info.truncated, "{name}");
+        assert!(
+            decoded.pcm.samples.as_slice() == twin.pcm.samples.as_slice(),
+            "{name}: samples differ from {sample}'s"
+        );
+        let by_header = decode_named(&wav, Some(name), &limits).expect("the WAV, named otherwise");
+        assert_eq!(by_header.info, twin.info, "{name} on a WAV file");
+    }
+    let mu = Manifest::get()
+        .entry("ulaw-8000hz-mono-beep-speech.wav")
+        .bytes();
+    let data = mu.windows(4).position(|w| w == b"data").expect("data") + 8;
+    if let Ok(other) = decode(&mu[data..], &limits) {
+        panic!("µ-law codes without a name read as {:?}", other.info);
+    }
 }

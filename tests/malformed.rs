@@ -1354,7 +1354,7 @@ fn g722_broken_or_odd_is_decoded_as_far_as_valid_or_refused_by_kind() {
             "no codes",
             decode(&edited(data - 4, &1u32.to_le_bytes())[..data], &limits),
             ErrorKind::EmptyMedia,
-            "no G.722 codes",
+            "no adpcm_g722 samples",
         ),
         (
             "WAV over a 1 s limit",

@@ -1,8 +1,9 @@
 //! Arbitrary bytes through the whole DSP chain: `decode` → `to_mono16k` → `find_speech`, with
 //! small limits so one iteration stays fast. An input's length picks the name it is decoded
-//! under ([`name_for`]), so the formats only a file's name tells (raw G.722, short raw GSM) are
-//! fuzzed too, without shifting the bytes of the committed corpus. Panics, aborts, leaks and allocations past the
-//! limits are findings; so is a broken stage contract (checked by the asserts below).
+//! under ([`name_for`]), so the formats only a file's name tells (Asterisk's headerless ones,
+//! short raw GSM) are fuzzed too, without shifting the bytes of the committed corpus. Panics,
+//! aborts, leaks and allocations past the limits are findings; so is a broken stage contract
+//! (checked by the asserts below).
 #![no_main]
 
 use callscribe::config::{Limits, TrimOptions};
@@ -14,12 +15,15 @@ use libfuzzer_sys::fuzz_target;
 /// few hundred bytes) costs at most 10 s of decoding, resampling and VAD per iteration.
 const MAX_DURATION_S: f64 = 10.0;
 
-/// The name an input is decoded under: `.g722` or `.gsm` for one length in eight each, none for
-/// the rest (the sniffed formats).
+/// The name an input is decoded under: `.g722` or `.gsm` for one length in eight each, one of
+/// the other headerless formats (`.ulaw`, `.alaw`, `.sln`, `.sln16`) for another, none for the
+/// rest (the sniffed formats).
 fn name_for(data: &[u8]) -> Option<&'static str> {
+    const OTHERS: [&str; 4] = ["fuzz.ulaw", "fuzz.alaw", "fuzz.sln", "fuzz.sln16"];
     match data.len() % 8 {
         5 => Some("fuzz.g722"),
         6 => Some("fuzz.gsm"),
+        7 => Some(OTHERS[data.len() / 8 % 4]),
         _ => None,
     }
 }

@@ -7,13 +7,13 @@
 //! stream, 0.04 LSB on average (`tests/fixtures/g722/README.md`).
 //!
 //! Raw G.722 has no header and any byte is a valid code, so it can't be sniffed: it is read
-//! only when the recording's name says so ([`super::decode_named`]).
+//! only when the recording's name says so ([`super::headerless`]).
 
 use audio_codec::g722::{Bitrate, G722Decoder};
-use zeroize::Zeroizing;
 
-use super::{check_sample_rate, le_u16, le_u32, wave_data, wave_fmt_chunk, wave_tag};
-use super::{Decoded, Source, CLIP_LEVEL, MAX_RIFF_CHUNK_HEADERS};
+use super::headerless::decode_stream;
+use super::{le_u16, le_u32, wave_data, wave_fmt_chunk, wave_tag};
+use super::{Decoded, MAX_RIFF_CHUNK_HEADERS};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 
@@ -23,12 +23,6 @@ const WAVE_FORMAT_G722: [u16; 2] = [0x028F, 0x0065];
 /// G.722 always samples at 16 kHz (two sub-bands of 8 kHz); a WAVE header may say 8000, the
 /// codec's RTP clock rate, for the same stream.
 const RATE: u32 = 16_000;
-
-/// Each byte of the unpacked stream is one code: a sample of each sub-band, two output samples.
-const SAMPLES_PER_BYTE: usize = 2;
-
-/// Codes decoded per call, so the 16-bit buffer stays small and is wiped as it is reused.
-const CHUNK_BYTES: usize = 4096;
 
 /// Decodes `bytes` when they are a RIFF/WAVE file in G.722; `None` for any other input.
 ///
@@ -81,51 +75,21 @@ fn decode_codes(
     truncated: bool,
     limits: &Limits,
 ) -> Result<Decoded> {
-    check_sample_rate(RATE, limits)?;
-    let samples = codes.len() as u64 * SAMPLES_PER_BYTE as u64;
-    let max_samples = (limits.max_duration_s * f64::from(RATE)).ceil() as u64;
-    if samples > max_samples {
-        return Err(Error::TooLong {
-            actual_s: samples as f64 / f64::from(RATE),
-            limit_s: limits.max_duration_s,
-        });
-    }
-    if codes.is_empty() {
-        return Err(Error::EmptyMedia {
-            detail: format!("the {container} stream has no G.722 codes"),
-        });
-    }
-
     let mut decoder = G722Decoder::with_options(Bitrate::Mode1_64000, false, false);
-    let mut mono: Zeroizing<Vec<f32>> = Zeroizing::new(Vec::with_capacity(samples as usize));
-    let mut out = Zeroizing::new([0i16; CHUNK_BYTES * SAMPLES_PER_BYTE]);
-    let mut clipped = 0u64;
-    for chunk in codes.chunks(CHUNK_BYTES) {
-        let n = decoder
-            .decode_frame_into(chunk, &mut out[..])
-            .map_err(|e| Error::CorruptMedia {
-                detail: format!("G.722 decoder: {e:?}"),
-            })?;
-        for &sample in &out[..n] {
-            let sample = f32::from(sample) / 32768.0;
-            clipped += u64::from(sample.abs() >= CLIP_LEVEL);
-            mono.push(sample);
-        }
-    }
+    let decoded = decode_stream(
+        codes,
+        &mut decoder,
+        container,
+        "adpcm_g722",
+        truncated,
+        limits,
+    );
     // The decoder's state (its last 24 sub-band samples, both bands' predictors) is private to
     // audio-codec and can't be zeroized in place: a fresh decoder is written over it, and
     // `black_box` keeps that store from being optimised away as dead.
     decoder = G722Decoder::with_options(Bitrate::Mode1_64000, false, false);
     std::hint::black_box(&decoder);
-
-    let total = mono.len() as u64;
-    let source = Source {
-        container: container.to_owned(),
-        codec: "adpcm_g722".to_owned(),
-        channels: 1,
-        truncated,
-    };
-    Ok(Decoded::new(mono, RATE, source, clipped, total))
+    decoded
 }
 
 #[cfg(test)]
@@ -149,17 +113,6 @@ mod tests {
             .samples
             .iter()
             .all(|s| s.is_finite() && s.abs() <= 1.0));
-    }
-
-    #[test]
-    fn a_stream_over_the_duration_limit_is_refused_before_decoding() {
-        let limits = Limits {
-            max_duration_s: 1.0,
-            ..Limits::default()
-        };
-        assert!(decode_raw(&[0u8; 8000], &limits).is_ok(), "exactly 1 s");
-        let err = decode_raw(&[0u8; 8001], &limits).expect_err("over the limit");
-        assert_eq!(err.kind(), crate::error::ErrorKind::TooLong);
     }
 
     #[test]
