@@ -602,6 +602,38 @@ fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a 
     .map(Option::flatten)
 }
 
+/// The `fmt ` fields the codecs callscribe decodes itself read.
+struct WaveFmt {
+    channels: u16,
+    rate: u32,
+    block_align: u16,
+}
+
+/// The `fmt ` chunk of the RIFF/WAVE file starting at `bytes[0]` when its format tag is one of
+/// `tags`; `None` for another tag, or for bytes that are no WAVE file. The chunk headers read
+/// count against `budget`.
+///
+/// Errors: `corrupt_media` for a `fmt ` chunk shorter than WAVEFORMAT's 16 bytes, or past the
+/// budget.
+fn own_wave_fmt(bytes: &[u8], tags: &[u16], budget: &mut usize) -> Result<Option<WaveFmt>> {
+    let Some(fmt) = wave_fmt_chunk(bytes, budget)? else {
+        return Ok(None);
+    };
+    if !wave_tag(fmt).is_some_and(|tag| tags.contains(&tag)) {
+        return Ok(None);
+    }
+    if fmt.len() < 16 {
+        return Err(Error::CorruptMedia {
+            detail: format!("wav fmt chunk of {} bytes (at least 16)", fmt.len()),
+        });
+    }
+    Ok(Some(WaveFmt {
+        channels: le_u16(&fmt[2..4]),
+        rate: le_u32(&fmt[4..8]),
+        block_align: le_u16(&fmt[12..14]),
+    }))
+}
+
 /// The audio of the RIFF/WAVE file starting at `bytes[0]`, for the codecs callscribe decodes
 /// itself (`codec` names it in errors), and whether its `data` chunk is cut off. A streaming
 /// writer leaves the chunk's size at 0 with the audio after it: that is read to the end, as for

@@ -10,6 +10,7 @@ use callscribe::decode::{decode, decode_named, Decoded};
 use callscribe::result::{RecordingResult, Source, Status};
 use callscribe::{Error, ErrorKind, Pipeline};
 
+use crate::support::report;
 use crate::support::samples::{codec_fixture, sine, wav_bytes, wav_pcm16};
 use crate::support::{pipeline_without_transcription, sample_path, Manifest};
 
@@ -96,15 +97,6 @@ fn expect_decoded(what: &str, bytes: &[u8], limits: &Limits) -> Result<Decoded, 
         Ok(d) => Ok(d),
         Err(e) => Err(format!("{what}: {:?} ({e}), expected audio", e.kind())),
     }
-}
-
-fn report(failures: Vec<String>) {
-    assert!(
-        failures.is_empty(),
-        "{} problems:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
 }
 
 /// Where the library's documented error contract (and this suite's brief) deliberately differs

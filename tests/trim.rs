@@ -216,12 +216,7 @@ fn beeps_and_stop_tones_are_found_exactly_where_they_are() {
             (None, None) => {}
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} problems:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    crate::support::report(failures);
     // The manifest has 3 beep files and 3 stop-tone files (`#` twice, `*` once).
     assert_eq!((beeps, tones), (3, 3), "beeps and stop tones checked");
     let keys: Vec<&str> = manifest

@@ -12,8 +12,7 @@
 use audio_codec::g722::{Bitrate, G722Decoder};
 
 use super::headerless::decode_stream;
-use super::{le_u16, le_u32, wave_data, wave_fmt_chunk, wave_tag};
-use super::{Decoded, MAX_RIFF_CHUNK_HEADERS};
+use super::{own_wave_fmt, wave_data, Decoded, WaveFmt, MAX_RIFF_CHUNK_HEADERS};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 
@@ -34,19 +33,10 @@ pub(super) fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decode
         return Ok(None);
     }
     let mut budget = MAX_RIFF_CHUNK_HEADERS;
-    let Some(fmt) = wave_fmt_chunk(bytes, &mut budget)? else {
+    let Some(WaveFmt { channels, rate, .. }) = own_wave_fmt(bytes, &WAVE_FORMAT_G722, &mut budget)?
+    else {
         return Ok(None);
     };
-    if !wave_tag(fmt).is_some_and(|tag| WAVE_FORMAT_G722.contains(&tag)) {
-        return Ok(None);
-    }
-    if fmt.len() < 16 {
-        return Err(Error::CorruptMedia {
-            detail: format!("wav fmt chunk of {} bytes (at least 16)", fmt.len()),
-        });
-    }
-    let channels = le_u16(&fmt[2..4]);
-    let rate = le_u32(&fmt[4..8]);
     if channels != 1 {
         return Err(Error::UnsupportedFormat {
             detail: format!("wav with G.722 audio in {channels} channels (callscribe reads mono)"),

@@ -12,8 +12,7 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{check_sample_rate, wave_data, wave_fmt_chunk, wave_tag};
-use super::{le_u16, le_u32, MAX_RIFF_CHUNK_HEADERS};
+use super::{check_sample_rate, own_wave_fmt, wave_data, WaveFmt, MAX_RIFF_CHUNK_HEADERS};
 use super::{Decoded, Source, CLIP_LEVEL};
 use crate::config::Limits;
 use crate::error::{Error, Result};
@@ -103,20 +102,15 @@ fn is_raw_gsm(bytes: &[u8], min_frames: usize) -> bool {
 /// not WAVE): those are symphonia's.
 fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
     let mut budget = MAX_RIFF_CHUNK_HEADERS;
-    let Some(fmt) = wave_fmt_chunk(bytes, &mut budget)? else {
+    let tags = [WAVE_FORMAT_GSM610];
+    let Some(WaveFmt {
+        channels,
+        rate,
+        block_align,
+    }) = own_wave_fmt(bytes, &tags, &mut budget)?
+    else {
         return Ok(None);
     };
-    if wave_tag(fmt) != Some(WAVE_FORMAT_GSM610) {
-        return Ok(None);
-    }
-    if fmt.len() < 16 {
-        return Err(Error::CorruptMedia {
-            detail: format!("wav fmt chunk of {} bytes (at least 16)", fmt.len()),
-        });
-    }
-    let channels = le_u16(&fmt[2..4]);
-    let rate = le_u32(&fmt[4..8]);
-    let block_align = le_u16(&fmt[12..14]);
     if channels != 1 {
         return Err(Error::UnsupportedFormat {
             detail: format!("wav with GSM 6.10 audio in {channels} channels (GSM 6.10 is mono)"),

@@ -47,3 +47,15 @@ pub fn http_client() -> &'static reqwest::Client {
             .expect("client")
     })
 }
+
+/// Fails the test when `failures` holds any problem, listing every one, one per line: a test
+/// that checks many cases reports them all at once rather than the first.
+#[track_caller]
+pub fn report(failures: Vec<String>) {
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
