@@ -1,12 +1,12 @@
 //! Decode: recording bytes in memory → mono PCM at the source's sample rate, with symphonia
-//! (GSM 06.10 with callscribe's own decoder, G.722 with audio-codec's).
+//! (GSM 06.10 with callscribe's own decoder, G.711 and G.722 streams with audio-codec's).
 //!
 //! The container is sniffed from the bytes (never a Content-Type); a file's name is used only
-//! for what bytes can't tell ([`decode_named`]: raw G.722, short raw GSM). Channels are averaged
-//! into mono packet by packet ([`crate::resample::downmix_into`]), so memory is bounded by one
-//! channel. Limits are checked on the stream's parameters before any sample is stored, and the
-//! decoded length is enforced while decoding: a small file whose header claims hours stops at
-//! the duration limit, not at an out-of-memory.
+//! for what bytes can't tell ([`decode_named`]: Asterisk's headerless formats, short raw GSM).
+//! Channels are averaged into mono packet by packet ([`crate::resample::downmix_into`]), so
+//! memory is bounded by one channel. Limits are checked on the stream's parameters before any
+//! sample is stored, and the decoded length is enforced while decoding: a small file whose
+//! header claims hours stops at the duration limit, not at an out-of-memory.
 
 use std::io::Cursor;
 
