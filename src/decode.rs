@@ -92,19 +92,16 @@ pub fn decode_named(bytes: &[u8], name: Option<&str>, limits: &Limits) -> Result
     check_length(bytes, limits)?;
     let extension = name
         .and_then(|name| std::path::Path::new(name).extension())
-        .and_then(|ext| ext.to_str())
-        .map(str::to_ascii_lowercase);
-    let headerless = extension
-        .as_deref()
-        .and_then(headerless::Headerless::from_extension);
+        .and_then(|ext| ext.to_str());
+    let headerless = extension.and_then(headerless::Headerless::from_extension);
     if let Some(format) = headerless.filter(|_| !bytes.starts_with(b"RIFF")) {
         return format.decode(bytes, limits);
     }
-    let named_gsm = extension.as_deref() == Some("gsm");
-    if let Some(decoded) = gsm::decode(bytes, named_gsm, limits)? {
+    if let Some(decoded) = decode_own_wave(bytes, limits)? {
         return Ok(decoded);
     }
-    if let Some(decoded) = g722::decode_wave(bytes, limits)? {
+    let named_gsm = extension.is_some_and(|ext| ext.eq_ignore_ascii_case("gsm"));
+    if let Some(decoded) = gsm::decode_raw(bytes, named_gsm, limits)? {
         return Ok(decoded);
     }
     refuse_unread_container(bytes)?;
@@ -160,7 +157,7 @@ pub fn decode_named(bytes: &[u8], name: Option<&str>, limits: &Limits) -> Result
         })?;
     let codec = decoder.codec_info().short_name.to_owned();
 
-    let max_frames = (limits.max_duration_s * f64::from(rate)).ceil() as u64;
+    let max_frames = max_samples(limits, rate);
     // Reserve what the header claims, but never more than the limit allows: headers lie.
     let reserve = claimed_frames.unwrap_or(0).min(max_frames) as usize;
     let mut mono: Zeroizing<Vec<f32>> = Zeroizing::new(Vec::with_capacity(reserve));
@@ -223,10 +220,7 @@ pub fn decode_named(bytes: &[u8], name: Option<&str>, limits: &Limits) -> Result
         check_channels(spec_channels as u64, limits)?;
         channels = channels.max(spec_channels as u32);
         if (mono.len() + buf.frames()) as u64 > max_frames {
-            return Err(Error::TooLong {
-                actual_s: (mono.len() + buf.frames()) as f64 / f64::from(rate),
-                limit_s: limits.max_duration_s,
-            });
+            return Err(too_long((mono.len() + buf.frames()) as u64, rate, limits));
         }
         // Mono (telephony) goes straight into the output; more channels through the scratch
         // buffer, to be averaged.
@@ -380,6 +374,30 @@ fn check_sample_rate(rate: u32, limits: &Limits) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Most samples per channel `limits` allow at `rate`.
+fn max_samples(limits: &Limits, rate: u32) -> u64 {
+    (limits.max_duration_s * f64::from(rate)).ceil() as u64
+}
+
+/// `too_long` for `samples` per channel at `rate`.
+fn too_long(samples: u64, rate: u32, limits: &Limits) -> Error {
+    Error::TooLong {
+        actual_s: samples as f64 / f64::from(rate),
+        limit_s: limits.max_duration_s,
+    }
+}
+
+/// Appends 16-bit samples to `mono` as floats in [-1, 1); returns how many are clipped.
+fn push_pcm16(mono: &mut Vec<f32>, samples: &[i16]) -> u64 {
+    let mut clipped = 0;
+    for &sample in samples {
+        let sample = f32::from(sample) / 32768.0;
+        clipped += u64::from(sample.abs() >= CLIP_LEVEL);
+        mono.push(sample);
+    }
+    clipped
 }
 
 fn check_channels(channels: u64, limits: &Limits) -> Result<()> {
@@ -602,36 +620,60 @@ fn wave_fmt_chunk<'a>(bytes: &'a [u8], budget: &mut usize) -> Result<Option<&'a 
     .map(Option::flatten)
 }
 
-/// The `fmt ` fields the codecs callscribe decodes itself read.
-struct WaveFmt {
-    channels: u16,
-    rate: u32,
-    block_align: u16,
-}
-
-/// The `fmt ` chunk of the RIFF/WAVE file starting at `bytes[0]` when its format tag is one of
-/// `tags`; `None` for another tag, or for bytes that are no WAVE file. The chunk headers read
-/// count against `budget`.
+/// Decodes a RIFF/WAVE file (at `bytes[0]`) in a codec callscribe decodes itself, GSM 6.10 or
+/// G.722, with that decoder; `None` for every other input, which is symphonia's. The format tag
+/// is read once, here, for both.
 ///
-/// Errors: `corrupt_media` for a `fmt ` chunk shorter than WAVEFORMAT's 16 bytes, or past the
-/// budget.
-fn own_wave_fmt(bytes: &[u8], tags: &[u16], budget: &mut usize) -> Result<Option<WaveFmt>> {
-    let Some(fmt) = wave_fmt_chunk(bytes, budget)? else {
-        return Ok(None);
-    };
-    if !wave_tag(fmt).is_some_and(|tag| tags.contains(&tag)) {
+/// Errors: `corrupt_media` for a `fmt ` chunk shorter than WAVEFORMAT's 16 bytes or past the
+/// chunk-header budget, and the decoder's own.
+fn decode_own_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
+    if !bytes.starts_with(b"RIFF") {
         return Ok(None);
     }
+    let mut budget = MAX_RIFF_CHUNK_HEADERS;
+    let Some(fmt) = wave_fmt_chunk(bytes, &mut budget)? else {
+        return Ok(None);
+    };
+    type OwnDecoder = fn(OwnWave<'_>, &Limits) -> Result<Decoded>;
+    let (codec, decode): (&str, OwnDecoder) = match wave_tag(fmt) {
+        Some(gsm::WAVE_FORMAT_GSM610) => ("GSM 6.10", gsm::decode_wave),
+        Some(tag) if g722::WAVE_FORMAT_G722.contains(&tag) => ("G.722", g722::decode_wave),
+        _ => return Ok(None),
+    };
     if fmt.len() < 16 {
         return Err(Error::CorruptMedia {
             detail: format!("wav fmt chunk of {} bytes (at least 16)", fmt.len()),
         });
     }
-    Ok(Some(WaveFmt {
+    let wave = OwnWave {
+        bytes,
+        budget,
+        codec,
         channels: le_u16(&fmt[2..4]),
         rate: le_u32(&fmt[4..8]),
         block_align: le_u16(&fmt[12..14]),
-    }))
+    };
+    decode(wave, limits).map(Some)
+}
+
+/// A WAVE file for one of callscribe's own decoders: the `fmt ` fields they read, and the way to
+/// its audio ([`OwnWave::data`]), looked up once the decoder has checked the fields.
+struct OwnWave<'a> {
+    bytes: &'a [u8],
+    /// What is left of the chunk-header budget after the walk to `fmt `.
+    budget: usize,
+    /// The codec's name, for errors.
+    codec: &'static str,
+    channels: u16,
+    rate: u32,
+    block_align: u16,
+}
+
+impl<'a> OwnWave<'a> {
+    /// The file's audio and whether it is cut off ([`wave_data`]).
+    fn data(mut self) -> Result<(&'a [u8], bool)> {
+        wave_data(self.bytes, &mut self.budget, self.codec)
+    }
 }
 
 /// The audio of the RIFF/WAVE file starting at `bytes[0]`, for the codecs callscribe decodes

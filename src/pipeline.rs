@@ -223,8 +223,8 @@ impl Pipeline {
         }
     }
 
-    /// Decode (`name`: the recording's path, which tells raw G.722 by its extension), resample,
-    /// find the speech.
+    /// Decode (`name`: the recording's path, whose extension names the headerless formats:
+    /// [`decode::decode_named`]), resample, find the speech.
     fn front(
         config: &PipelineConfig,
         bytes: &[u8],

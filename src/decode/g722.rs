@@ -12,31 +12,24 @@
 use audio_codec::g722::{Bitrate, G722Decoder};
 
 use super::headerless::decode_stream;
-use super::{own_wave_fmt, wave_data, Decoded, WaveFmt, MAX_RIFF_CHUNK_HEADERS};
+use super::{Decoded, OwnWave};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 
 /// WAVE format tags of G.722: ffmpeg's (`riff.c`) and mmreg.h's `WAVE_FORMAT_G722_ADPCM`.
-const WAVE_FORMAT_G722: [u16; 2] = [0x028F, 0x0065];
+pub(super) const WAVE_FORMAT_G722: [u16; 2] = [0x028F, 0x0065];
 
 /// G.722 always samples at 16 kHz (two sub-bands of 8 kHz); a WAVE header may say 8000, the
 /// codec's RTP clock rate, for the same stream.
 const RATE: u32 = 16_000;
 
-/// Decodes `bytes` when they are a RIFF/WAVE file in G.722; `None` for any other input.
+/// A RIFF/WAVE file in G.722 (a format tag of [`WAVE_FORMAT_G722`]).
 ///
-/// Errors: `corrupt_media` (no `data` chunk, a sample rate other than 8 or 16 kHz, a `fmt `
-/// chunk too short), `unsupported_format` (more than one channel), `too_long` (more codes than
-/// the duration limit allows, refused before any is decoded), `empty_media` (no codes).
-pub(super) fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
-    if !bytes.starts_with(b"RIFF") {
-        return Ok(None);
-    }
-    let mut budget = MAX_RIFF_CHUNK_HEADERS;
-    let Some(WaveFmt { channels, rate, .. }) = own_wave_fmt(bytes, &WAVE_FORMAT_G722, &mut budget)?
-    else {
-        return Ok(None);
-    };
+/// Errors: `corrupt_media` (no `data` chunk, a sample rate other than 8 or 16 kHz),
+/// `unsupported_format` (more than one channel), `too_long` (more codes than the duration limit
+/// allows, refused before any is decoded), `empty_media` (no codes).
+pub(super) fn decode_wave(wave: OwnWave<'_>, limits: &Limits) -> Result<Decoded> {
+    let (channels, rate) = (wave.channels, wave.rate);
     if channels != 1 {
         return Err(Error::UnsupportedFormat {
             detail: format!("wav with G.722 audio in {channels} channels (callscribe reads mono)"),
@@ -47,8 +40,8 @@ pub(super) fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decode
             detail: format!("wav with G.722 audio at {rate} Hz (G.722 samples at 16 kHz)"),
         });
     }
-    let (codes, cut_off) = wave_data(bytes, &mut budget, "G.722")?;
-    decode_codes(codes, "wav", cut_off, limits).map(Some)
+    let (codes, cut_off) = wave.data()?;
+    decode_codes(codes, "wav", cut_off, limits)
 }
 
 /// Decodes `bytes` as raw G.722 at 64 kbit/s (a stream at 56 or 48 kbit/s in the same

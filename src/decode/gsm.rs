@@ -12,13 +12,13 @@
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{check_sample_rate, own_wave_fmt, wave_data, WaveFmt, MAX_RIFF_CHUNK_HEADERS};
-use super::{Decoded, Source, CLIP_LEVEL};
+use super::{check_sample_rate, max_samples, push_pcm16, too_long};
+use super::{Decoded, OwnWave, Source};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 
 /// The WAVE format tag of GSM 6.10 (`WAVE_FORMAT_GSM610`).
-const WAVE_FORMAT_GSM610: u16 = 0x0031;
+pub(super) const WAVE_FORMAT_GSM610: u16 = 0x0031;
 
 /// Samples one frame decodes to (20 ms at 8 kHz).
 const FRAME_SAMPLES: usize = 160;
@@ -38,18 +38,13 @@ const FRAME_MAGIC: u8 = 0xD;
 /// answer anyway).
 const MIN_RAW_FRAMES: usize = 16;
 
-/// Decodes `bytes` when they are GSM 6.10: a RIFF/WAVE file whose `fmt ` chunk says GSM 6.10,
-/// or raw frames ([`MIN_RAW_FRAMES`] of them, or one when the recording is `named` `.gsm`).
-/// `None` when they are neither (the caller hands them to symphonia).
+/// Decodes `bytes` when they are raw GSM 6.10 frames: [`MIN_RAW_FRAMES`] of them, or one when the
+/// recording is `named` `.gsm`, each starting with the magic number. `None` otherwise (a RIFF
+/// file's first byte is no magic number). WAVE files in GSM 6.10 come through [`decode_wave`].
 ///
-/// Errors: `corrupt_media` (a block size that is neither a WAV49 block nor a frame, no `data`
-/// chunk, a sample rate of 0, no whole frame), `unsupported_format` (more than one channel:
-/// GSM 6.10 is mono), `too_large` (a sample rate over the limit), `too_long` (more frames than
-/// the duration limit allows, refused before any is decoded), `empty_media` (no frames).
-pub(super) fn decode(bytes: &[u8], named: bool, limits: &Limits) -> Result<Option<Decoded>> {
-    if bytes.starts_with(b"RIFF") {
-        return decode_wave(bytes, limits);
-    }
+/// Errors: `too_long` (more frames than the duration limit allows, refused before any is
+/// decoded), `too_large` (a sample rate limit under 8 kHz).
+pub(super) fn decode_raw(bytes: &[u8], named: bool, limits: &Limits) -> Result<Option<Decoded>> {
     let min_frames = if named { 1 } else { MIN_RAW_FRAMES };
     if !is_raw_gsm(bytes, min_frames) {
         return Ok(None);
@@ -98,19 +93,14 @@ fn is_raw_gsm(bytes: &[u8], min_frames: usize) -> bool {
             .all(|frame| frame[0] >> 4 == FRAME_MAGIC)
 }
 
-/// A RIFF/WAVE file in GSM 6.10, or `None` for any other WAVE file (and for a RIFF file that is
-/// not WAVE): those are symphonia's.
-fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
-    let mut budget = MAX_RIFF_CHUNK_HEADERS;
-    let tags = [WAVE_FORMAT_GSM610];
-    let Some(WaveFmt {
-        channels,
-        rate,
-        block_align,
-    }) = own_wave_fmt(bytes, &tags, &mut budget)?
-    else {
-        return Ok(None);
-    };
+/// A RIFF/WAVE file in GSM 6.10 (format tag [`WAVE_FORMAT_GSM610`]).
+///
+/// Errors: `corrupt_media` (a block size that is neither a WAV49 block nor a frame, no `data`
+/// chunk, a sample rate of 0, no whole frame), `unsupported_format` (more than one channel:
+/// GSM 6.10 is mono), `too_large` (a sample rate over the limit), `too_long` (more frames than
+/// the duration limit allows, refused before any is decoded), `empty_media` (no frames).
+pub(super) fn decode_wave(wave: OwnWave<'_>, limits: &Limits) -> Result<Decoded> {
+    let (channels, rate, block_align) = (wave.channels, wave.rate, wave.block_align);
     if channels != 1 {
         return Err(Error::UnsupportedFormat {
             detail: format!("wav with GSM 6.10 audio in {channels} channels (GSM 6.10 is mono)"),
@@ -129,11 +119,11 @@ fn decode_wave(bytes: &[u8], limits: &Limits) -> Result<Option<Decoded>> {
             })
         }
     };
-    let (audio, cut_off) = wave_data(bytes, &mut budget, "GSM 6.10")?;
+    let (audio, cut_off) = wave.data()?;
     let blocks = audio.chunks(packing.block_bytes());
     let mut decoded = decode_frames(blocks, packing, rate, "wav", limits)?;
     decoded.info.truncated |= cut_off;
-    Ok(Some(decoded))
+    Ok(decoded)
 }
 
 /// Decodes `blocks` (the last one may be cut short: it is left out and the result is
@@ -148,13 +138,10 @@ fn decode_frames<'a>(
     check_sample_rate(rate, limits)?;
     let block_samples = FRAME_SAMPLES * packing.frames_per_block();
     let samples = blocks.len() as u64 * block_samples as u64;
-    let max_samples = (limits.max_duration_s * f64::from(rate)).ceil() as u64;
+    let max_samples = max_samples(limits, rate);
     if samples > max_samples + block_samples as u64 {
         // One block of slack: the last block may be the cut-off one, which is not decoded.
-        return Err(Error::TooLong {
-            actual_s: samples as f64 / f64::from(rate),
-            limit_s: limits.max_duration_s,
-        });
+        return Err(too_long(samples, rate, limits));
     }
 
     let mut decoder = Decoder::new();
@@ -176,18 +163,11 @@ fn decode_frames<'a>(
         };
         for frame in frames.into_iter().flatten() {
             decoder.decode(&frame, &mut frame_out);
-            for &sample in frame_out.iter() {
-                let sample = f32::from(sample) / 32768.0;
-                clipped += u64::from(sample.abs() >= CLIP_LEVEL);
-                mono.push(sample);
-            }
+            clipped += push_pcm16(&mut mono, &frame_out[..]);
         }
     }
     if mono.len() as u64 > max_samples {
-        return Err(Error::TooLong {
-            actual_s: mono.len() as f64 / f64::from(rate),
-            limit_s: limits.max_duration_s,
-        });
+        return Err(too_long(mono.len() as u64, rate, limits));
     }
     if mono.is_empty() {
         return Err(if truncated {

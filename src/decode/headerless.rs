@@ -20,7 +20,7 @@ use audio_codec::pcmu::PcmuDecoder;
 use audio_codec::{CodecError, Decoder as CodecDecoder, Sample};
 use zeroize::Zeroizing;
 
-use super::{check_sample_rate, g722, Decoded, Source, CLIP_LEVEL};
+use super::{check_sample_rate, g722, max_samples, push_pcm16, too_long, Decoded, Source};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 
@@ -137,12 +137,8 @@ pub(super) fn decode_stream(
     let rate = decoder.sample_rate();
     check_sample_rate(rate, limits)?;
     let samples = decoder.max_decode_samples(codes.len()) as u64;
-    let max_samples = (limits.max_duration_s * f64::from(rate)).ceil() as u64;
-    if samples > max_samples {
-        return Err(Error::TooLong {
-            actual_s: samples as f64 / f64::from(rate),
-            limit_s: limits.max_duration_s,
-        });
+    if samples > max_samples(limits, rate) {
+        return Err(too_long(samples, rate, limits));
     }
     if samples == 0 {
         return Err(Error::EmptyMedia {
@@ -159,11 +155,7 @@ pub(super) fn decode_stream(
             .map_err(|e| Error::CorruptMedia {
                 detail: format!("{codec} decoder: {e}"),
             })?;
-        for &sample in &out[..n] {
-            let sample = f32::from(sample) / 32768.0;
-            clipped += u64::from(sample.abs() >= CLIP_LEVEL);
-            mono.push(sample);
-        }
+        clipped += push_pcm16(&mut mono, &out[..n]);
     }
     let total = mono.len() as u64;
     let source = Source {
