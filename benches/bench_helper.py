@@ -308,8 +308,12 @@ ASTERISK_VOICES = {
 # (tests/support/voicemail.rs `italian_prompts`). It ships no transcripts, so its clips measure
 # time and the language decision, not WER.
 MENARDI_DIR = "usr/share/asterisk/sounds/it_IT_f_Menardi"
+# A human Russian voice, not the reserved core-sounds one: the recordings festival's Russian voice
+# (festvox-ru) is built from, with their transcripts (tests/support/voicemail.rs
+# `russian_prompts`).
+RUSSIAN_DIR = "usr/share/festival/voices/russian/msu_ru_nsh_clunits"
 # The languages of the benchmark, in the order of its tables.
-LANGUAGE_ORDER = ["es", "fr", "en", "it"]
+LANGUAGE_ORDER = ["es", "fr", "en", "it", "ru"]
 DIGIT_WORDS = {
     "es": ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve"],
     "fr": ["zero", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"],
@@ -374,6 +378,24 @@ def asterisk_prompts(root, language):
         samples = read_pcm16_mono(os.path.join(root, sounds, name + ".wav"))
         if samples is not None:
             out.append((name, texts[name], samples))
+    return out
+
+
+def russian_prompts(root, tmp):
+    """voicemail.rs `russian_prompts`: the recordings of festvox-ru's voice database (Nickolay
+    Shmyrev reading prose, 16 kHz) whose transcript is usable (`usable_prompt`), the transcript
+    without its stress marks ("вол+ос"), each at 8 kHz by sox. [(name, text, samples)], sorted
+    by name."""
+    import re
+    folder = os.path.join(root, RUSSIAN_DIR)
+    with open(os.path.join(folder, "etc/txt.done.data"), encoding="utf-8") as f:
+        entries = re.findall(r'\(\s*(\S+)\s+"(.*)"\s*\)', f.read())
+    out = []
+    for name, text in sorted(entries):
+        text = text.replace("+", "")
+        wav = os.path.join(folder, "wav", name + ".wav")
+        if usable_prompt(text) and os.path.exists(wav):
+            out.append((name, text, to_8k(wav, tmp)))
     return out
 
 
@@ -529,6 +551,8 @@ def voicemails(args):
             pools["en"] += wide_english_prompts(tmp)
         elif args.en_pool == "human":
             pools["en"] = human_english_prompts(args.pypi_root, tmp)
+        if "ru" in args.languages.split(","):
+            pools["ru"] = russian_prompts(args.debian_root, tmp)
     refs = {}
     for lang in args.languages.split(","):
         targets = args.long
@@ -587,7 +611,17 @@ def reference_words(language, text):
     """The normalized words used for WER: `normalize` for English, `words_es_fr` otherwise."""
     if language == "it":
         return []  # no transcripts: no WER
+    if language == "ru":
+        return words_ru(text)
     return normalize(text).split() if language == "en" else words_es_fr(language, text)
+
+
+def words_ru(text):
+    """voicemail.rs `words` for Russian: lowercase, "ё" as "е" (most writers, Whisper among them,
+    drop its dots), everything but letters and digits a word break (so "из-за" is two words on
+    both sides)."""
+    plain = "".join(c if c.isalnum() else " " for c in text.lower().replace("ё", "е"))
+    return plain.split()
 
 
 def edit_distance(r, h):
@@ -774,7 +808,8 @@ def multilingual_markdown(systems, refs, runs):
     groups = {}
     for clip, meta in refs.items():
         groups.setdefault((meta["language"], meta["length"]), []).append(clip)
-    names = {"es": "Spanish", "fr": "French", "en": "English", "it": "Italian (no WER)"}
+    names = {"es": "Spanish", "fr": "French", "en": "English", "it": "Italian (no WER)",
+             "ru": "Russian"}
 
     def clip_quality(clip, system):
         """(edits, reference words, wrong-language runs, transcripts differ, notes)."""

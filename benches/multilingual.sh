@@ -28,8 +28,10 @@
 # about 59 s of distinct speech; no sentence is repeated within a message) and three 10 s
 # messages. Italian (LANGUAGES=…,it; not in the default): the prompts of a second speaker,
 # asterisk-prompt-it-menardi-wav, which has no transcripts, so its rows give time and the language
-# decision and no WER. The asterisk-core-sounds packages' English, Russian and Italian voices
-# are reserved and not used.
+# decision and no WER. Russian (LANGUAGES=…,ru; not in the default): a human voice with
+# transcripts, the recordings festival's Russian voice is made from (festvox-ru: Nickolay
+# Shmyrev reading prose, 16 kHz, taken to 8 kHz by sox). The asterisk-core-sounds packages'
+# English, Russian and Italian voices are reserved and not used.
 #
 # Rounds are interleaved: round r runs every (clip, system) pair once, the systems of a clip in
 # an order rotated by round and clip. Each run is timed from fork to reap (wall), with the CPU
@@ -44,7 +46,7 @@
 # Env:   ROUNDS (default 3), THREADS (default 2), FAMILIES (default "base tiny.en base@known"),
 #        VARIANTS (callscribe's model variants, default "f16 q8_0 q5_1 q5_0"), LONG_SETS (long
 #        messages per target, default 1; further sets take the seeds after the short messages),
-#        LANGUAGES (default es,fr,en; `it` as well or alone), EN_POOL (English sentences:
+#        LANGUAGES (default es,fr,en; `it` and `ru` as well or alone), EN_POOL (English sentences:
 #        `samples`, the default; `wide`: those and 60 more voicemail sentences, `WIDE_SENTENCES`
 #        in bench_helper.py, each spoken by espeak-ng and by flite in one of four voices, 120
 #        more prompts, so long English messages take the targets of the others, 38, 50, 65 s,

@@ -15,6 +15,11 @@
 #   recorded by Marco Menardi; 8 kHz 16-bit WAV, CC BY-SA 3.0 Italian, http://www.voip.ammdomus.it,
 #   see its copyright file). It is not one of the asterisk-core-sounds voices and ships no
 #   transcripts: the tests use it for the language decision on a human Italian voice.
+# - festvox-ru: festival's Russian voice, for the recordings it is made from: 620 sentences of
+#   prose read by Nickolay Shmyrev (16 kHz WAV) with their transcripts (etc/txt.done.data),
+#   BSD-like licence (see its copyright file). A human Russian voice that is not the reserved
+#   one: the tests use it for the language decision and WER in Russian. Only the recordings, the
+#   transcripts and the copyright file are unpacked.
 # - singularity-music: the instrumental soundtrack of the game Endgame: Singularity by Max
 #   McCracken (Ogg Vorbis, Creative Commons licence, see its copyright file): real recorded music
 #   for the hold-music tests.
@@ -59,6 +64,7 @@ readonly PACKAGES=(
     "asterisk-prompt-it-menardi-wav 1:1.4.22+mm20110907-3.1 3094530d98f8758ac275572d59624c41f60969fef883f34f4886d144f3dfeb21"
     "singularity-music 007-2 139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"
     "lugaru-data 1.2-6 6a25e8d2d7c2d94b7873669d1f52137b2ba56e86ba5c2f08fefeacd65e526023"
+    "festvox-ru 0.5+dfsg-6 21ef3f0f2978ecf2e2eddb367cb0ff4a72572196d28dc69feb84f4177af5e6c4"
     "titanion-data 0.3.dfsg1-8 8a291c78bbd2b48e932439aefa219243ea72095e5a92cabb69b54af4797e2008"
     "torus-trooper-data 0.22.dfsg1-13 774d4134f57dd201ae89471b2d3fd1f0b7255dc0ceabcfe0d9e6c3e6b34499aa"
 )
@@ -105,7 +111,16 @@ for entry in "${PACKAGES[@]}"; do
         echo "delete it and run this script again to download it anew" >&2
         exit 1
     fi
-    dpkg-deb -x "$deb" "$CACHE/root"
+    if [[ $name == festvox-ru ]]; then
+        # 241 MB unpacked, most of it the voice's own analysis files; the tests read the
+        # recordings and their transcripts. The .deb is not kept (179 MB).
+        voice=./usr/share/festival/voices/russian/msu_ru_nsh_clunits
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE/root" --wildcards "$voice/wav/*" \
+            "$voice/etc/txt.done.data" ./usr/share/doc/festvox-ru/copyright
+        rm "$deb"
+    else
+        dpkg-deb -x "$deb" "$CACHE/root"
+    fi
     # The transcripts are gzipped documentation; the tests read them as plain text.
     find "$CACHE/root/usr/share/doc/$name" -name 'core-sounds-*.txt.gz' -exec gzip -dkf {} +
     touch "$marker"

