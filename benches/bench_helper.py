@@ -320,7 +320,9 @@ DIGIT_WORDS = {
 }
 ACCENTS = {**dict.fromkeys("áàâä", "a"), **dict.fromkeys("éèêë", "e"),
            **dict.fromkeys("íìîï", "i"), **dict.fromkeys("óòôö", "o"),
-           **dict.fromkeys("úùûü", "u"), "ñ": "n", "ç": "c"}
+           **dict.fromkeys("úùûü", "u"), "ñ": "n", "ç": "c",
+           # Russian writers, Whisper among them, mostly leave out the dots of "ё".
+           "ё": "е"}
 MASK64 = (1 << 64) - 1
 
 
@@ -597,31 +599,30 @@ def through_gsm(path):
                         coded, "-b", "16", path], check=True)
 
 
+def plain_words(text):
+    """tests/support/voicemail.rs `plain_words`: lowercase, accents stripped (the transcripts drop
+    some: "numero", "contrasena"), "ё" as "е", everything but letters and digits a word break (so
+    apostrophes split words: "l'appel" -> "l appel", and "из-за" is two words)."""
+    return "".join(ACCENTS.get(c, c if c.isalnum() else " ") for c in text.lower()).split()
+
+
 def words_es_fr(language, text):
-    """tests/support/voicemail.rs `words`: lowercase, accents stripped (the transcripts drop some:
-    "numero", "contrasena"), everything but letters and digits a word break (so apostrophes
-    split words: "l'appel" -> "l appel"), a lone digit read in the language, "œ" -> "oe"."""
-    plain = "".join(ACCENTS.get(c, c if c.isalnum() else " ") for c in text.lower())
+    """tests/support/voicemail.rs `words`: `plain_words`, a lone digit read in the language,
+    "œ" -> "oe"."""
     digits = DIGIT_WORDS[language]
     return [digits[int(w)] if w.isdigit() and w.isascii() and int(w) < 10
-            else w.replace("œ", "oe") for w in plain.split()]
+            else w.replace("œ", "oe") for w in plain_words(text)]
 
 
 def reference_words(language, text):
-    """The normalized words used for WER: `normalize` for English, `words_es_fr` otherwise."""
+    """The normalized words used for WER: `normalize` for English, `plain_words` for Russian (as
+    `multilingual::a_human_russian_voice_is_decided_russian_and_transcribed`), `words_es_fr`
+    otherwise."""
     if language == "it":
         return []  # no transcripts: no WER
     if language == "ru":
-        return words_ru(text)
+        return plain_words(text)
     return normalize(text).split() if language == "en" else words_es_fr(language, text)
-
-
-def words_ru(text):
-    """voicemail.rs `words` for Russian: lowercase, "ё" as "е" (most writers, Whisper among them,
-    drop its dots), everything but letters and digits a word break (so "из-за" is two words on
-    both sides)."""
-    plain = "".join(c if c.isalnum() else " " for c in text.lower().replace("ё", "е"))
-    return plain.split()
 
 
 def edit_distance(r, h):

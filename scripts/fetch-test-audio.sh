@@ -53,7 +53,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/retry.sh
 
 readonly CACHE=tests/.cache/debian
-# name version sha256-of-the-.deb
+# name version sha256-of-the-.deb [member...]: with members (tar patterns), only those are
+# unpacked, and the .deb is not kept either.
 readonly PACKAGES=(
     "asterisk-core-sounds-es-wav 1.6.1-1 9283a09a6d56fccdcc2bcfe86c48f0f844289cfbd46a3184d8785a6f7f569903"
     "asterisk-core-sounds-es 1.6.1-1 9afdab7f559f036649fb406e625899306ca1004df8ebe39c30bfbd5912d66f74"
@@ -64,7 +65,12 @@ readonly PACKAGES=(
     "asterisk-prompt-it-menardi-wav 1:1.4.22+mm20110907-3.1 3094530d98f8758ac275572d59624c41f60969fef883f34f4886d144f3dfeb21"
     "singularity-music 007-2 139ba1e408eeb0a72f1fff3760ca46558b9f81bed97dc8c0efa108c4007f4845"
     "lugaru-data 1.2-6 6a25e8d2d7c2d94b7873669d1f52137b2ba56e86ba5c2f08fefeacd65e526023"
-    "festvox-ru 0.5+dfsg-6 21ef3f0f2978ecf2e2eddb367cb0ff4a72572196d28dc69feb84f4177af5e6c4"
+    # 241 MB unpacked, most of it the voice's own analysis files: only the recordings, their
+    # transcripts and the copyright file are kept.
+    "festvox-ru 0.5+dfsg-6 21ef3f0f2978ecf2e2eddb367cb0ff4a72572196d28dc69feb84f4177af5e6c4
+        ./usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav/*
+        ./usr/share/festival/voices/russian/msu_ru_nsh_clunits/etc/txt.done.data
+        ./usr/share/doc/festvox-ru/copyright"
     "titanion-data 0.3.dfsg1-8 8a291c78bbd2b48e932439aefa219243ea72095e5a92cabb69b54af4797e2008"
     "torus-trooper-data 0.22.dfsg1-13 774d4134f57dd201ae89471b2d3fd1f0b7255dc0ceabcfe0d9e6c3e6b34499aa"
 )
@@ -87,7 +93,7 @@ download_deb() {
 mkdir -p "$CACHE/debs" "$CACHE/root"
 updated=false
 for entry in "${PACKAGES[@]}"; do
-    read -r name version sha256 <<<"$entry"
+    read -r -d '' name version sha256 members <<<"$entry" || true
     marker="$CACHE/root/.$name-$version"
     [[ -f $marker ]] && continue
     # apt names the file after the version with an epoch's ':' escaped as %3a.
@@ -111,12 +117,9 @@ for entry in "${PACKAGES[@]}"; do
         echo "delete it and run this script again to download it anew" >&2
         exit 1
     fi
-    if [[ $name == festvox-ru ]]; then
-        # 241 MB unpacked, most of it the voice's own analysis files; the tests read the
-        # recordings and their transcripts. The .deb is not kept (179 MB).
-        voice=./usr/share/festival/voices/russian/msu_ru_nsh_clunits
-        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE/root" --wildcards "$voice/wav/*" \
-            "$voice/etc/txt.done.data" ./usr/share/doc/festvox-ru/copyright
+    if [[ -n $members ]]; then
+        read -r -d '' -a patterns <<<"$members" || true
+        dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$CACHE/root" --wildcards "${patterns[@]}"
         rm "$deb"
     else
         dpkg-deb -x "$deb" "$CACHE/root"
